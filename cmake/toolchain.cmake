@@ -1,0 +1,26 @@
+# Compiler launcher, warnings and sanitizers shared by every target.
+
+find_program(BEAMLINE_CCACHE ccache)
+if(BEAMLINE_CCACHE AND NOT CMAKE_CXX_COMPILER_LAUNCHER)
+    set(CMAKE_C_COMPILER_LAUNCHER ${BEAMLINE_CCACHE})
+    set(CMAKE_CXX_COMPILER_LAUNCHER ${BEAMLINE_CCACHE})
+endif()
+
+if(BEAMLINE_SANITIZE AND BEAMLINE_TSAN)
+    message(FATAL_ERROR "BEAMLINE_SANITIZE and BEAMLINE_TSAN cannot be combined")
+endif()
+if(BEAMLINE_SANITIZE)
+    add_compile_options(-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
+    add_link_options(-fsanitize=address,undefined)
+endif()
+if(BEAMLINE_TSAN)
+    add_compile_options(-fsanitize=thread -fno-omit-frame-pointer)
+    add_link_options(-fsanitize=thread)
+endif()
+
+function(beamline_warnings target)
+    target_compile_options(${target} PRIVATE -Wall -Wextra -Wpedantic -Wshadow=local -Wnon-virtual-dtor)
+    if(BEAMLINE_WERROR)
+        target_compile_options(${target} PRIVATE -Werror)
+    endif()
+endfunction()

@@ -1,0 +1,6 @@
+#include "beamline/app/cli.hpp"
+
+int main(int argc, char** argv)
+{
+    return beamline::app::run_cli(argc, argv);
+}
