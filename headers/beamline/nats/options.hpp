@@ -1,0 +1,75 @@
+#pragma once
+// Options of a NATS client connection. Defaults follow nats.c / nats.go (ADR-40).
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <vector>
+
+namespace beamline::nats
+{
+
+using std::chrono::milliseconds;
+
+/// One server address: `nats://[user[:pass]@]host[:port]`, `tls://...`, or `host[:port]`.
+struct server_url
+{
+    std::string host;
+    std::uint16_t port = 4222;
+    bool tls = false; ///< `tls://` scheme: TLS is required for this server
+    std::string user; ///< URL userinfo; a user with no password is a token
+    std::string password;
+    bool has_password = false;
+
+    std::string to_string() const; ///< without credentials, for logs and errors
+};
+
+/// Parses one URL; a bad one is `errc::invalid_url`.
+std::error_code parse_server_url(std::string_view text, server_url& out);
+
+struct tls_options
+{
+    std::string ca_file;   ///< verify the server against this CA (else the system's)
+    std::string cert_file; ///< client certificate, for mutual TLS
+    std::string key_file;
+    bool verify = true;       ///< verify the server's certificate and host name
+    std::string server_name;  ///< host name for SNI and verification; default: the URL's host
+};
+
+struct client_options
+{
+    std::vector<std::string> servers{"nats://127.0.0.1:4222"};
+    std::string name;
+    std::string user;
+    std::string password;
+    std::string token;
+    tls_options tls;
+    bool require_tls = false; ///< also implied by a `tls://` URL or a CA/cert file
+
+    milliseconds connect_timeout{2000};  ///< TCP + INFO + TLS + CONNECT/PONG, per attempt
+    milliseconds ping_interval{120000};
+    int max_pings_out = 2;
+    bool allow_reconnect = true;
+    int max_reconnect = 60;              ///< attempts per server; < 0 means forever
+    milliseconds reconnect_wait{2000};   ///< sleep after a full pass through the pool
+    milliseconds reconnect_jitter{100};
+    milliseconds reconnect_jitter_tls{1000};
+    bool no_randomize = false;
+    bool ignore_discovered_servers = false;
+    bool retry_on_failed_connect = false; ///< keep trying in the background after a failed first pass
+    std::size_t reconnect_buffer_bytes = 8 * 1024 * 1024; ///< 0 disables buffering while disconnected
+    std::size_t max_pending_bytes = 64 * 1024 * 1024;     ///< outbound bytes not yet written, connected
+    bool echo = true;
+    bool no_responders = true;
+
+    std::size_t sub_pending_msgs = 65536;               ///< default per-subscription limits
+    std::size_t sub_pending_bytes = 64 * 1024 * 1024;
+
+    std::uint64_t random_seed = 0; ///< 0: seeded from std::random_device
+};
+
+} // namespace beamline::nats

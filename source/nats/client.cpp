@@ -1,0 +1,1156 @@
+#include "beamline/nats/client.hpp"
+
+#include "beamline/nats/protocol/encoder.hpp"
+#include "beamline/nats/protocol/parser.hpp"
+#include "beamline/nats/protocol/subject.hpp"
+#include "beamline/nats/sansio/handshake.hpp"
+#include "beamline/nats/sansio/read_buffer.hpp"
+#include "beamline/nats/sansio/server_pool.hpp"
+#include "beamline/nats/transport.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/connect.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/ssl/error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <deque>
+#include <random>
+#include <unordered_map>
+
+namespace beamline::nats
+{
+
+using namespace std::chrono_literals;
+using asio::awaitable;
+using steady_timer = asio::steady_timer;
+namespace
+{
+constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+constexpr std::string_view client_version = "0.1.0";
+
+std::uint64_t make_seed(std::uint64_t configured)
+{
+    if (configured != 0) return configured;
+    std::random_device rd;
+    return (static_cast<std::uint64_t>(rd()) << 32) ^ rd();
+}
+
+/// A random 22-character base62 identifier (as NUID) for the request inbox.
+std::string make_nuid(std::mt19937_64& rng)
+{
+    static constexpr char alphabet[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+    std::string out(22, '0');
+    for (auto& c : out)
+        c = alphabet[rng() % 62];
+    return out;
+}
+
+/// Completes an operation's handler: first a hop through `via` (never inline, so a coroutine is never
+/// resumed inside another one's frame), then on the handler's own executor.
+template <class Handler, class... Args>
+void complete(Handler handler, const asio::any_io_executor& via, Args&&... args)
+{
+    asio::post(via, [h = std::move(handler), ... a = std::forward<Args>(args)]() mutable {
+        auto ex = asio::get_associated_executor(h, asio::system_executor());
+        asio::dispatch(ex, [h = std::move(h), ... a = std::move(a)]() mutable { std::move(h)(std::move(a)...); });
+    });
+}
+
+} // namespace
+
+std::string_view to_string(connection_state s) noexcept
+{
+    switch (s)
+    {
+    case connection_state::disconnected: return "disconnected";
+    case connection_state::connecting: return "connecting";
+    case connection_state::connected: return "connected";
+    case connection_state::reconnecting: return "reconnecting";
+    case connection_state::draining: return "draining";
+    case connection_state::closed: return "closed";
+    }
+    return "unknown";
+}
+
+// ---------------------------------------------------------------------------------------------
+// State. Members marked (strand) are touched only on the strand; (out) only under out_mutex.
+
+struct client::impl
+{
+    struct pending_request
+    {
+        asio::any_completion_handler<reply_signature> handler;
+        steady_timer timer;
+    };
+    struct pong_waiter
+    {
+        asio::any_completion_handler<void(std::error_code)> handler;
+        steady_timer timer;
+        bool done = false;
+    };
+
+    impl(client& owner, asio::any_io_executor ex, const client_options& o, client_events ev)
+        : self(owner), strand(asio::make_strand(ex)), events(std::move(ev)), ssl_ctx(asio::ssl::context::tls_client),
+          pool({}, false, 0, 0), backoff(o.reconnect_wait, o.reconnect_jitter, 1), keep(o.max_pings_out),
+          wake_timer(strand), ping_timer(strand), sleep_timer(strand), deadline(strand), resolver(strand),
+          rng(make_seed(o.random_seed)), loops_done(strand)
+    {
+    }
+
+    client& self;
+    asio::strand<asio::any_io_executor> strand;
+    client_events events;
+    asio::ssl::context ssl_ctx;
+    std::error_code config_error; ///< a bad URL or unreadable TLS file, reported by connect()
+    bool tls_wanted = false;
+
+    // (strand)
+    sansio::server_pool pool;
+    sansio::reconnect_backoff backoff;
+    sansio::keepalive keep;
+    std::unique_ptr<transport> tr;
+    sansio::read_buffer rbuf;
+    steady_timer wake_timer, ping_timer, sleep_timer, deadline;
+    asio::ip::tcp::resolver resolver;
+    std::mt19937_64 rng;
+    std::string control_out; ///< PING/PONG, written before publishes; dropped on disconnect
+    std::string writing;
+    std::unordered_map<std::uint64_t, subscription_ptr> subs;
+    std::deque<std::shared_ptr<pong_waiter>> pong_waiters; ///< one per PING sent; null for keepalive
+    std::unordered_map<std::string, std::unique_ptr<pending_request>> requests;
+    std::string inbox_prefix;
+    subscription_ptr inbox_sub;
+    std::uint64_t next_token = 0;
+    bool closing = false;
+    bool run_started = false;
+    bool first_outcome = false;
+    std::error_code first_error;
+    std::vector<asio::any_completion_handler<void(std::error_code)>> connect_waiters;
+    std::string connected_tls_name;
+    std::uint64_t generation = 0; ///< bumped when a connection ends; stale loops notice and exit
+    int loops_running = 0;
+    std::error_code loop_error;
+    steady_timer loops_done;
+
+    // (out)
+    std::mutex out_mutex;
+    std::string pending_out;
+    bool writer_idle = false;
+    std::vector<subscription_ptr> new_subs; ///< registered by subscribe(), absorbed by the strand
+
+    // any thread
+    std::atomic<std::uint64_t> next_sid{1};
+    std::atomic<std::int64_t> max_payload{1024 * 1024};
+    std::atomic<bool> headers_ok{true};
+    std::atomic<std::uint64_t> in_msgs{0}, in_bytes{0}, out_msgs{0}, out_bytes{0}, reconnects{0}, dropped{0};
+    std::atomic<std::size_t> writing_size{0};
+    mutable std::mutex info_mutex;
+    protocol::server_info info;
+    std::string current_server;
+    std::string last_error_text;
+    std::error_code last_error;
+
+    // --- helpers -----------------------------------------------------------------------------
+
+    void set_error(std::error_code ec, std::string text)
+    {
+        std::lock_guard lock(info_mutex);
+        last_error = ec;
+        last_error_text = std::move(text);
+    }
+
+    /// Wakes the writer if it waits for work. Any thread.
+    void wake_writer(const std::shared_ptr<client>& keep_alive)
+    {
+        if (strand.running_in_this_thread())
+        {
+            wake_timer.cancel();
+            return;
+        }
+        asio::post(strand, [k = keep_alive, this] { wake_timer.cancel(); });
+    }
+
+    /// Appends a control frame (strand).
+    void send_control(std::string_view frame)
+    {
+        control_out.append(frame);
+        bool wake;
+        {
+            std::lock_guard lock(out_mutex);
+            wake = writer_idle;
+            writer_idle = false;
+        }
+        if (wake) wake_timer.cancel();
+    }
+
+    void absorb_new_subs()
+    {
+        std::vector<subscription_ptr> fresh;
+        {
+            std::lock_guard lock(out_mutex);
+            fresh.swap(new_subs);
+        }
+        for (auto& s : fresh)
+            if (s->active_.load()) subs.emplace(s->sid_, std::move(s));
+    }
+
+    void report_first_outcome(std::error_code ec)
+    {
+        if (first_outcome) return;
+        first_outcome = true;
+        first_error = ec;
+        for (auto& h : connect_waiters)
+            complete(std::move(h), strand, ec);
+        connect_waiters.clear();
+    }
+
+    void fail_pending(std::error_code ec)
+    {
+        for (auto& w : pong_waiters)
+            if (w && !w->done)
+            {
+                w->done = true;
+                w->timer.cancel();
+                complete(std::move(w->handler), strand, ec);
+            }
+        pong_waiters.clear();
+        auto reqs = std::move(requests);
+        requests.clear();
+        for (auto& [token, r] : reqs)
+        {
+            r->timer.cancel();
+            complete(std::move(r->handler), strand, ec, message{});
+        }
+    }
+
+    // --- dispatch ------------------------------------------------------------------------------
+
+    void dispatch(const protocol::frame& f)
+    {
+        in_msgs.fetch_add(1, std::memory_order_relaxed);
+        in_bytes.fetch_add(f.headers.size() + f.payload.size(), std::memory_order_relaxed);
+        auto it = subs.find(f.sid);
+        if (it == subs.end())
+        {
+            absorb_new_subs();
+            it = subs.find(f.sid);
+            if (it == subs.end()) return; // unsubscribed meanwhile
+        }
+        subscription_ptr sub = it->second;
+        if (!sub->active_.load(std::memory_order_relaxed)) return;
+        std::uint64_t n = sub->delivered_.fetch_add(1, std::memory_order_relaxed) + 1;
+        message_view v{f.subject, f.reply, f.headers, f.payload};
+        if (sub->inline_handler_)
+        {
+            try
+            {
+                sub->inline_handler_(v);
+            }
+            catch (const std::exception& e)
+            {
+                if (events.error) events.error(errc::protocol_error, e.what());
+            }
+        }
+        else
+        {
+            std::size_t bytes = f.headers.size() + f.payload.size();
+            if (sub->pending_msgs_.load(std::memory_order_relaxed) >= sub->pending_msgs_limit_ ||
+                sub->pending_bytes_.load(std::memory_order_relaxed) + bytes > sub->pending_bytes_limit_)
+            {
+                sub->dropped_.fetch_add(1, std::memory_order_relaxed);
+                dropped.fetch_add(1, std::memory_order_relaxed);
+                if (!sub->slow_reported_)
+                {
+                    sub->slow_reported_ = true;
+                    if (events.error) events.error(errc::slow_consumer, sub->subject_);
+                }
+            }
+            else
+            {
+                sub->slow_reported_ = false;
+                sub->pending_msgs_.fetch_add(1, std::memory_order_relaxed);
+                sub->pending_bytes_.fetch_add(bytes, std::memory_order_relaxed);
+                asio::post(*sub->strand_, [sub, m = message(v), bytes]() mutable {
+                    if (sub->active_.load(std::memory_order_relaxed))
+                    {
+                        try
+                        {
+                            sub->handler_(std::move(m));
+                        }
+                        catch (...)
+                        {
+                        }
+                    }
+                    sub->pending_bytes_.fetch_sub(bytes, std::memory_order_relaxed);
+                    sub->pending_msgs_.fetch_sub(1, std::memory_order_relaxed);
+                });
+            }
+        }
+        if (sub->max_msgs_ != 0 && n >= sub->max_msgs_)
+        {
+            sub->active_.store(false);
+            subs.erase(sub->sid_);
+        }
+    }
+
+    void on_reply(const message_view& v)
+    {
+        auto token = v.subject.substr(inbox_prefix.size());
+        auto it = requests.find(std::string(token));
+        if (it == requests.end()) return; // timed out already
+        auto r = std::move(it->second);
+        requests.erase(it);
+        r->timer.cancel();
+        if (v.status() == 503 && v.payload.empty())
+            complete(std::move(r->handler), strand, std::error_code(errc::no_responders), message{});
+        else
+            complete(std::move(r->handler), strand, std::error_code{}, message(v));
+    }
+
+    void on_pong()
+    {
+        keep.on_pong();
+        if (pong_waiters.empty()) return;
+        auto w = std::move(pong_waiters.front());
+        pong_waiters.pop_front();
+        if (w && !w->done)
+        {
+            w->done = true;
+            w->timer.cancel();
+            complete(std::move(w->handler), strand, std::error_code{});
+        }
+    }
+
+    void on_async_info(std::string_view text)
+    {
+        protocol::server_info fresh;
+        if (protocol::parse_server_info(text, fresh)) return;
+        max_payload.store(fresh.max_payload);
+        headers_ok.store(fresh.headers);
+        if (!self.opts_.ignore_discovered_servers && !fresh.connect_urls.empty())
+            pool.add_discovered(fresh.connect_urls, tls_wanted, connected_tls_name);
+        bool ldm = fresh.lame_duck_mode;
+        {
+            std::lock_guard lock(info_mutex);
+            info = std::move(fresh);
+        }
+        if (ldm && events.lame_duck) events.lame_duck();
+    }
+
+    /// Handles one frame in steady state; an error ends the connection.
+    std::error_code handle(const protocol::frame& f)
+    {
+        switch (f.kind)
+        {
+        case protocol::frame_kind::msg:
+        case protocol::frame_kind::hmsg: dispatch(f); return {};
+        case protocol::frame_kind::ping: send_control("PONG\r\n"); return {};
+        case protocol::frame_kind::pong: on_pong(); return {};
+        case protocol::frame_kind::ok: return {};
+        case protocol::frame_kind::info: on_async_info(f.text); return {};
+        case protocol::frame_kind::err:
+        {
+            auto e = classify_server_error(f.text);
+            std::string text = "server error: '" + std::string(f.text) + "'";
+            if (action_for(e) == server_error_action::report)
+            {
+                if (events.error) events.error(e, f.text);
+                return {};
+            }
+            set_error(e, text);
+            return e;
+        }
+        }
+        return errc::protocol_error;
+    }
+
+    // --- the three steady-state loops ----------------------------------------------------------
+
+    awaitable<std::error_code> reader()
+    {
+        std::size_t needed = 0;
+        for (;;)
+        {
+            for (;;)
+            {
+                protocol::frame f;
+                auto r = protocol::parse_frame(rbuf.data(), f);
+                if (r.status == protocol::parse_status::need_more)
+                {
+                    needed = r.needed;
+                    break;
+                }
+                if (r.status == protocol::parse_status::error)
+                {
+                    set_error(r.ec, "protocol error from server: " + r.ec.message());
+                    co_return r.ec;
+                }
+                if (auto ec = handle(f)) co_return ec;
+                rbuf.consume(r.consumed);
+            }
+            auto [ec, n] = co_await tr->read_some(rbuf.prepare(needed));
+            if (ec) co_return ec;
+            rbuf.commit(n);
+        }
+    }
+
+    /// Ends the current connection from inside one of its loops: the reader sees the closed
+    /// socket and the run loop takes over.
+    void end_connection(std::error_code ec)
+    {
+        if (!loop_error) loop_error = ec;
+        if (tr) tr->close();
+    }
+
+    void loop_exited()
+    {
+        if (--loops_running == 0) loops_done.cancel();
+    }
+
+    awaitable<void> writer_loop(std::shared_ptr<client> /*keep_alive*/, std::uint64_t gen)
+    {
+        auto ec = co_await writer(gen);
+        if (gen == generation) end_connection(ec);
+        loop_exited();
+    }
+
+    awaitable<void> pinger_loop(std::shared_ptr<client> /*keep_alive*/, std::uint64_t gen)
+    {
+        auto ec = co_await pinger(gen);
+        if (gen == generation) end_connection(ec);
+        loop_exited();
+    }
+
+    awaitable<std::error_code> writer(std::uint64_t gen)
+    {
+        for (;;)
+        {
+            if (gen != generation || closing) co_return std::error_code(errc::connection_closed);
+            writing.swap(control_out);
+            {
+                std::lock_guard lock(out_mutex);
+                writing.append(pending_out);
+                pending_out.clear();
+                writer_idle = writing.empty();
+                writing_size.store(writing.size(), std::memory_order_relaxed);
+            }
+            if (writing.empty())
+            {
+                wake_timer.expires_at(steady_timer::time_point::max());
+                co_await wake_timer.async_wait(use_tuple);
+                continue;
+            }
+            if (auto ec = co_await tr->write_all(writing)) co_return ec;
+            writing.clear();
+            writing_size.store(0, std::memory_order_relaxed);
+        }
+    }
+
+    awaitable<std::error_code> pinger(std::uint64_t gen)
+    {
+        for (;;)
+        {
+            ping_timer.expires_after(self.opts_.ping_interval);
+            auto [ec] = co_await ping_timer.async_wait(use_tuple);
+            if (ec || gen != generation || closing) co_return std::error_code(errc::connection_closed);
+            if (keep.on_interval() == sansio::keepalive::action::stale)
+            {
+                set_error(errc::stale_connection, "stale connection: no PONG after " +
+                                                      std::to_string(self.opts_.max_pings_out) + " PINGs");
+                co_return std::error_code(errc::stale_connection);
+            }
+            pong_waiters.push_back(nullptr);
+            send_control("PING\r\n");
+        }
+    }
+
+    // --- connecting ----------------------------------------------------------------------------
+
+    awaitable<std::error_code> attempt(const sansio::server_entry& entry)
+    {
+        tr = std::make_unique<transport>(strand);
+        rbuf.clear();
+        bool timed_out = false;
+        deadline.expires_after(self.opts_.connect_timeout);
+        deadline.async_wait([this, &timed_out, t = tr.get()](boost::system::error_code ec) {
+            if (ec) return;
+            timed_out = true;
+            resolver.cancel();
+            t->close();
+        });
+
+        std::string where = entry.url.to_string();
+        auto [rec, endpoints] = co_await resolver.async_resolve(entry.url.host, std::to_string(entry.url.port), use_tuple);
+        std::error_code ec = rec;
+        bool tls_failed = false;
+        sansio::handshake hs(make_connect_info(entry), tls_wanted || entry.url.tls);
+        if (!ec)
+        {
+            auto [cec, ep] = co_await asio::async_connect(tr->socket(), endpoints, use_tuple);
+            ec = cec;
+        }
+        if (!ec)
+        {
+            boost::system::error_code ignored;
+            tr->socket().set_option(asio::ip::tcp::no_delay(true), ignored);
+            auto act = hs.start();
+            while (act.what != sansio::handshake_action::done)
+            {
+                std::error_code io;
+                switch (act.what)
+                {
+                case sansio::handshake_action::read:
+                {
+                    auto [rec2, n] = co_await tr->read_some(rbuf.prepare());
+                    io = rec2;
+                    if (!io) rbuf.commit(n);
+                    break;
+                }
+                case sansio::handshake_action::write: io = co_await tr->write_all(act.bytes); break;
+                case sansio::handshake_action::tls_handshake:
+                    io = co_await tr->upgrade_to_tls(ssl_ctx, entry.tls_name.empty() ? entry.url.host : entry.tls_name,
+                                                     self.opts_.tls.verify);
+                    tls_failed = static_cast<bool>(io);
+                    break;
+                case sansio::handshake_action::done: break;
+                }
+                act = hs.resume(io, rbuf);
+            }
+            ec = act.ec;
+        }
+        deadline.cancel();
+
+        if (!ec)
+        {
+            max_payload.store(hs.info().max_payload);
+            headers_ok.store(hs.info().headers);
+            std::lock_guard lock(info_mutex);
+            info = hs.info();
+            current_server = where;
+            co_return std::error_code{};
+        }
+
+        std::string text;
+        if (timed_out)
+        {
+            ec = errc::connect_timeout;
+            text = "connect to " + where + " timed out after " + std::to_string(self.opts_.connect_timeout.count()) + "ms";
+        }
+        else if (ec.category() == server_category())
+        {
+            text = "server " + where + " refused the connection: '" + hs.server_error_text() + "'";
+        }
+        else if (tls_failed || (tr->tls() && ec.category() == asio::error::get_ssl_category()))
+        {
+            text = "TLS handshake failed: " + describe_error(ec) + " (" + where + ")";
+            ec = errc::tls_handshake_failed;
+        }
+        else if (ec == errc::secure_connection_wanted)
+        {
+            text = "TLS wanted but " + where + " does not offer it";
+        }
+        else if (tr->tls() && (ec == std::error_code(boost::system::error_code(asio::error::eof)) ||
+                                 ec == std::error_code(boost::system::error_code(asio::ssl::error::stream_truncated))))
+        {
+            text = "TLS handshake failed: the server closed the connection (client certificate refused?) (" + where + ")";
+            ec = errc::tls_handshake_failed;
+        }
+        else
+        {
+            text = describe_error(ec) + " (" + where + ")";
+        }
+        set_error(ec, text);
+        tr->close();
+        co_return ec;
+    }
+
+    protocol::connect_info make_connect_info(const sansio::server_entry& entry) const
+    {
+        const auto& o = self.opts_;
+        protocol::connect_info c;
+        c.name = o.name;
+        c.version = std::string(client_version);
+        c.echo = o.echo;
+        c.no_responders = o.no_responders;
+        c.user = o.user;
+        c.pass = o.password;
+        c.auth_token = o.token;
+        if (!entry.url.user.empty())
+        {
+            if (entry.url.has_password)
+            {
+                c.user = entry.url.user;
+                c.pass = entry.url.password;
+            }
+            else
+            {
+                c.auth_token = entry.url.user;
+            }
+        }
+        return c;
+    }
+
+    /// Re-sends every subscription (auto-unsubscribe counts adjusted) before anything buffered.
+    awaitable<std::error_code> resubscribe()
+    {
+        absorb_new_subs();
+        std::string out;
+        std::vector<std::uint64_t> finished;
+        for (auto& [sid, sub] : subs)
+        {
+            std::uint64_t delivered = sub->delivered_.load();
+            if (sub->max_msgs_ != 0 && delivered >= sub->max_msgs_)
+            {
+                finished.push_back(sid);
+                continue;
+            }
+            protocol::encode_sub(out, sub->subject_, sub->queue_, sid);
+            if (sub->max_msgs_ != 0) protocol::encode_unsub(out, sid, sub->max_msgs_ - delivered);
+        }
+        for (auto sid : finished)
+            subs.erase(sid);
+        if (out.empty()) co_return std::error_code{};
+        co_return co_await tr->write_all(out);
+    }
+
+    /// Reader in this coroutine, writer and pinger beside it. Whichever fails first closes the
+    /// socket, which ends the others; we return once all three are done. (No parallel group:
+    /// closing a socket under its cancellation slots is unsafe in this Asio version.)
+    awaitable<std::error_code> steady_state(const std::shared_ptr<client>& keep_alive)
+    {
+        keep.reset();
+        loop_error = {};
+        std::uint64_t gen = ++generation;
+        loops_running = 2;
+        loops_done.expires_at(steady_timer::time_point::max());
+        asio::co_spawn(strand, writer_loop(keep_alive, gen), asio::detached);
+        asio::co_spawn(strand, pinger_loop(keep_alive, gen), asio::detached);
+        std::error_code ec = co_await reader();
+        if (!loop_error) loop_error = ec;
+        ++generation; // tells the writer and pinger to stop
+        tr->close();
+        wake_timer.cancel();
+        ping_timer.cancel();
+        while (loops_running > 0)
+            co_await loops_done.async_wait(use_tuple);
+        co_return loop_error;
+    }
+
+    awaitable<void> run(std::shared_ptr<client> keep_alive)
+    {
+        std::size_t tried = 0;
+        bool ever_connected = false;
+        while (!closing)
+        {
+            if (pool.empty())
+            {
+                if (!last_error) set_error(errc::no_servers, "no server left to connect to");
+                break;
+            }
+            if (tried >= pool.size())
+            {
+                tried = 0;
+                if (!first_outcome)
+                {
+                    report_first_outcome(last_error ? last_error : std::error_code(errc::no_servers));
+                    if (!self.opts_.retry_on_failed_connect) break;
+                }
+                if (ever_connected && !self.opts_.allow_reconnect) break;
+                sleep_timer.expires_after(backoff.next_delay());
+                co_await sleep_timer.async_wait(use_tuple);
+                continue;
+            }
+            auto entry = pool.next();
+            ++tried;
+            self.state_.store(ever_connected ? connection_state::reconnecting : connection_state::connecting);
+            std::error_code ec = co_await attempt(*entry);
+            if (closing) break;
+            if (ec)
+            {
+                int auth = ec.category() == server_category() && is_auth_error(static_cast<server_errc>(ec.value()))
+                               ? ec.value()
+                               : 0;
+                pool.failed(entry->url, auth);
+                continue;
+            }
+            pool.connected(entry->url);
+            connected_tls_name = entry->tls_name;
+            tried = 0;
+            if (!self.opts_.ignore_discovered_servers)
+                pool.add_discovered(hs_connect_urls(), tls_wanted || entry->url.tls, entry->tls_name);
+            if (auto rec = co_await resubscribe())
+            {
+                set_error(rec, describe_error(rec));
+                tr->close();
+                continue;
+            }
+            {
+                std::lock_guard lock(out_mutex);
+                self.state_.store(connection_state::connected);
+            }
+            if (ever_connected)
+            {
+                reconnects.fetch_add(1);
+                if (events.reconnected) events.reconnected();
+            }
+            else if (events.connected)
+            {
+                events.connected();
+            }
+            ever_connected = true;
+            report_first_outcome({});
+
+            ec = co_await steady_state(keep_alive);
+
+            {
+                std::lock_guard lock(out_mutex);
+                if (!closing) self.state_.store(connection_state::reconnecting);
+                writer_idle = false;
+            }
+            tr->close();
+            ping_timer.cancel();
+            wake_timer.cancel();
+            writing.clear();
+            writing_size.store(0);
+            control_out.clear();
+            fail_pending(errc::disconnected);
+            if (!closing)
+            {
+                if (!last_error || last_error != ec) set_error(ec, describe_error(ec));
+                if (events.disconnected) events.disconnected(ec);
+            }
+            if (ec.category() == server_category() && is_auth_error(static_cast<server_errc>(ec.value())))
+                pool.failed(entry->url, ec.value());
+            if (!self.opts_.allow_reconnect) break;
+        }
+        {
+            std::lock_guard lock(out_mutex);
+            self.state_.store(connection_state::closed);
+            pending_out.clear();
+        }
+        if (tr) tr->close();
+        report_first_outcome(last_error ? last_error : std::error_code(errc::connection_closed));
+        fail_pending(errc::connection_closed);
+        for (auto& [sid, sub] : subs)
+            sub->active_.store(false);
+        subs.clear();
+        if (events.closed) events.closed(last_error);
+        events = {};
+        co_return;
+    }
+
+    std::vector<std::string> hs_connect_urls()
+    {
+        std::lock_guard lock(info_mutex);
+        return info.connect_urls;
+    }
+};
+
+// ---------------------------------------------------------------------------------------------
+
+std::shared_ptr<client> client::create(executor_type ex, client_options opts, client_events events)
+{
+    return std::make_shared<client>(private_tag{}, std::move(ex), std::move(opts), std::move(events));
+}
+
+client::client(private_tag, executor_type ex, client_options opts, client_events events) : opts_(std::move(opts))
+{
+    impl_ = std::make_unique<impl>(*this, std::move(ex), opts_, std::move(events));
+    auto seed = make_seed(opts_.random_seed);
+
+    std::vector<server_url> urls;
+    for (const auto& s : opts_.servers)
+    {
+        server_url u;
+        if (parse_server_url(s, u))
+        {
+            impl_->config_error = errc::invalid_url;
+            impl_->set_error(errc::invalid_url, "invalid server URL: \"" + s + "\"");
+            continue;
+        }
+        urls.push_back(std::move(u));
+    }
+    bool any_tls_url = std::any_of(urls.begin(), urls.end(), [](const server_url& u) { return u.tls; });
+    impl_->tls_wanted = opts_.require_tls || any_tls_url || !opts_.tls.ca_file.empty() || !opts_.tls.cert_file.empty();
+    impl_->pool = sansio::server_pool(std::move(urls), !opts_.no_randomize, opts_.max_reconnect, seed);
+    impl_->backoff = sansio::reconnect_backoff(opts_.reconnect_wait,
+                                               impl_->tls_wanted ? opts_.reconnect_jitter_tls : opts_.reconnect_jitter,
+                                               seed ^ 0x9e3779b97f4a7c15ULL);
+    impl_->inbox_prefix = "_INBOX." + make_nuid(impl_->rng) + ".";
+
+    // TLS context: system CAs unless a CA file is given; client certificate for mutual TLS.
+    auto& ctx = impl_->ssl_ctx;
+    boost::system::error_code ec;
+    ctx.set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                    asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 | asio::ssl::context::no_tlsv1_1);
+    if (!opts_.tls.ca_file.empty())
+        ctx.load_verify_file(opts_.tls.ca_file, ec);
+    else
+        ctx.set_default_verify_paths(ec);
+    if (ec && !impl_->config_error)
+    {
+        impl_->config_error = errc::tls_handshake_failed;
+        impl_->set_error(errc::tls_handshake_failed, "cannot read TLS CA file \"" + opts_.tls.ca_file + "\": " + describe_error(ec));
+    }
+    if (!opts_.tls.cert_file.empty() && !impl_->config_error)
+    {
+        ctx.use_certificate_chain_file(opts_.tls.cert_file, ec);
+        if (!ec) ctx.use_private_key_file(opts_.tls.key_file.empty() ? opts_.tls.cert_file : opts_.tls.key_file,
+                                          asio::ssl::context::pem, ec);
+        if (ec)
+        {
+            impl_->config_error = errc::tls_handshake_failed;
+            impl_->set_error(errc::tls_handshake_failed, "cannot load TLS client certificate/key (\"" +
+                                                             opts_.tls.cert_file + "\"): " + describe_error(ec));
+        }
+    }
+}
+
+client::~client() = default;
+
+awaitable<std::error_code> client::connect()
+{
+    return connect_impl(shared_from_this());
+}
+
+awaitable<std::error_code> client::connect_impl(std::shared_ptr<client> self)
+{
+    if (self->impl_->config_error) co_return self->impl_->config_error;
+    // Initiations capture raw pointers only: with use_awaitable, GCC 12 destroys one copy too many
+    // of what an initiation holds. `self` in this frame keeps the client alive meanwhile.
+    client* raw = self.get();
+    auto ec = co_await asio::async_initiate<decltype(asio::use_awaitable), void(std::error_code)>(
+        [raw](auto handler) {
+            auto self = raw->shared_from_this();
+            asio::post(self->impl_->strand, [self, h = asio::any_completion_handler<void(std::error_code)>(std::move(handler))]() mutable {
+                auto& im = *self->impl_;
+                if (im.first_outcome)
+                {
+                    complete(std::move(h), im.strand, im.first_error);
+                    return;
+                }
+                im.connect_waiters.push_back(std::move(h));
+                if (!im.run_started)
+                {
+                    im.run_started = true;
+                    asio::co_spawn(im.strand, im.run(self), asio::detached);
+                }
+            });
+        },
+        asio::use_awaitable);
+    co_return ec;
+}
+
+std::error_code client::publish(std::string_view subject, std::string_view payload, std::string_view reply,
+                                const headers* hdrs)
+{
+    if (!valid_publish_subject(subject)) return errc::invalid_subject;
+    if (!reply.empty() && !valid_publish_subject(reply)) return errc::invalid_subject;
+    std::size_t hsize = hdrs ? hdrs->encoded_size() : 0;
+    if (static_cast<std::int64_t>(hsize + payload.size()) > impl_->max_payload.load(std::memory_order_relaxed))
+        return errc::max_payload_exceeded;
+    if (hdrs && !impl_->headers_ok.load(std::memory_order_relaxed)) return errc::headers_not_supported;
+
+    bool wake;
+    {
+        std::lock_guard lock(impl_->out_mutex);
+        auto st = state_.load(std::memory_order_relaxed);
+        if (st == connection_state::closed) return errc::connection_closed;
+        bool up = st == connection_state::connected || st == connection_state::draining;
+        if (!up && (!opts_.allow_reconnect || opts_.reconnect_buffer_bytes == 0)) return errc::not_connected;
+        std::size_t limit = up ? opts_.max_pending_bytes : opts_.reconnect_buffer_bytes;
+        std::size_t frame = subject.size() + reply.size() + hsize + payload.size() + 48;
+        if (impl_->pending_out.size() + frame > limit)
+            return up ? errc::pending_buffer_exceeded : errc::reconnect_buffer_exceeded;
+        auto& out = impl_->pending_out;
+        if (hdrs)
+        {
+            // HPUB with the header block encoded in place, no temporary.
+            out.append("HPUB ").append(subject).push_back(' ');
+            if (!reply.empty()) out.append(reply).push_back(' ');
+            out.append(std::to_string(hsize)).push_back(' ');
+            out.append(std::to_string(hsize + payload.size())).append("\r\n");
+            hdrs->encode(out);
+            out.append(payload).append("\r\n");
+        }
+        else
+        {
+            protocol::encode_pub(out, subject, reply, payload);
+        }
+        wake = up && impl_->writer_idle;
+        if (wake) impl_->writer_idle = false;
+    }
+    impl_->out_msgs.fetch_add(1, std::memory_order_relaxed);
+    impl_->out_bytes.fetch_add(hsize + payload.size(), std::memory_order_relaxed);
+    if (wake) impl_->wake_writer(shared_from_this());
+    return {};
+}
+
+std::error_code client::do_subscribe(std::string_view subject, subscribe_options opts, subscription_ptr sub)
+{
+    if (!valid_subscribe_subject(subject)) return errc::invalid_subject;
+    if (!opts.queue.empty() && !valid_queue_name(opts.queue)) return errc::invalid_subject;
+    sub->sid_ = impl_->next_sid.fetch_add(1);
+    sub->subject_ = std::string(subject);
+    sub->queue_ = opts.queue;
+    sub->max_msgs_ = opts.max_msgs;
+    sub->pending_msgs_limit_ = opts.pending_msgs ? opts.pending_msgs : opts_.sub_pending_msgs;
+    sub->pending_bytes_limit_ = opts.pending_bytes ? opts.pending_bytes : opts_.sub_pending_bytes;
+    bool wake;
+    {
+        std::lock_guard lock(impl_->out_mutex);
+        if (state_.load() == connection_state::closed) return errc::connection_closed;
+        impl_->new_subs.push_back(sub);
+        bool up = state_.load() == connection_state::connected;
+        if (up)
+        {
+            protocol::encode_sub(impl_->pending_out, sub->subject_, sub->queue_, sub->sid_);
+            if (sub->max_msgs_) protocol::encode_unsub(impl_->pending_out, sub->sid_, sub->max_msgs_);
+        }
+        wake = up && impl_->writer_idle;
+        if (wake) impl_->writer_idle = false;
+    }
+    if (wake) impl_->wake_writer(shared_from_this());
+    return {};
+}
+
+std::error_code client::subscribe(std::string_view subject, subscribe_options opts, std::function<void(message)> handler,
+                                  subscription_ptr& out)
+{
+    auto sub = std::make_shared<subscription>();
+    sub->handler_ = std::move(handler);
+    sub->strand_ = std::make_unique<asio::strand<asio::any_io_executor>>(
+        asio::make_strand(impl_->strand.get_inner_executor()));
+    if (auto ec = do_subscribe(subject, std::move(opts), sub)) return ec;
+    out = std::move(sub);
+    return {};
+}
+
+std::error_code client::subscribe_inline(std::string_view subject, subscribe_options opts,
+                                         std::function<void(const message_view&)> handler, subscription_ptr& out)
+{
+    auto sub = std::make_shared<subscription>();
+    sub->inline_handler_ = std::move(handler);
+    if (auto ec = do_subscribe(subject, std::move(opts), sub)) return ec;
+    out = std::move(sub);
+    return {};
+}
+
+void client::unsubscribe(const subscription_ptr& sub)
+{
+    if (!sub || !sub->active_.exchange(false)) return;
+    bool wake;
+    {
+        std::lock_guard lock(impl_->out_mutex);
+        bool up = state_.load() == connection_state::connected || state_.load() == connection_state::draining;
+        if (up) protocol::encode_unsub(impl_->pending_out, sub->sid_);
+        wake = up && impl_->writer_idle;
+        if (wake) impl_->writer_idle = false;
+    }
+    auto self = shared_from_this();
+    asio::post(impl_->strand, [self, sid = sub->sid_] {
+        self->impl_->absorb_new_subs();
+        self->impl_->subs.erase(sid);
+    });
+    if (wake) impl_->wake_writer(self);
+}
+
+void client::start_request(std::string subject, std::string payload, const headers* hdrs,
+                           std::chrono::milliseconds timeout, asio::any_completion_handler<reply_signature> handler)
+{
+    auto self = shared_from_this();
+    auto& outer = *impl_;
+    if (!valid_publish_subject(subject)) return complete(std::move(handler), outer.strand, std::error_code(errc::invalid_subject), message{});
+    std::size_t hsize = hdrs ? hdrs->encoded_size() : 0;
+    if (static_cast<std::int64_t>(hsize + payload.size()) > outer.max_payload.load())
+        return complete(std::move(handler), outer.strand, std::error_code(errc::max_payload_exceeded), message{});
+    if (hdrs && !outer.headers_ok.load())
+        return complete(std::move(handler), outer.strand, std::error_code(errc::headers_not_supported), message{});
+    // Encode now (the caller's headers may not outlive this call); register and send on the strand so
+    // the reply can never arrive before the request is known.
+    std::string block;
+    if (hdrs) hdrs->encode(block);
+    asio::post(outer.strand, [self, subject = std::move(subject), payload = std::move(payload), block = std::move(block),
+                           timeout, handler = std::move(handler)]() mutable {
+        auto& im = *self->impl_;
+        if (im.closing || self->state() == connection_state::closed)
+            return complete(std::move(handler), im.strand, std::error_code(errc::connection_closed), message{});
+        if (!im.inbox_sub)
+        {
+            subscription_ptr sub;
+            auto* raw = &im;
+            if (self->subscribe_inline(im.inbox_prefix + "*", {}, [raw](const message_view& v) { raw->on_reply(v); }, sub))
+                return complete(std::move(handler), im.strand, std::error_code(errc::connection_closed), message{});
+            im.inbox_sub = sub;
+        }
+        std::string token = std::to_string(++im.next_token);
+        std::string reply = im.inbox_prefix + token;
+        std::error_code ec;
+        if (block.empty())
+        {
+            ec = self->publish(subject, payload, reply);
+        }
+        else
+        {
+            headers h;
+            if (!headers::parse(block, h)) ec = self->publish(subject, payload, reply, &h);
+        }
+        if (ec) return complete(std::move(handler), im.strand, ec, message{});
+        auto r = std::make_unique<impl::pending_request>(impl::pending_request{std::move(handler), steady_timer(im.strand)});
+        r->timer.expires_after(timeout);
+        r->timer.async_wait([self, token](boost::system::error_code tec) {
+            if (tec) return;
+            auto& ti = *self->impl_;
+            auto it = ti.requests.find(token);
+            if (it == ti.requests.end()) return;
+            auto req = std::move(it->second);
+            ti.requests.erase(it);
+            complete(std::move(req->handler), ti.strand, std::error_code(errc::timeout), message{});
+        });
+        im.requests.emplace(std::move(token), std::move(r));
+    });
+}
+
+awaitable<std::pair<std::error_code, message>> client::request(std::string subject, std::string payload,
+                                                                std::chrono::milliseconds timeout, const headers* hdrs)
+{
+    auto keep = shared_from_this();
+    auto [ec, m] = co_await async_request(std::move(subject), std::move(payload), timeout, use_tuple, hdrs);
+    co_return std::pair<std::error_code, message>{ec, std::move(m)};
+}
+
+awaitable<std::error_code> client::flush(std::chrono::milliseconds timeout)
+{
+    auto keep = shared_from_this();
+    client* raw = this; // see connect_impl: raw pointers only in initiations
+    co_return co_await asio::async_initiate<decltype(asio::use_awaitable), void(std::error_code)>(
+        [raw, timeout](auto handler) {
+            auto self = raw->shared_from_this();
+            asio::post(self->impl_->strand, [self, timeout,
+                                             h = asio::any_completion_handler<void(std::error_code)>(std::move(handler))]() mutable {
+                auto& im = *self->impl_;
+                auto st = self->state();
+                if (st != connection_state::connected && st != connection_state::draining)
+                    return complete(std::move(h), im.strand, std::error_code(errc::not_connected));
+                auto w = std::make_shared<impl::pong_waiter>(impl::pong_waiter{std::move(h), steady_timer(im.strand)});
+                w->timer.expires_after(timeout);
+                w->timer.async_wait([self, w](boost::system::error_code ec) {
+                    if (ec || w->done) return;
+                    w->done = true;
+                    complete(std::move(w->handler), self->impl_->strand, std::error_code(errc::timeout));
+                });
+                im.pong_waiters.push_back(w);
+                im.send_control("PING\r\n");
+            });
+        },
+        asio::use_awaitable);
+}
+
+awaitable<std::error_code> client::drain(std::chrono::milliseconds timeout)
+{
+    auto self = shared_from_this();
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    // Stop the flow: unsubscribe everything but the request inbox.
+    co_await asio::post(impl_->strand, asio::use_awaitable);
+    std::vector<subscription_ptr> draining;
+    impl_->absorb_new_subs();
+    for (auto& [sid, sub] : impl_->subs)
+        if (sub != impl_->inbox_sub) draining.push_back(sub);
+    for (auto& sub : draining)
+    {
+        bool was_active = sub->active_.load();
+        unsubscribe(sub);
+        if (was_active) sub->active_.store(true); // let queued messages still be handled
+    }
+    if (state() == connection_state::connected) state_.store(connection_state::draining);
+    // Let queued messages be handled.
+    steady_timer t(co_await asio::this_coro::executor);
+    for (;;)
+    {
+        bool busy = std::any_of(draining.begin(), draining.end(), [](const subscription_ptr& s) { return s->pending_msgs() > 0; });
+        if (!busy || std::chrono::steady_clock::now() >= deadline) break;
+        t.expires_after(5ms);
+        co_await t.async_wait(use_tuple);
+    }
+    for (auto& s : draining)
+        s->active_.store(false);
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    std::error_code ec = co_await flush(std::max(left, std::chrono::milliseconds(100)));
+    close();
+    co_return ec;
+}
+
+void client::close()
+{
+    auto self = shared_from_this();
+    asio::post(impl_->strand, [self] {
+        auto& im = *self->impl_;
+        if (im.closing) return;
+        im.closing = true;
+        {
+            std::lock_guard lock(im.out_mutex);
+            self->state_.store(connection_state::closed);
+        }
+        im.sleep_timer.cancel();
+        im.ping_timer.cancel();
+        im.wake_timer.cancel();
+        im.deadline.cancel();
+        im.resolver.cancel();
+        if (im.tr) im.tr->close();
+        if (!im.run_started)
+        {
+            im.report_first_outcome(errc::connection_closed);
+            im.events = {};
+        }
+    });
+}
+
+statistics client::stats() const
+{
+    statistics s;
+    s.in_msgs = impl_->in_msgs.load();
+    s.in_bytes = impl_->in_bytes.load();
+    s.out_msgs = impl_->out_msgs.load();
+    s.out_bytes = impl_->out_bytes.load();
+    s.reconnects = impl_->reconnects.load();
+    s.dropped_msgs = impl_->dropped.load();
+    {
+        std::lock_guard lock(impl_->out_mutex);
+        s.pending_bytes = impl_->pending_out.size();
+    }
+    s.pending_bytes += impl_->writing_size.load();
+    return s;
+}
+
+std::string client::current_server() const
+{
+    std::lock_guard lock(impl_->info_mutex);
+    return impl_->current_server;
+}
+
+protocol::server_info client::server_info() const
+{
+    std::lock_guard lock(impl_->info_mutex);
+    return impl_->info;
+}
+
+std::string client::last_error_text() const
+{
+    std::lock_guard lock(impl_->info_mutex);
+    return impl_->last_error_text;
+}
+
+std::error_code client::last_error() const
+{
+    std::lock_guard lock(impl_->info_mutex);
+    return impl_->last_error;
+}
+
+} // namespace beamline::nats

@@ -1,0 +1,150 @@
+#include "beamline/nats/protocol/encoder.hpp"
+
+#include <charconv>
+
+namespace beamline::nats::protocol
+{
+namespace
+{
+
+void append_number(std::string& out, std::uint64_t v)
+{
+    char buf[24];
+    auto r = std::to_chars(buf, buf + sizeof buf, v);
+    out.append(buf, r.ptr);
+}
+
+void append_bool(std::string& out, std::string_view key, bool v)
+{
+    out.push_back('"');
+    out.append(key);
+    out.append(v ? "\":true," : "\":false,");
+}
+
+void append_string_field(std::string& out, std::string_view key, std::string_view v)
+{
+    out.push_back('"');
+    out.append(key);
+    out.append("\":");
+    append_json_string(out, v);
+    out.push_back(',');
+}
+
+} // namespace
+
+void append_json_string(std::string& out, std::string_view s)
+{
+    static constexpr char hex[] = "0123456789abcdef";
+    out.push_back('"');
+    for (char c : s)
+    {
+        auto u = static_cast<unsigned char>(c);
+        switch (c)
+        {
+        case '"': out.append("\\\""); break;
+        case '\\': out.append("\\\\"); break;
+        case '\n': out.append("\\n"); break;
+        case '\r': out.append("\\r"); break;
+        case '\t': out.append("\\t"); break;
+        case '\b': out.append("\\b"); break;
+        case '\f': out.append("\\f"); break;
+        default:
+            if (u < 0x20)
+            {
+                out.append("\\u00");
+                out.push_back(hex[u >> 4]);
+                out.push_back(hex[u & 0xf]);
+            }
+            else
+            {
+                out.push_back(c);
+            }
+        }
+    }
+    out.push_back('"');
+}
+
+void encode_connect(std::string& out, const connect_info& info)
+{
+    out.append("CONNECT {");
+    append_bool(out, "verbose", info.verbose);
+    append_bool(out, "pedantic", info.pedantic);
+    append_bool(out, "tls_required", info.tls_required);
+    append_bool(out, "echo", info.echo);
+    append_bool(out, "headers", info.headers);
+    append_bool(out, "no_responders", info.no_responders && info.headers);
+    if (!info.name.empty()) append_string_field(out, "name", info.name);
+    if (!info.user.empty()) append_string_field(out, "user", info.user);
+    if (!info.pass.empty()) append_string_field(out, "pass", info.pass);
+    if (!info.auth_token.empty()) append_string_field(out, "auth_token", info.auth_token);
+    append_string_field(out, "lang", info.lang);
+    append_string_field(out, "version", info.version);
+    out.append("\"protocol\":1}\r\n");
+}
+
+void encode_pub(std::string& out, std::string_view subject, std::string_view reply, std::string_view payload)
+{
+    out.append("PUB ");
+    out.append(subject);
+    out.push_back(' ');
+    if (!reply.empty())
+    {
+        out.append(reply);
+        out.push_back(' ');
+    }
+    append_number(out, payload.size());
+    out.append("\r\n");
+    out.append(payload);
+    out.append("\r\n");
+}
+
+void encode_hpub(std::string& out, std::string_view subject, std::string_view reply, std::string_view header_block,
+                 std::string_view payload)
+{
+    out.append("HPUB ");
+    out.append(subject);
+    out.push_back(' ');
+    if (!reply.empty())
+    {
+        out.append(reply);
+        out.push_back(' ');
+    }
+    append_number(out, header_block.size());
+    out.push_back(' ');
+    append_number(out, header_block.size() + payload.size());
+    out.append("\r\n");
+    out.append(header_block);
+    out.append(payload);
+    out.append("\r\n");
+}
+
+void encode_sub(std::string& out, std::string_view subject, std::string_view queue, std::uint64_t sid)
+{
+    out.append("SUB ");
+    out.append(subject);
+    out.push_back(' ');
+    if (!queue.empty())
+    {
+        out.append(queue);
+        out.push_back(' ');
+    }
+    append_number(out, sid);
+    out.append("\r\n");
+}
+
+void encode_unsub(std::string& out, std::uint64_t sid, std::optional<std::uint64_t> max_msgs)
+{
+    out.append("UNSUB ");
+    append_number(out, sid);
+    if (max_msgs)
+    {
+        out.push_back(' ');
+        append_number(out, *max_msgs);
+    }
+    out.append("\r\n");
+}
+
+void encode_ping(std::string& out) { out.append("PING\r\n"); }
+void encode_pong(std::string& out) { out.append("PONG\r\n"); }
+
+} // namespace beamline::nats::protocol
