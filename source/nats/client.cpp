@@ -828,8 +828,8 @@ awaitable<std::error_code> client::connect_impl(std::shared_ptr<client> self)
     client* raw = self.get();
     auto ec = co_await asio::async_initiate<decltype(asio::use_awaitable), void(std::error_code)>(
         [raw](auto handler) {
-            auto self = raw->shared_from_this();
-            asio::post(self->impl_->strand, [self, h = asio::any_completion_handler<void(std::error_code)>(std::move(handler))]() mutable {
+            auto owner = raw->shared_from_this();
+            asio::post(owner->impl_->strand, [self = owner, h = asio::any_completion_handler<void(std::error_code)>(std::move(handler))]() mutable {
                 auto& im = *self->impl_;
                 if (im.first_outcome)
                 {
