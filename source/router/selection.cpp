@@ -153,9 +153,13 @@ selection_result select_provider(const policy& pol, const selection_request& req
     }
     if (sticky)
     {
-        if (auto bound = request.sticky->touch(pol.id, session, request.now, pol.sticky.ttl);
-            bound && !excluded(*bound))
-            return make_decision(pol, *bound, decision_reason::sticky);
+        // Only weighted choices are bound, so a binding to a provider the current version of the
+        // policy no longer weights (an edit since) is stale and ignored.
+        if (auto bound = request.sticky->touch(pol.id, session, request.now, pol.sticky.ttl); bound)
+            if (const auto* entry = pol.find_provider(*bound);
+                entry && entry->weight > 0 &&
+                cause_for(entry, *bound, limits, request.breaker_open) == cause::none)
+                return make_decision(pol, *bound, decision_reason::sticky);
     }
 
     // 2. fallback rules

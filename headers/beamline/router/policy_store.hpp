@@ -2,7 +2,8 @@
 // Every tenant's policies, read from `<dir>/<tenant>/<policy_id>.json`.
 //
 // Readers call `get` from any thread: it loads one immutable snapshot through an atomic
-// shared_ptr and takes no lock, so a reload or an admin write never blocks a decision. Writers
+// shared_ptr and takes no mutex, so a reload or an admin write never blocks a decision (libstdc++
+// guards the pointer with a spin bit held for a few instructions, not across any I/O). Writers
 // (`load_directory`, `put`, `remove`) are serialised among themselves, build a new snapshot and
 // publish it in one atomic store; a reader keeps whatever version it already holds.
 //
@@ -62,7 +63,7 @@ public:
     /// (Re)reads every `<tenant>/<policy>.json` under the directory; safe while readers run.
     load_report load_directory();
 
-    /// The policy in service, or null. Lock-free for the caller; cheap (one refcount increment).
+    /// The policy in service, or null. No mutex; cheap (two map lookups, one refcount increment).
     policy_ptr get(std::string_view tenant_id, std::string_view policy_id) const;
 
     /// Validates `json`, writes it atomically to its file (temp file, fsync, rename), then serves

@@ -90,6 +90,21 @@ BOOST_FIXTURE_TEST_CASE(an_excluded_binding_is_skipped_and_rebound, sticky_fixtu
     BOOST_TEST(select(picks_second, t0 + 2s)->provider_id == "openai");
 }
 
+BOOST_FIXTURE_TEST_CASE(a_binding_to_a_provider_the_policy_dropped_is_ignored, sticky_fixture)
+{
+    select(picks_second, t0);
+    auto edited =
+        parse_policy(R"({"version":"2","providers":[{"name":"openai","weight":1},{"name":"anthropic"}],
+        "sticky":{"enabled":true,"session_key":"user_id","ttl":"10m"}})",
+                     "default");
+    BOOST_TEST_REQUIRE(edited.has_value());
+    pol = std::move(*edited);
+    auto d = select(picks_second, t0 + 1s);
+    BOOST_TEST(d->provider_id == "openai");
+    BOOST_TEST((d->reason == decision_reason::weighted));
+    BOOST_TEST(d->policy_version == "2");
+}
+
 BOOST_FIXTURE_TEST_CASE(no_session_value_means_no_binding, sticky_fixture)
 {
     context.erase("user_id");
