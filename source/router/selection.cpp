@@ -136,6 +136,20 @@ std::string exclusion_reason(const policy& pol, std::string_view provider, const
     return describe(cause_for(entry, provider, limits, breaker_open), entry, limits);
 }
 
+json::object make_routing_context(const json::object* constraints_object, const json::object* metadata)
+{
+    json::object context;
+    context.reserve((constraints_object ? constraints_object->size() : 0) +
+                    (metadata ? metadata->size() : 0));
+    if (constraints_object)
+        for (const auto& [key, value] : *constraints_object)
+            context.insert_or_assign(key, value);
+    if (metadata)
+        for (const auto& [key, value] : *metadata)
+            context.insert_or_assign(key, value);
+    return context;
+}
+
 selection_result select_provider(const policy& pol, const selection_request& request)
 {
     const auto& limits = request.limits;

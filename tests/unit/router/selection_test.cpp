@@ -232,4 +232,17 @@ BOOST_FIXTURE_TEST_CASE(exclusion_reason_is_available_for_explaining_a_policy, f
     BOOST_TEST(exclusion_reason(premium, "unknown", limits, {}) == "");
 }
 
+BOOST_AUTO_TEST_CASE(routing_context_lets_metadata_win)
+{
+    auto constraints_object = json::parse(R"({"max_cost":1,"region":"us","status":"ok"})").as_object();
+    auto metadata = json::parse(R"({"region":"eu","user_id":"u-1"})").as_object();
+    auto context = make_routing_context(&constraints_object, &metadata);
+    BOOST_TEST(context.size() == 4u);
+    BOOST_TEST(context.at("region") == "eu");
+    BOOST_TEST(context.at("max_cost") == 1);
+    BOOST_TEST(context.at("user_id") == "u-1");
+    BOOST_TEST(make_routing_context(nullptr, &metadata).size() == 2u);
+    BOOST_TEST(make_routing_context(nullptr, nullptr).empty());
+}
+
 BOOST_AUTO_TEST_SUITE_END()
