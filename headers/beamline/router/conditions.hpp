@@ -8,7 +8,9 @@
 //   operator form  {"==":[a,b]} {"!=":[a,b]} {">":[a,b]} {"<":[a,b]} {">=":[a,b]} {"<=":[a,b]}
 //                  {"in":[a,list-or-string]} {"all":[c,...]} {"any":[c,...]} {"not":c}
 //                  with operands that are literals, {"var":"a.b"} or nested conditions.
-// A key that is an operator name is always read as the operator. `{}` is true; `true`/`false`
+// A key that is an operator name is always read as the operator; a key that cannot be a path
+// ("===", "~=") or is a JsonLogic operator this language lacks ("and", "or", "if") is refused at
+// compile time rather than silently never matching. `{}` is true; `true`/`false`
 // are accepted as conditions. A `var` names a dotted path into the context (array elements by
 // index, "items.0"); a leading "context." is optional, as in the predecessor's policies.
 //
