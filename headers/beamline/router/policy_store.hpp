@@ -1,0 +1,91 @@
+#pragma once
+// Every tenant's policies, read from `<dir>/<tenant>/<policy_id>.json`.
+//
+// Readers call `get` from any thread: it loads one immutable snapshot through an atomic
+// shared_ptr and takes no mutex, so a reload or an admin write never blocks a decision (libstdc++
+// guards the pointer with a spin bit held for a few instructions, not across any I/O). Writers
+// (`load_directory`, `put`, `remove`) are serialised among themselves, build a new snapshot and
+// publish it in one atomic store; a reader keeps whatever version it already holds.
+//
+// An invalid file never replaces the last good version of its policy: the load report names it and
+// the previous version stays in service. A policy whose file has disappeared is dropped on reload.
+// Tenant and policy ids must match [A-Za-z0-9_.-]{1,64} and must not be "." or ".."; anything else
+// is refused before it gets near a path.
+
+#include <atomic>
+#include <beamline/router/policy.hpp>
+#include <beamline/router/policy_error.hpp>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace beamline::router
+{
+
+/// True for a tenant or policy id that may name a file or directory.
+bool is_valid_store_id(std::string_view id) noexcept;
+
+struct load_problem
+{
+    std::filesystem::path path;
+    std::string reason;
+};
+
+struct load_report
+{
+    std::size_t loaded = 0;             ///< files parsed and now in service
+    std::vector<load_problem> problems; ///< invalid files and unreadable directories
+    std::vector<std::string> removed;   ///< "tenant/policy" dropped because their file is gone
+    bool ok() const noexcept { return problems.empty(); }
+};
+
+struct policy_listing
+{
+    std::string tenant_id;
+    std::string policy_id;
+    std::string version;
+};
+
+class policy_store
+{
+public:
+    using policy_ptr = std::shared_ptr<const policy>;
+
+    /// An empty store; nothing is read until `load_directory`.
+    explicit policy_store(std::filesystem::path directory);
+
+    const std::filesystem::path& directory() const noexcept { return directory_; }
+
+    /// (Re)reads every `<tenant>/<policy>.json` under the directory; safe while readers run.
+    load_report load_directory();
+
+    /// The policy in service, or null. No mutex; cheap (two map lookups, one refcount increment).
+    policy_ptr get(std::string_view tenant_id, std::string_view policy_id) const;
+
+    /// Validates `json`, writes it atomically to its file (temp file, fsync, rename), then serves
+    /// it. On any error nothing changes.
+    policy_result<policy_ptr> put(std::string_view tenant_id, std::string_view policy_id,
+                                  std::string_view json);
+
+    /// Deletes the file and stops serving the policy; false when there was no such policy.
+    policy_result<bool> remove(std::string_view tenant_id, std::string_view policy_id);
+
+    /// All policies in service, ordered by tenant then policy id; one tenant's when given.
+    std::vector<policy_listing> list(std::string_view tenant_id = {}) const;
+
+private:
+    using tenant_policies = std::map<std::string, policy_ptr, std::less<>>;
+    using snapshot = std::map<std::string, tenant_policies, std::less<>>;
+
+    std::shared_ptr<const snapshot> current() const { return snapshot_.load(std::memory_order_acquire); }
+
+    std::filesystem::path directory_;
+    std::mutex writer_;
+    std::atomic<std::shared_ptr<const snapshot>> snapshot_;
+};
+
+} // namespace beamline::router

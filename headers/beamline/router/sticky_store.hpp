@@ -1,0 +1,101 @@
+#pragma once
+// Session → provider bindings for sticky routing, one store per tenant.
+//
+// Not thread-safe: a store belongs to its tenant's strand, which serialises every call.
+//
+// Bounded: at `capacity` entries, a new binding first drops whatever has expired and then the
+// binding closest to expiry (with one TTL per policy, the oldest), so a flood of fresh session ids
+// costs a bounded amount of memory. Session values longer than `max_session_bytes` are never bound.
+// A hit refreshes the binding's expiry (a session in use stays on its provider).
+
+#include <chrono>
+#include <cstddef>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+namespace beamline::router
+{
+
+class sticky_store
+{
+public:
+    using clock = std::chrono::steady_clock;
+    static constexpr std::size_t default_capacity = 100'000;
+    static constexpr std::size_t max_session_bytes = 256;
+
+    explicit sticky_store(std::size_t capacity = default_capacity);
+
+    /// The live binding for (policy, session), refreshing its expiry to now + ttl; nullopt when
+    /// absent or expired (an expired binding is removed).
+    std::optional<std::string_view> touch(std::string_view policy_id, std::string_view session,
+                                          clock::time_point now, clock::duration ttl);
+
+    /// The live binding without refreshing it.
+    std::optional<std::string_view> peek(std::string_view policy_id, std::string_view session,
+                                         clock::time_point now) const;
+
+    /// Binds (policy, session) to provider until now + ttl, replacing any earlier binding.
+    void bind(std::string_view policy_id, std::string_view session, std::string_view provider,
+              clock::time_point now, clock::duration ttl);
+
+    /// Drops every binding whose expiry is at or before now; returns how many.
+    std::size_t purge_expired(clock::time_point now);
+
+    /// Drops all bindings of one policy (when it is removed or replaced by an incompatible version).
+    void forget_policy(std::string_view policy_id);
+
+    std::size_t size() const noexcept { return bindings_.size(); }
+    std::size_t capacity() const noexcept { return capacity_; }
+
+private:
+    struct key
+    {
+        std::string policy_id;
+        std::string session;
+    };
+    struct key_view
+    {
+        std::string_view policy_id;
+        std::string_view session;
+    };
+    struct key_hash
+    {
+        using is_transparent = void;
+        std::size_t operator()(const key_view& k) const noexcept;
+        std::size_t operator()(const key& k) const noexcept
+        {
+            return (*this)(key_view{k.policy_id, k.session});
+        }
+    };
+    struct key_equal
+    {
+        using is_transparent = void;
+        static key_view view(const key& k) noexcept { return {k.policy_id, k.session}; }
+        static key_view view(const key_view& k) noexcept { return k; }
+        template <class A, class B>
+        bool operator()(const A& a, const B& b) const noexcept
+        {
+            return view(a).policy_id == view(b).policy_id && view(a).session == view(b).session;
+        }
+    };
+
+    // Keys of an unordered_map keep their address across rehashing, so the index can point at them.
+    using expiry_index = std::multimap<clock::time_point, const key*>;
+    struct binding
+    {
+        std::string provider;
+        expiry_index::iterator expiry;
+    };
+    using binding_map = std::unordered_map<key, binding, key_hash, key_equal>;
+
+    void erase(binding_map::iterator it);
+
+    std::size_t capacity_;
+    binding_map bindings_;
+    expiry_index by_expiry_;
+};
+
+} // namespace beamline::router
