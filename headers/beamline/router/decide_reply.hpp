@@ -20,9 +20,9 @@ struct decide_request;
 /// The reply's `context`. An empty field is unknown and left out.
 struct reply_context
 {
-    std::string_view request_id;
-    std::string_view tenant_id;
-    std::string_view trace_id;
+    std::string_view request_id = {};
+    std::string_view tenant_id = {};
+    std::string_view trace_id = {};
 };
 
 reply_context context_of(const decide_request& r) noexcept;
@@ -32,10 +32,10 @@ reply_context context_of(const decide_request& r) noexcept;
 struct error_reply
 {
     reply_error code = reply_error::internal;
-    std::optional<intake_code> intake;
-    std::string_view message;
+    std::optional<intake_code> intake = {};
+    std::string_view message = {};
     std::uint64_t retry_after_ms = 0;
-    std::span<const exclusion> details;
+    std::span<const exclusion> details = {};
 };
 
 /// `{"ok":true,"decision":{...},"context":{...}}`.
