@@ -3,7 +3,6 @@
 #include "beamline/router/ids.hpp"
 
 #include <algorithm>
-#include <boost/json/monotonic_resource.hpp>
 #include <boost/json/parse.hpp>
 #include <cmath>
 
@@ -63,11 +62,11 @@ std::string quoted(std::string_view s)
 /// Builds errors that carry the request id once it is known to be valid.
 struct refusal
 {
-    std::string request_id;
+    std::string_view request_id; ///< views the parsed document, which outlives every refusal
 
     intake_error operator()(intake_code code, std::string message) const
     {
-        return intake_error{code, std::move(message), request_id};
+        return intake_error{code, std::move(message), std::string(request_id)};
     }
     intake_error schema(std::string message) const
     {
@@ -371,19 +370,15 @@ intake_result parse_decide_request(std::string_view body, const request_meta& me
         return refuse.schema("request is " + std::to_string(body.size()) + " bytes, above the " +
                              std::to_string(limits.max_payload) + "-byte max_payload");
 
-    // One arena per request: every node of the parse, and the parts moved into the request, live
-    // in it and go away together when the request is destroyed.
-    auto arena =
-        json::make_shared_resource<json::monotonic_resource>(std::max<std::size_t>(1024, body.size() * 2));
     boost::system::error_code ec;
-    json::value doc = json::parse(body, ec, arena);
+    json::value doc = json::parse(body, ec);
     if (ec) return refuse.schema("request is not valid JSON: " + ec.message());
     if (!doc.is_object())
         return refuse.schema("request must be a JSON object, got " + std::string(kind_name(doc.kind())));
     json::object& root = doc.get_object();
 
     const json::value* request_id = member(root, "request_id");
-    if (request_id && valid_request_id(*request_id)) refuse.request_id.assign(request_id->get_string());
+    if (request_id && valid_request_id(*request_id)) refuse.request_id = request_id->get_string();
 
     if (auto e = check_version(root, meta, refuse)) return std::move(*e);
 
@@ -401,12 +396,12 @@ intake_result parse_decide_request(std::string_view body, const request_meta& me
         return refuse.correlation("tenant_id must be a string of 1-64 characters of [A-Za-z0-9_.-]");
     if (auto e = check_task(*task, refuse)) return std::move(*e);
 
-    decide_request r(arena);
-    r.request_id = refuse.request_id;
+    decide_request r;
+    r.request_id.assign(refuse.request_id);
     r.tenant_id.assign(tenant_id->get_string());
     if (auto e = check_correlation_ids(root, r, meta, refuse)) return std::move(*e);
 
-    json::object constraints_object(arena);
+    json::object constraints_object;
     if (auto e = take_object(root, "constraints", constraints_object, refuse)) return std::move(*e);
     if (auto e = check_constraints(constraints_object, r.constraints, refuse)) return std::move(*e);
     if (auto e = take_object(root, "metadata", r.metadata, refuse)) return std::move(*e);

@@ -57,17 +57,9 @@ struct intake_limits
 };
 
 /// A request that passed intake. Strings are copies (small, and the request outlives the message
-/// buffer); JSON parts are moved out of the single parse and share its arena.
+/// buffer); JSON parts are moved out of the single parse, not copied.
 struct decide_request
 {
-    decide_request() = default;
-    /// JSON parts allocate from `storage`, so values moved in from a parse with the same
-    /// storage are taken over without a copy.
-    explicit decide_request(boost::json::storage_ptr storage)
-        : task(storage), options(storage), metadata(storage), context(std::move(storage))
-    {
-    }
-
     std::string request_id;
     std::string tenant_id;
     std::string policy_id = "default";
