@@ -38,6 +38,14 @@ std::string_view kind_name(json::kind k) noexcept
     return "a value";
 }
 
+/// "<field> must be <expected>, got <kind>".
+std::string wrong_type(std::string_view field, std::string_view expected, json::kind got)
+{
+    std::string m(field);
+    m.append(" must be ").append(expected).append(", got ").append(kind_name(got));
+    return m;
+}
+
 /// A member that is present and not null.
 const json::value* member(const json::object& o, std::string_view key) noexcept
 {
@@ -117,7 +125,7 @@ std::optional<intake_error> check_version(const json::object& root, const reques
         if (v->is_string() && v->get_string() == "1") return std::nullopt;
         if (v->is_string()) return unsupported(quoted(v->get_string()) + " (field version)");
         return refuse(intake_code::version_unsupported,
-                      "version must be the string \"1\", got " + std::string(kind_name(v->kind())));
+                      wrong_type("version", R"(the string "1")", v->kind()));
     }
     if (auto from_subject = subject_version(meta.subject))
     {
@@ -150,7 +158,7 @@ std::optional<intake_error> check_correlation_ids(const json::object& root, deci
 {
     // policy_id
     if (auto f = read_string(root, "policy_id"); f.ill_typed)
-        return refuse.correlation("policy_id must be a string, got " + std::string(kind_name(f.kind)));
+        return refuse.correlation(wrong_type("policy_id", "a string", f.kind));
     else if (f.text)
     {
         if (!is_tenant_or_policy_id(*f.text))
@@ -160,7 +168,7 @@ std::optional<intake_error> check_correlation_ids(const json::object& root, deci
 
     // trace_id, else a valid traceparent header
     if (auto f = read_string(root, "trace_id"); f.ill_typed)
-        return refuse.correlation("trace_id must be a string, got " + std::string(kind_name(f.kind)));
+        return refuse.correlation(wrong_type("trace_id", "a string", f.kind));
     else if (f.text)
     {
         if (!is_trace_id(*f.text))
@@ -181,8 +189,7 @@ std::optional<intake_error> check_correlation_ids(const json::object& root, deci
     {
         run_fields[i] = read_string(root, run_keys[i]);
         if (run_fields[i].ill_typed)
-            return refuse.correlation(std::string(run_keys[i]) + " must be a string, got " +
-                                      std::string(kind_name(run_fields[i].kind)));
+            return refuse.correlation(wrong_type(run_keys[i], "a string", run_fields[i].kind));
         present += run_fields[i].text ? 1 : 0;
     }
     if (present != 0 && present != 3)
@@ -201,7 +208,7 @@ std::optional<intake_error> check_correlation_ids(const json::object& root, deci
 
     // idempotency_key
     if (auto f = read_string(root, "idempotency_key"); f.ill_typed)
-        return refuse.correlation("idempotency_key must be a string, got " + std::string(kind_name(f.kind)));
+        return refuse.correlation(wrong_type("idempotency_key", "a string", f.kind));
     else if (f.text)
     {
         if (f.text->empty() || f.text->size() > max_idempotency_key_bytes)
@@ -214,8 +221,7 @@ std::optional<intake_error> check_correlation_ids(const json::object& root, deci
 
 std::optional<intake_error> check_task(json::value& task, const refusal& refuse)
 {
-    if (!task.is_object())
-        return refuse.schema("task must be an object, got " + std::string(kind_name(task.kind())));
+    if (!task.is_object()) return refuse.schema(wrong_type("task", "an object", task.kind()));
     const json::object& t = task.get_object();
     const json::value* type = member(t, "type");
     if (!type) return refuse.schema("task.type is required");
@@ -224,11 +230,9 @@ std::optional<intake_error> check_task(json::value& task, const refusal& refuse)
     const json::value* payload = member(t, "payload");
     const json::value* payload_ref = member(t, "payload_ref");
     if (payload && !payload->is_object())
-        return refuse.schema("task.payload must be an object, got " +
-                             std::string(kind_name(payload->kind())));
+        return refuse.schema(wrong_type("task.payload", "an object", payload->kind()));
     if (payload_ref && !payload_ref->is_string())
-        return refuse.schema("task.payload_ref must be a string, got " +
-                             std::string(kind_name(payload_ref->kind())));
+        return refuse.schema(wrong_type("task.payload_ref", "a string", payload_ref->kind()));
     if (!payload && !payload_ref)
         return refuse.schema("task needs payload (an object) or payload_ref (a string)");
     return std::nullopt;
@@ -240,8 +244,7 @@ std::optional<intake_error> read_figure(const json::object& c, std::string_view 
     const json::value* v = member(c, key);
     if (!v) return std::nullopt;
     if (!v->is_number())
-        return refuse.schema("constraints." + std::string(key) + " must be a number, got " +
-                             std::string(kind_name(v->kind())));
+        return refuse.schema(wrong_type("constraints." + std::string(key), "a number", v->kind()));
     double d = v->to_number<double>();
     if (!std::isfinite(d) || d < 0)
         return refuse.schema("constraints." + std::string(key) + " must be a non-negative number");
@@ -287,9 +290,7 @@ std::optional<intake_error> take_object(json::object& root, std::string_view key
 {
     json::value* v = member(root, key);
     if (!v) return std::nullopt;
-    if (!v->is_object())
-        return refuse.schema(std::string(key) + " must be an object, got " +
-                             std::string(kind_name(v->kind())));
+    if (!v->is_object()) return refuse.schema(wrong_type(key, "an object", v->kind()));
     out = std::move(v->get_object());
     return std::nullopt;
 }
@@ -315,8 +316,7 @@ std::optional<intake_error> read_assignment_subject(const json::object& root, co
                                                     std::string& out, const refusal& refuse)
 {
     auto f = read_string(root, "assignment_subject");
-    if (f.ill_typed)
-        return refuse.schema("assignment_subject must be a string, got " + std::string(kind_name(f.kind)));
+    if (f.ill_typed) return refuse.schema(wrong_type("assignment_subject", "a string", f.kind));
     if (!f.text) return std::nullopt;
     if (!f.text->starts_with(limits.assignment_subject_prefix))
         return refuse.schema("assignment_subject must start with " +
@@ -373,8 +373,7 @@ intake_result parse_decide_request(std::string_view body, const request_meta& me
     boost::system::error_code ec;
     json::value doc = json::parse(body, ec);
     if (ec) return refuse.schema("request is not valid JSON: " + ec.message());
-    if (!doc.is_object())
-        return refuse.schema("request must be a JSON object, got " + std::string(kind_name(doc.kind())));
+    if (!doc.is_object()) return refuse.schema(wrong_type("request", "a JSON object", doc.kind()));
     json::object& root = doc.get_object();
 
     const json::value* request_id = member(root, "request_id");

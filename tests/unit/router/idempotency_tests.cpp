@@ -35,6 +35,18 @@ constexpr std::string_view base =
     R"({"version":"1","request_id":"r-1","tenant_id":"acme","idempotency_key":"k-1",)"
     R"("task":{"type":"t","payload":{"a":1,"b":[1,2]}},"metadata":{"user_id":"u-1"},"constraints":{"max_cost":2}})";
 
+/// Stores an entry and checks it replays until `ttl` has passed, and not after.
+void check_lives_exactly(idempotency_store& store, std::chrono::seconds ttl, const request_fingerprint& f)
+{
+    fake_clock clock;
+    store.remember("k-1", f, "reply-1", clock.now);
+    clock.advance(ttl - 1s);
+    BOOST_TEST((store.lookup("k-1", f, clock.now).kind == verdict::replay));
+    clock.advance(1s);
+    BOOST_TEST((store.lookup("k-1", f, clock.now).kind == verdict::miss));
+    BOOST_TEST(store.size() == 0u); // an expired entry is dropped when seen
+}
+
 } // namespace
 
 BOOST_AUTO_TEST_SUITE(idempotency)
@@ -121,21 +133,15 @@ BOOST_AUTO_TEST_CASE(conflict_is_refused_as_idempotency_violation)
 
 BOOST_AUTO_TEST_CASE(entries_expire_after_the_ttl)
 {
-    fake_clock clock;
     idempotency_store store(idempotency_store::limits{100s, 10});
-    request_fingerprint f = fingerprint(base);
-    store.remember("k-1", f, "reply-1", clock.now);
-
-    clock.advance(99s);
-    BOOST_TEST((store.lookup("k-1", f, clock.now).kind == verdict::replay));
-    clock.advance(1s);
-    BOOST_TEST((store.lookup("k-1", f, clock.now).kind == verdict::miss));
-    BOOST_TEST(store.size() == 0u); // an expired entry is dropped when seen
+    check_lives_exactly(store, 100s, fingerprint(base));
 
     // after expiry a different request may use the key again
     std::string other_text(base);
     other_text.replace(other_text.find(R"("a":1)"), 5, R"("a":9)");
     request_fingerprint other = fingerprint(other_text);
+    fake_clock clock;
+    clock.advance(200s);
     store.remember("k-1", other, "reply-2", clock.now);
     auto replay = store.lookup("k-1", other, clock.now);
     BOOST_TEST((replay.kind == verdict::replay));
@@ -144,14 +150,8 @@ BOOST_AUTO_TEST_CASE(entries_expire_after_the_ttl)
 
 BOOST_AUTO_TEST_CASE(default_ttl_is_an_hour)
 {
-    fake_clock clock;
     idempotency_store store;
-    request_fingerprint f = fingerprint(base);
-    store.remember("k-1", f, "reply", clock.now);
-    clock.advance(3599s);
-    BOOST_TEST((store.lookup("k-1", f, clock.now).kind == verdict::replay));
-    clock.advance(1s);
-    BOOST_TEST((store.lookup("k-1", f, clock.now).kind == verdict::miss));
+    check_lives_exactly(store, 3600s, fingerprint(base));
 }
 
 BOOST_AUTO_TEST_CASE(store_is_bounded_evicting_expired_then_oldest)
