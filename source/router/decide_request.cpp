@@ -304,9 +304,8 @@ std::optional<intake_error> read_push_assignment(const json::object& root, bool&
         out = v->get_bool();
     else if (v->is_string() && (v->get_string() == "true" || v->get_string() == "false"))
         out = v->get_string() == "true";
-    else if ((v->is_int64() || v->is_uint64()) &&
-             (v->to_number<std::int64_t>() == 1 || v->to_number<std::int64_t>() == 0))
-        out = v->to_number<std::int64_t>() == 1;
+    else if (v->is_int64() && (v->get_int64() == 0 || v->get_int64() == 1)) // 0 and 1 never parse as uint64
+        out = v->get_int64() == 1;
     else
         return refuse.schema("push_assignment must be true or false (\"true\" and 1 are also accepted)");
     return std::nullopt;

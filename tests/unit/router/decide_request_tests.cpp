@@ -395,6 +395,26 @@ BOOST_AUTO_TEST_CASE(allow_list_check_on_its_own)
     BOOST_TEST(to_string(refused->code) == "TENANT_FORBIDDEN");
 }
 
+BOOST_AUTO_TEST_CASE(hostile_bodies_are_refused_not_crashed_on)
+{
+    std::string deep(100000, '[');
+    check_refused(parse_decide_request(deep, {decide_subject}, {}), schema, "not valid JSON");
+    check_refused(parse_request(with("push_assignment", json::parse("18446744073709551615"))), schema,
+                  "push_assignment");
+    check_refused(parse_request(with("push_assignment", 1.0)), schema, "push_assignment");
+    check_refused(parse_request(with_constraints(json::parse(R"({"max_cost":1e999})"))), schema, "JSON");
+    auto huge = parse_request(with_constraints(json::parse(R"({"max_latency_ms":18446744073709551615})")));
+    BOOST_TEST_REQUIRE(huge.ok());
+    BOOST_TEST(*huge.request().constraints.max_latency_ms == 18446744073709551615.0);
+    // a raw control character inside a string is not JSON; an escaped NUL is data
+    check_refused(
+        parse_decide_request(std::string_view("{\"request_id\":\"r\0\"}", 19), {decide_subject}, {}), schema,
+        "not valid JSON");
+    auto nul = parse_request(with("request_id", json::string(std::string_view("r\0x", 3))));
+    BOOST_TEST_REQUIRE(nul.ok());
+    BOOST_TEST(nul.request().request_id.size() == 3u);
+}
+
 // --- the request id in refusals -----------------------------------------------------------------
 
 BOOST_AUTO_TEST_CASE(refusal_carries_a_readable_request_id)
