@@ -20,6 +20,9 @@ namespace beamline::router
 
 struct decide_request;
 
+/// Header set on a reply that is a replay of a stored one.
+inline constexpr std::string_view idempotent_replay_header = "Beamline-Idempotent-Replay";
+
 /// A 128-bit digest of what a request asks for.
 ///
 /// Included: tenant_id, policy_id, task, the understood constraints, the routing context

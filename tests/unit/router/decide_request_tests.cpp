@@ -3,6 +3,7 @@
 
 #include <boost/json.hpp>
 #include <boost/test/unit_test.hpp>
+#include <random>
 #include <string>
 
 using namespace beamline::router;
@@ -413,6 +414,46 @@ BOOST_AUTO_TEST_CASE(hostile_bodies_are_refused_not_crashed_on)
     auto nul = parse_request(with("request_id", json::string(std::string_view("r\0x", 3))));
     BOOST_TEST_REQUIRE(nul.ok());
     BOOST_TEST(nul.request().request_id.size() == 3u);
+}
+
+BOOST_AUTO_TEST_CASE(mutated_bodies_always_get_an_answer)
+{
+    // Byte flips, truncations and duplications of a full request: every outcome is a request or
+    // a refusal with a message, never an exception.
+    json::object full = valid_request();
+    full["trace_id"] = "4bf92f3577b34da6a3ce929d0e0e4736";
+    full["constraints"] = json::parse(R"({"max_cost":1,"providers_deny":["x"]})");
+    full["metadata"] = json::parse(R"({"user_id":"u"})");
+    full["push_assignment"] = "true";
+    const std::string original = json::serialize(full);
+    std::mt19937_64 rng(2024);
+    int refused = 0;
+    for (int i = 0; i < 3000; ++i)
+    {
+        std::string body = original;
+        std::size_t at = rng() % body.size();
+        switch (rng() % 3)
+        {
+        case 0:
+            body[at] = static_cast<char>(rng() % 256);
+            break;
+        case 1:
+            body.resize(at);
+            break;
+        default:
+            body.insert(at, body.substr(at, rng() % 16));
+            break;
+        }
+        BOOST_REQUIRE_NO_THROW({
+            auto r = parse_decide_request(body, {decide_subject}, {});
+            if (!r.ok())
+            {
+                ++refused;
+                BOOST_TEST(!r.error().message.empty());
+            }
+        });
+    }
+    BOOST_TEST(refused > 0);
 }
 
 // --- the request id in refusals -----------------------------------------------------------------
