@@ -1,6 +1,7 @@
 #include "beamline/app/config.hpp"
 
 #include "beamline/app/config_schema.hpp"
+#include "beamline/app/text.hpp"
 
 #include <algorithm>
 #include <boost/throw_exception.hpp>
@@ -17,21 +18,10 @@ namespace beamline::app
 namespace
 {
 
+using text::in_quotes;
+using text::trim;
+
 using schema::key_spec;
-
-std::string_view trim(std::string_view s)
-{
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r'))
-        s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r'))
-        s.remove_suffix(1);
-    return s;
-}
-
-std::string in_quotes(std::string_view s)
-{
-    return "\"" + std::string(s) + "\"";
-}
 
 // Small edit distances catch the usual typos ("urll", "max_ping_out") without a dictionary.
 std::size_t edit_distance(std::string_view a, std::string_view b)
@@ -165,10 +155,10 @@ std::optional<config_error> load_environment(const std::map<std::string, std::st
         const key_spec* spec = schema::find_env(name);
         if (!spec)
         {
-            std::string key = name.substr(std::string("BEAMLINE_").size());
-            std::transform(key.begin(), key.end(), key.begin(),
-                           [](char c) { return c >= 'A' && c <= 'Z' ? char(c - 'A' + 'a') : c; });
-            key = section + "." + key.substr(section.size() + 1);
+            // BEAMLINE_NATS_URLL names the key nats.urll.
+            const std::string key = section + "." +
+                                    text::to_lower(std::string_view(name).substr(
+                                        std::string_view("BEAMLINE_").size() + section.size() + 1));
             return error_at(key, name, unknown_key_message(key));
         }
         if (auto err = into.apply(*spec, value, name, false)) return err;

@@ -1,6 +1,7 @@
 #include "beamline/app/config_schema.hpp"
 
 #include "beamline/app/logging.hpp"
+#include "beamline/app/text.hpp"
 #include "beamline/app/units.hpp"
 
 #include <algorithm>
@@ -13,29 +14,10 @@ namespace beamline::app::schema
 namespace
 {
 
+using text::in_quotes;
+using text::trim;
+
 using std::chrono::milliseconds;
-
-std::string in_quotes(std::string_view s)
-{
-    return "\"" + std::string(s) + "\"";
-}
-
-std::string_view trim(std::string_view s)
-{
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
-        s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t'))
-        s.remove_suffix(1);
-    return s;
-}
-
-std::string upper(std::string_view s)
-{
-    std::string out(s);
-    std::transform(out.begin(), out.end(), out.begin(),
-                   [](char c) { return c >= 'a' && c <= 'z' ? static_cast<char>(c - 'a' + 'A') : c; });
-    return out;
-}
 
 std::vector<std::string> split_list(std::string_view text)
 {
@@ -110,7 +92,7 @@ key_spec make(std::string section, std::string key, std::string help,
 {
     key_spec spec;
     spec.name = section + "." + key;
-    spec.env = "BEAMLINE_" + upper(section) + "_" + upper(key);
+    spec.env = "BEAMLINE_" + text::to_upper(section) + "_" + text::to_upper(key);
     spec.section = std::move(section);
     spec.key = std::move(key);
     spec.help = std::move(help);
@@ -445,7 +427,7 @@ std::string section_of_env(std::string_view env_name)
 {
     for (std::string_view section : {"nats", "router", "http", "log"})
     {
-        const std::string prefix = "BEAMLINE_" + upper(section) + "_";
+        const std::string prefix = "BEAMLINE_" + text::to_upper(section) + "_";
         if (env_name.starts_with(prefix) && env_name.size() > prefix.size()) return std::string(section);
     }
     return {};

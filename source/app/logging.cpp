@@ -1,5 +1,7 @@
 #include "beamline/app/logging.hpp"
 
+#include "beamline/app/text.hpp"
+
 #include <cerrno>
 #include <charconv>
 #include <cmath>
@@ -36,18 +38,7 @@ namespace log
 namespace
 {
 
-char lower(char c)
-{
-    return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
-}
-
-bool iequals(std::string_view a, std::string_view b)
-{
-    if (a.size() != b.size()) return false;
-    for (std::size_t i = 0; i < a.size(); ++i)
-        if (lower(a[i]) != lower(b[i])) return false;
-    return true;
-}
+using text::iequals;
 
 bool iends_with(std::string_view s, std::string_view suffix)
 {

@@ -1,5 +1,7 @@
 #include "beamline/app/units.hpp"
 
+#include "beamline/app/text.hpp"
+
 #include <array>
 #include <charconv>
 #include <limits>
@@ -9,39 +11,13 @@ namespace beamline::app
 namespace
 {
 
-std::string_view trim(std::string_view s)
-{
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
-        s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t'))
-        s.remove_suffix(1);
-    return s;
-}
-
-std::string in_quotes(std::string_view s)
-{
-    std::string out = "\"";
-    out.append(s);
-    out += '"';
-    return out;
-}
+using text::iequals;
+using text::in_quotes;
+using text::trim;
 
 bool is_digit(char c)
 {
     return c >= '0' && c <= '9';
-}
-
-bool iequals(std::string_view a, std::string_view b)
-{
-    if (a.size() != b.size()) return false;
-    for (std::size_t i = 0; i < a.size(); ++i)
-    {
-        char x = a[i], y = b[i];
-        if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
-        if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
-        if (x != y) return false;
-    }
-    return true;
 }
 
 struct number_and_unit
