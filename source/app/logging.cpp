@@ -284,6 +284,15 @@ void logger::write(level l, std::string_view msg, fields extra)
     }
 }
 
+std::error_code configure(logger& target, std::string_view level_name, const std::string& destination)
+{
+    const auto l = parse_level(level_name);
+    if (!l) return std::make_error_code(std::errc::invalid_argument);
+    if (auto ec = target.open(destination)) return ec;
+    target.set_level(*l);
+    return {};
+}
+
 logger& global()
 {
     static logger instance;

@@ -135,6 +135,10 @@ private:
 /// The process-wide logger used by the functions below.
 logger& global();
 
+/// Sets the level and destination of `target` from the `[log]` configuration values; an
+/// unknown level is invalid_argument, an unopenable file the error of open(2).
+std::error_code configure(logger& target, std::string_view level_name, const std::string& destination);
+
 inline void debug(std::string_view msg, fields extra = {})
 {
     if (global().enabled(level::debug)) global().write(level::debug, msg, extra);

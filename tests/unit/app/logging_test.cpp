@@ -189,11 +189,22 @@ BOOST_AUTO_TEST_CASE(concurrent_writers_never_interleave_lines)
     BOOST_TEST(lines.size() == 1000u);
 }
 
+BOOST_AUTO_TEST_CASE(configure_from_log_settings)
+{
+    temp_dir dir;
+    log::logger logger;
+    BOOST_TEST(log::configure(logger, "loud", "stderr") == std::make_error_code(std::errc::invalid_argument));
+    BOOST_TEST((logger.min_level() == log::level::info), "a failed configure changes nothing");
+    BOOST_TEST_REQUIRE(!log::configure(logger, "debug", (dir.path() / "router.log").string()));
+    BOOST_TEST((logger.min_level() == log::level::debug));
+    logger.write(log::level::debug, "to the file", {});
+    BOOST_TEST(parse_lines(dir.read("router.log")).size() == 1u);
+}
+
 BOOST_AUTO_TEST_CASE(global_logger_functions_write_through_the_global_instance)
 {
     temp_dir dir;
-    BOOST_TEST_REQUIRE(!log::global().open((dir.path() / "global.log").string()));
-    log::global().set_level(log::level::info);
+    BOOST_TEST_REQUIRE(!log::configure(log::global(), "info", (dir.path() / "global.log").string()));
     log::debug("filtered");
     log::info("kept", {{"trace_id", "abc"}});
     BOOST_TEST_REQUIRE(!log::global().open("stderr"));
