@@ -98,9 +98,18 @@ config_error error_at(std::string key, std::string source, const std::string& pr
     return config_error{std::move(key), std::move(source), std::move(message)};
 }
 
+// Quotes a value the file reader would otherwise trim or unquote, so rendering reads back.
+std::string as_ini_value(const std::string& value)
+{
+    const bool looks_quoted = value.size() >= 2 && value.front() == '"' && value.back() == '"';
+    return looks_quoted || trim(value) != value ? in_quotes(value) : value;
+}
+
 std::optional<config_error> load_file(const std::filesystem::path& path, loader& into)
 {
     const std::string shown = "config file " + path.string();
+    std::error_code ec;
+    if (std::filesystem::is_directory(path, ec)) return error_at("", shown, "is a directory, not a file");
     std::ifstream in(path);
     if (!in) return error_at("", shown, std::string("cannot be read: ") + std::strerror(errno));
     std::string section;
@@ -289,7 +298,7 @@ std::string render_config(const config& cfg)
             out += (section.empty() ? "[" : "\n[") + spec.section + "]\n";
             section = spec.section;
         }
-        out += spec.key + " = " + spec.show(cfg) + "\n";
+        out += spec.key + " = " + as_ini_value(spec.show(cfg)) + "\n";
     }
     return out;
 }

@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <fstream>
 #include <poll.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <thread>
@@ -176,7 +177,12 @@ stop_outcome signal_and_wait(pid_t pid, int sig, std::chrono::milliseconds timeo
     while (true)
     {
         // Our own child stays a zombie until reaped; any other process is reaped by its parent.
-        if (::waitpid(pid, nullptr, WNOHANG) == pid || !is_running(pid)) return stop_outcome::stopped;
+        if (::waitpid(pid, nullptr, WNOHANG) == pid) return stop_outcome::stopped;
+        if (!is_running(pid))
+        {
+            ::waitpid(pid, nullptr, WNOHANG); // it may have become our zombie since the check above
+            return stop_outcome::stopped;
+        }
         const auto now = std::chrono::steady_clock::now();
         if (now >= deadline) return stop_outcome::timed_out;
         std::this_thread::sleep_for(
@@ -210,14 +216,16 @@ daemon_handle::~daemon_handle()
 void daemon_handle::send(std::string_view line)
 {
     if (!is_daemon_ || channel_ < 0) return;
-    // The launcher may already have given up; its closed pipe must not kill the daemon.
-    struct sigaction ignore
+    // The launcher may already have given up: MSG_NOSIGNAL keeps its closed end from raising
+    // SIGPIPE in the daemon, which is why the channel is a socket pair and not a pipe.
+    std::string_view rest = line;
+    while (!rest.empty())
     {
-    }, previous{};
-    ignore.sa_handler = SIG_IGN;
-    ::sigaction(SIGPIPE, &ignore, &previous);
-    write_all(channel_, line);
-    ::sigaction(SIGPIPE, &previous, nullptr);
+        const ssize_t n = ::send(channel_, rest.data(), rest.size(), MSG_NOSIGNAL);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) break;
+        rest.remove_prefix(static_cast<std::size_t>(n));
+    }
     ::close(channel_);
     channel_ = -1;
 }
@@ -272,7 +280,7 @@ boost::system::result<daemon_handle, std::error_code> daemonize(const std::files
     if (log_fd < 0) return last_error();
     const int null_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
     int channel[2];
-    if (null_fd < 0 || ::pipe2(channel, O_CLOEXEC) != 0)
+    if (null_fd < 0 || ::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, channel) != 0)
     {
         const auto ec = last_error();
         ::close(log_fd);
@@ -297,12 +305,21 @@ boost::system::result<daemon_handle, std::error_code> daemonize(const std::files
         while (::waitpid(first, &status, 0) < 0 && errno == EINTR)
         {
         }
-        // The intermediate process wrote the daemon's pid before exiting.
-        // Byte by byte: the daemon's own report may already follow in the pipe.
+        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        {
+            ::close(channel[0]);
+            return std::make_error_code(std::errc::resource_unavailable_try_again); // second fork failed
+        }
+        // Byte by byte: the daemon's report may already follow its pid on the channel.
         std::string line;
         char c = 0;
-        while (line.size() < 32 && ::read(channel[0], &c, 1) == 1 && c != '\n')
+        while (line.size() < 32)
+        {
+            const ssize_t n = ::read(channel[0], &c, 1);
+            if (n < 0 && errno == EINTR) continue;
+            if (n != 1 || c == '\n') break;
             line += c;
+        }
         pid_t daemon_pid = 0;
         if (line.starts_with("pid ")) std::from_chars(line.data() + 4, line.data() + line.size(), daemon_pid);
         if (daemon_pid <= 0)
@@ -320,9 +337,10 @@ boost::system::result<daemon_handle, std::error_code> daemonize(const std::files
     const pid_t second = ::fork();
     if (second != 0)
     {
-        if (second > 0) write_all(channel[1], "pid " + std::to_string(second) + "\n");
         ::_exit(second > 0 ? 0 : 1);
     }
+    // The daemon announces its pid itself, so the announcement always precedes its report.
+    write_all(channel[1], "pid " + std::to_string(::getpid()) + "\n");
     ::dup2(null_fd, STDIN_FILENO);
     ::dup2(log_fd, STDOUT_FILENO);
     ::dup2(log_fd, STDERR_FILENO);

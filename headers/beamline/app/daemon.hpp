@@ -114,6 +114,7 @@ private:
 /// (policies_dir, pidfile, log file) mean the same as in the shell that ran `start`; the
 /// daemon then holds that directory busy, which is the usual trade-off for predictable paths.
 /// Returns in both processes (see daemon_handle); the intermediate process never returns.
+/// Call it before any thread is started: only the calling thread survives a fork.
 boost::system::result<daemon_handle, std::error_code> daemonize(const std::filesystem::path& log_file);
 
 } // namespace beamline::app

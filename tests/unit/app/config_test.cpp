@@ -150,6 +150,10 @@ BOOST_AUTO_TEST_CASE(file_errors_name_file_line_and_key)
     BOOST_TEST(load_error(sources) == "config file " + sources.file->string() +
                                           " line 2: expected \"key = value\", found \"just words\"");
 
+    sources.file = dir.path();
+    BOOST_TEST(load_error(sources) ==
+               "config file " + sources.file->string() + ": is a directory, not a file");
+
     sources.file = dir.path() / "missing.conf";
     BOOST_TEST(load_error(sources) ==
                "config file " + sources.file->string() + ": cannot be read: No such file or directory");
@@ -270,12 +274,20 @@ BOOST_AUTO_TEST_CASE(rendered_config_loads_back_to_the_same_config)
 {
     temp_dir dir;
     config_sources sources;
-    sources.flags = {"--nats.url=nats://a:1,tls://b:2", "--router.tenants_allow=t1,t2",
-                     "--http.listen=[::1]:81", "--nats.reconnect_buffer_bytes=1500", "--log.level=warn"};
+    sources.flags = {"--nats.url=nats://a:1,tls://b:2",
+                     "--router.tenants_allow=t1,t2",
+                     "--http.listen=[::1]:81",
+                     "--nats.reconnect_buffer_bytes=1500",
+                     "--log.level=warn",
+                     "--nats.name= padded ",
+                     "--router.policies_dir=\"quoted\""};
     const std::string first = render_config(load_ok(sources));
     config_sources again;
     again.file = dir.write("rendered.conf", first);
-    BOOST_TEST(render_config(load_ok(again)) == first);
+    const config reloaded = load_ok(again);
+    BOOST_TEST(render_config(reloaded) == first);
+    BOOST_TEST(reloaded.nats.name == " padded ");
+    BOOST_TEST(reloaded.router.policies_dir == "\"quoted\"");
 }
 
 BOOST_AUTO_TEST_CASE(example_file_documents_every_key_with_its_default)

@@ -148,7 +148,7 @@ BOOST_AUTO_TEST_CASE(daemonize_redirects_output_and_reports_ready)
 {
     temp_dir dir;
     auto handle = daemonize(dir.path() / "daemon.log");
-    BOOST_TEST_REQUIRE(handle.has_value());
+    BOOST_TEST_REQUIRE(handle.has_value(), (handle ? "" : handle.error().message()));
     if (handle->is_daemon())
     {
         std::printf("daemon pid %d session leader %d\n", static_cast<int>(::getpid()),
@@ -169,7 +169,7 @@ BOOST_AUTO_TEST_CASE(daemonize_passes_a_startup_failure_to_the_launcher)
 {
     temp_dir dir;
     auto handle = daemonize(dir.path() / "daemon.log");
-    BOOST_TEST_REQUIRE(handle.has_value());
+    BOOST_TEST_REQUIRE(handle.has_value(), (handle ? "" : handle.error().message()));
     if (handle->is_daemon())
     {
         handle->report_failure("cannot connect to nats://127.0.0.1:1\nrefused");
@@ -184,7 +184,7 @@ BOOST_AUTO_TEST_CASE(daemonize_notices_a_daemon_dying_silently)
 {
     temp_dir dir;
     auto handle = daemonize(dir.path() / "daemon.log");
-    BOOST_TEST_REQUIRE(handle.has_value());
+    BOOST_TEST_REQUIRE(handle.has_value(), (handle ? "" : handle.error().message()));
     if (handle->is_daemon()) ::_exit(3);
     const auto report = handle->wait_for_startup(30s);
     BOOST_TEST(!report.ready);
