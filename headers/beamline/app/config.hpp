@@ -1,0 +1,143 @@
+#pragma once
+// The daemon's configuration: typed sections, defaults that work with no sources at all, and
+// loading from an INI file, `BEAMLINE_<SECTION>_<KEY>` environment variables and `--section.key`
+// flags, in rising precedence. Every error names the key and where its value came from.
+
+#include <boost/system/result.hpp>
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace beamline::app
+{
+
+struct host_port
+{
+    std::string host;
+    std::uint16_t port = 0;
+
+    friend bool operator==(const host_port&, const host_port&) = default;
+};
+
+/// Parses `host:port`, `[v6]:port` or `:port` (all interfaces); port 0 asks for a free one.
+std::optional<host_port> parse_host_port(std::string_view text);
+std::string to_string(const host_port& hp);
+
+struct nats_config
+{
+    std::vector<std::string> url{"nats://127.0.0.1:4222"};
+    std::string name = "beamline-router";
+    std::string user;
+    std::string password; // secret
+    std::string token;    // secret
+    std::string tls_ca;
+    std::string tls_cert;
+    std::string tls_key;
+    std::chrono::milliseconds connect_timeout_ms{2000};
+    std::chrono::milliseconds ping_interval_ms{120'000};
+    std::uint32_t max_pings_out = 2;
+    std::chrono::milliseconds reconnect_wait_ms{2000};
+    std::chrono::milliseconds reconnect_jitter_ms{100};
+    std::int32_t max_reconnect = 60; // -1: retry forever
+    std::uint64_t reconnect_buffer_bytes = 8 * 1024 * 1024;
+};
+
+struct router_config
+{
+    std::string decide_subject = "beamline.router.v1.decide";
+    std::string queue_group = "beamline-router";
+    std::string policies_dir = "./policies";
+    unsigned threads = 0; // filled with the number of cores by default_config()
+    std::uint64_t max_payload = 1024 * 1024;
+    std::string assignment_subject = "caf.exec.assign.v1";
+    std::string assignment_subject_prefix = "caf.exec.assign.";
+    std::chrono::seconds idempotency_ttl_s{3600};
+    std::vector<std::string> tenants_allow; // empty: every tenant
+    // Keys beyond the minimal table, which an operator needs to run the daemon for real.
+    std::string result_subject = "caf.exec.result.v1";
+    std::string usage_subject = "beamline.usage.v1.metered";
+    std::string status_subject = "beamline.router.v1.status.backpressure";
+    std::string admin_subject_prefix = "beamline.router.v1.admin.";
+    std::uint32_t tenant_inflight_max = 1000;
+    std::chrono::milliseconds drain_timeout_ms{10'000};
+    std::string pidfile = "./beamline_router.pid";
+};
+
+struct http_config
+{
+    host_port listen{"0.0.0.0", 8080};
+    std::string admin_token; // secret; unset: admin endpoints refuse
+    std::chrono::milliseconds request_timeout_ms{10'000};
+    std::uint64_t body_limit = 1024 * 1024;
+    std::uint32_t metrics_tenant_cap = 100; // beyond it, tenants share the label "other"
+};
+
+struct log_config
+{
+    std::string level = "info"; // debug | info | warn | error
+    std::string file = "stderr";
+};
+
+struct config
+{
+    nats_config nats;
+    router_config router;
+    http_config http;
+    log_config log;
+};
+
+/// The configuration with no file, environment or flags: `threads` is the number of cores.
+config default_config();
+
+/// Where values come from. `environment` holds variables by name; only `BEAMLINE_<SECTION>_*`
+/// ones for the four sections are read, every other variable is ignored.
+struct config_sources
+{
+    std::optional<std::filesystem::path> file;
+    std::map<std::string, std::string> environment;
+    std::vector<std::string> flags; // "--nats.url=x" or "--nats.url", "x"
+};
+
+/// The process environment's `BEAMLINE_*` variables, for config_sources::environment.
+std::map<std::string, std::string> process_environment();
+
+struct config_error
+{
+    std::string key;     // "nats.max_pings_out", or empty when the error is not about one key
+    std::string source;  // "config file router.conf line 7", "BEAMLINE_NATS_URL", "flag --nats.url"
+    std::string message; // the whole text shown to the operator, naming key and source
+};
+
+/// Lets `result<config, config_error>::value()` throw when misused; callers test the result first.
+[[noreturn]] void throw_exception_from_error(const config_error& e, const boost::source_location& loc);
+
+using config_result = boost::system::result<config, config_error>;
+
+/// Loads defaults, then the file, then the environment, then flags; later sources win per key.
+/// Unknown keys, bad values and inconsistent combinations are errors.
+config_result load_config(const config_sources& sources);
+
+/// Moves `--config PATH`, `--config=PATH` and every `--section.key[=value]` out of `args` into a
+/// config_sources (environment left empty), keeping the other arguments in order.
+config_sources take_config_arguments(std::vector<std::string>& args);
+
+/// The effective configuration as INI text, with secrets shown as `***` and URL passwords hidden.
+std::string render_config(const config& cfg);
+
+/// Every key with its environment name, default and a one-line description, for `--help`.
+struct config_key_info
+{
+    std::string name; // "nats.url"
+    std::string env;  // "BEAMLINE_NATS_URL"
+    std::string default_value;
+    std::string help;
+    bool secret = false;
+};
+const std::vector<config_key_info>& config_keys();
+
+} // namespace beamline::app
