@@ -24,9 +24,10 @@ def median(values):
 def load_runs(directory):
     runs = {}
     for path in sorted(glob.glob(os.path.join(directory, "*.json"))):
-        scenario, target, round_text = os.path.basename(path)[: -len(".json")].split(".")
+        scenario, _, round_text = os.path.basename(path)[: -len(".json")].split(".")
         with open(path) as f:
-            runs.setdefault(scenario, {}).setdefault(target, {})[int(round_text)] = json.load(f)
+            for run in json.load(f)["targets"]:
+                runs.setdefault(scenario, {}).setdefault(run["target"], {})[int(round_text)] = run
     return runs
 
 

@@ -32,11 +32,20 @@ namespace
 
 using namespace beamline::perf;
 
+struct Target
+{
+    std::string label;
+    std::string subject;
+};
+
 struct Config
 {
     ConnectionSettings connection;
     std::string subject = "beamline.router.v1.decide";
     std::string label;
+    // With several, requests go to each in turn (request i to target i mod T): both see the
+    // same moments of the machine, so their tail latencies can be compared on a noisy host.
+    std::vector<Target> targets;
     double duration_s = 10;
     double warmup_s = 2;
     double timeout_s = 5;
@@ -59,8 +68,10 @@ const char* const kUsage =
     "  --send-asap             write each request at once (low-rate latency) instead of\n"
     "                          letting the library batch writes (throughput)\n"
     "  --subject S             request subject [beamline.router.v1.decide]\n"
-    "  --inflight N            closed loop with N requests outstanding\n"
-    "  --rate R                open loop at R requests per second\n"
+    "  --target LABEL=SUBJECT  repeatable: interleave requests over several subjects and\n"
+    "                          report each apart\n"
+    "  --inflight N            closed loop with N requests outstanding (per target)\n"
+    "  --rate R                open loop at R requests per second (per target)\n"
     "  --duration S            measured seconds [10]; 0 with --wait-ready only probes\n"
     "  --warmup S              unmeasured seconds before [2]\n"
     "  --timeout S             a request without a reply after S seconds is an error [5]\n"
@@ -110,8 +121,8 @@ int parse_arguments(int argc, char** argv, Config& config)
             continue;
         }
         if (!take_value(argc, argv, i, value, error)) break;
-        const bool numeric = option != "--subject" && option != "--label" && option != "--payload-file" &&
-                             option != "--policy-id";
+        const bool numeric = option != "--subject" && option != "--label" && option != "--target" &&
+                             option != "--payload-file" && option != "--policy-id";
         if (numeric && !parse_number(value, number))
         {
             error = "option " + option + " needs a non-negative number, got '" + value + "'";
@@ -119,6 +130,14 @@ int parse_arguments(int argc, char** argv, Config& config)
         }
         if (option == "--subject")
             config.subject = value;
+        else if (option == "--target")
+        {
+            const auto equals = value.find('=');
+            if (equals == std::string::npos || equals == 0 || equals + 1 == value.size())
+                error = "--target needs LABEL=SUBJECT, got '" + value + "'";
+            else
+                config.targets.push_back({value.substr(0, equals), value.substr(equals + 1)});
+        }
         else if (option == "--label")
             config.label = value;
         else if (option == "--policy-id")
@@ -146,6 +165,7 @@ int parse_arguments(int argc, char** argv, Config& config)
         else
             error = "unknown option " + option;
     }
+    if (config.targets.empty()) config.targets.push_back({config.label, config.subject});
     const bool measuring = config.duration_s > 0;
     if (error.empty() && measuring && (config.inflight == 0) == (config.rate == 0))
         error = "give exactly one of --inflight N (closed loop) or --rate R (open loop)";
@@ -154,6 +174,7 @@ int parse_arguments(int argc, char** argv, Config& config)
     if (error.empty() && config.timeout_s <= 0) error = "--timeout must be positive";
     if (error.empty() && config.warmup_s + config.duration_s + config.timeout_s > 3600)
         error = "a run is limited to one hour";
+    if (error.empty() && config.targets.size() > 16) error = "at most 16 targets";
     if (error.empty() && config.inflight > 1'000'000) error = "--inflight is limited to 1000000";
     if (error.empty() && config.rate > 10'000'000) error = "--rate is limited to 10000000";
     if (error.empty()) return 0;
@@ -172,8 +193,9 @@ class LoadGenerator
 {
 public:
     LoadGenerator(const Config& config, natsConnection* connection)
-        : config_(config), connection_(connection),
-          slots_(config.inflight > 0 ? config.inflight : open_loop_slot_count(config))
+        : config_(config), connection_(connection), target_count_(config.targets.size()),
+          slots_(config.inflight > 0 ? config.inflight * target_count_ : open_loop_slot_count(config)),
+          stats_(target_count_)
     {
     }
 
@@ -200,7 +222,7 @@ public:
         measure_end_ = measure_begin_ + seconds_to_ns(config_.duration_s);
         std::thread open_loop_sender;
         if (config_.inflight > 0)
-            for (std::uint32_t slot = 0; slot < config_.inflight; ++slot)
+            for (std::uint32_t slot = 0; slot < slots_.size(); ++slot)
             {
                 SlotState previous;
                 send(slot, slots_.claim(slot, elapsed(), previous));
@@ -230,38 +252,66 @@ public:
 
     void print_report() const
     {
-        const double seconds = config_.duration_s;
-        const std::uint64_t ok = ok_.load();
-        const std::uint64_t bad = bad_replies_.load();
-        const std::uint64_t timeouts = timeouts_.load();
-        const std::uint64_t failed = publish_failures_.load();
-        auto us = [](std::uint64_t ns) { return double(ns) / 1000.0; };
-        std::printf("{\"target\":\"%s\",\"subject\":\"%s\",\"mode\":\"%s\",\"inflight\":%u,\"rate\":%.0f,"
-                    "\"duration_s\":%.3f,\"warmup_s\":%.3f,\"sent\":%llu,\"replies\":%llu,\"ok\":%llu,"
-                    "\"errors\":%llu,\"bad_replies\":%llu,\"timeouts\":%llu,\"publish_failures\":%llu,"
-                    "\"late_replies\":%llu,\"throughput_rps\":%.1f,\"achieved_send_rps\":%.1f,"
-                    "\"latency_us\":{\"p50\":%.1f,\"p95\":%.1f,\"p99\":%.1f,\"p999\":%.1f,\"max\":%.1f,"
-                    "\"mean\":%.1f}}\n",
-                    config_.label.c_str(), config_.subject.c_str(), config_.inflight > 0 ? "closed" : "open",
-                    config_.inflight, config_.rate, seconds, config_.warmup_s, ull(sent_.load()),
-                    ull(histogram_.count()), ull(ok), ull(bad + timeouts + failed), ull(bad), ull(timeouts),
-                    ull(failed), ull(late_replies_.load()), seconds > 0 ? double(ok) / seconds : 0.0,
-                    seconds > 0 ? double(sent_.load()) / seconds : 0.0,
-                    us(histogram_.value_at_quantile(0.50)), us(histogram_.value_at_quantile(0.95)),
-                    us(histogram_.value_at_quantile(0.99)), us(histogram_.value_at_quantile(0.999)),
-                    us(histogram_.max()), histogram_.mean() / 1000.0);
+        std::printf("{\"mode\":\"%s\",\"inflight\":%u,\"rate\":%.0f,\"duration_s\":%.3f,"
+                    "\"warmup_s\":%.3f,\"targets\":[",
+                    config_.inflight > 0 ? "closed" : "open", config_.inflight, config_.rate,
+                    config_.duration_s, config_.warmup_s);
+        for (std::size_t i = 0; i < target_count_; ++i)
+            print_target(i, i + 1 < target_count_ ? "," : "");
+        std::printf("]}\n");
     }
 
 private:
+    struct TargetStats
+    {
+        // Recorded only by the reply thread, read after it has stopped.
+        LatencyHistogram histogram;
+        std::atomic<std::uint64_t> sent{0};
+        std::atomic<std::uint64_t> ok{0};
+        std::atomic<std::uint64_t> bad_replies{0};
+        std::atomic<std::uint64_t> timeouts{0};
+        std::atomic<std::uint64_t> publish_failures{0};
+        std::atomic<std::uint64_t> late_replies{0};
+    };
+
     static unsigned long long ull(std::uint64_t v) { return static_cast<unsigned long long>(v); }
+
+    // Request i and slot i both belong to target i mod T (the slot ring is a multiple of T).
+    TargetStats& stats_of(std::uint32_t slot) { return stats_[slot % target_count_]; }
+
+    void print_target(std::size_t index, const char* separator) const
+    {
+        const TargetStats& t = stats_[index];
+        const double seconds = config_.duration_s;
+        const std::uint64_t ok = t.ok.load();
+        const std::uint64_t bad = t.bad_replies.load();
+        const std::uint64_t timeouts = t.timeouts.load();
+        const std::uint64_t failed = t.publish_failures.load();
+        const std::uint64_t sent = t.sent.load();
+        const LatencyHistogram& h = t.histogram;
+        auto us = [](std::uint64_t ns) { return double(ns) / 1000.0; };
+        std::printf("{\"target\":\"%s\",\"subject\":\"%s\",\"sent\":%llu,\"replies\":%llu,"
+                    "\"ok\":%llu,\"errors\":%llu,\"bad_replies\":%llu,\"timeouts\":%llu,"
+                    "\"publish_failures\":%llu,\"late_replies\":%llu,\"throughput_rps\":%.1f,"
+                    "\"achieved_send_rps\":%.1f,\"latency_us\":{\"p50\":%.1f,\"p95\":%.1f,"
+                    "\"p99\":%.1f,\"p999\":%.1f,\"max\":%.1f,\"mean\":%.1f}}%s",
+                    config_.targets[index].label.c_str(), config_.targets[index].subject.c_str(), ull(sent),
+                    ull(h.count()), ull(ok), ull(bad + timeouts + failed), ull(bad), ull(timeouts),
+                    ull(failed), ull(t.late_replies.load()), seconds > 0 ? double(ok) / seconds : 0.0,
+                    seconds > 0 ? double(sent) / seconds : 0.0, us(h.value_at_quantile(0.50)),
+                    us(h.value_at_quantile(0.95)), us(h.value_at_quantile(0.99)),
+                    us(h.value_at_quantile(0.999)), us(h.max()), h.mean() / 1000.0, separator);
+    }
 
     static std::int64_t seconds_to_ns(double seconds) { return static_cast<std::int64_t>(seconds * 1e9); }
 
     // Enough ring slots that a slot comes round again only after its request has timed out.
     static std::size_t open_loop_slot_count(const Config& config)
     {
-        const double needed = config.rate * (config.timeout_s + 1.0) * 1.25;
-        return static_cast<std::size_t>(std::max(1024.0, std::ceil(needed)));
+        const std::size_t targets = config.targets.size();
+        const double needed = config.rate * double(targets) * (config.timeout_s + 1.0) * 1.25;
+        const auto slots = static_cast<std::size_t>(std::max(1024.0, std::ceil(needed)));
+        return (slots + targets - 1) / targets * targets;
     }
 
     std::uint64_t elapsed() const { return static_cast<std::uint64_t>(now_ns() - epoch_); }
@@ -292,14 +342,16 @@ private:
             body = request.data();
             length = request.size();
         }
-        if (in_window(state.sent_at())) sent_.fetch_add(1, std::memory_order_relaxed);
-        if (natsConnection_PublishRequest(connection_, config_.subject.c_str(), reply_to.c_str(), body,
+        TargetStats& stats = stats_of(slot);
+        if (in_window(state.sent_at())) stats.sent.fetch_add(1, std::memory_order_relaxed);
+        const std::string& subject = config_.targets[slot % target_count_].subject;
+        if (natsConnection_PublishRequest(connection_, subject.c_str(), reply_to.c_str(), body,
                                           static_cast<int>(length)) != NATS_OK)
         {
             // The request never left, so it cannot be answered: release its slot now.
             SlotState idle;
             if (slots_.complete(slot, state, false, 0, idle) && in_window(state.sent_at()))
-                publish_failures_.fetch_add(1, std::memory_order_relaxed);
+                stats.publish_failures.fetch_add(1, std::memory_order_relaxed);
         }
     }
 
@@ -319,7 +371,7 @@ private:
 
     void send_on_schedule()
     {
-        const double interval_ns = 1e9 / config_.rate;
+        const double interval_ns = 1e9 / (config_.rate * double(target_count_));
         std::uint64_t issued = 0;
         const std::size_t ring = slots_.size();
         while (sending_.load(std::memory_order_acquire))
@@ -334,7 +386,7 @@ private:
                 SlotState previous;
                 const SlotState state = slots_.claim(slot, intended, previous);
                 if (previous.busy() && in_window(previous.sent_at()))
-                    timeouts_.fetch_add(1, std::memory_order_relaxed);
+                    stats_of(slot).timeouts.fetch_add(1, std::memory_order_relaxed);
                 send(slot, state);
             }
             const auto next = epoch_ + static_cast<std::int64_t>(double(issued) * interval_ns);
@@ -357,7 +409,7 @@ private:
             const bool resend = refill && sending_.load(std::memory_order_acquire);
             SlotState next;
             if (!slots_.complete(slot, state, resend, now, next)) continue; // the reply won the race
-            if (in_window(state.sent_at())) timeouts_.fetch_add(1, std::memory_order_relaxed);
+            if (in_window(state.sent_at())) stats_of(slot).timeouts.fetch_add(1, std::memory_order_relaxed);
             if (resend) send(slot, next);
         }
     }
@@ -378,7 +430,7 @@ private:
         const SlotState state = slots_.load(slot);
         if (!state.busy() || state.generation() != generation)
         {
-            late_replies_.fetch_add(1, std::memory_order_relaxed);
+            stats_of(slot).late_replies.fetch_add(1, std::memory_order_relaxed);
             return;
         }
         const bool resend = config_.inflight > 0 && sending_.load(std::memory_order_acquire) &&
@@ -386,18 +438,19 @@ private:
         SlotState next;
         if (!slots_.complete(slot, state, resend, now, next))
         {
-            late_replies_.fetch_add(1, std::memory_order_relaxed);
+            stats_of(slot).late_replies.fetch_add(1, std::memory_order_relaxed);
             return;
         }
         if (in_window(state.sent_at()))
         {
-            histogram_.record(now - state.sent_at());
+            TargetStats& stats = stats_of(slot);
+            stats.histogram.record(now - state.sent_at());
             const std::string_view data(natsMsg_GetData(message),
                                         static_cast<std::size_t>(natsMsg_GetDataLength(message)));
             if (config_.check_ok && data.substr(0, kOkPrefix.size()) != kOkPrefix)
-                bad_replies_.fetch_add(1, std::memory_order_relaxed);
+                stats.bad_replies.fetch_add(1, std::memory_order_relaxed);
             else
-                ok_.fetch_add(1, std::memory_order_relaxed);
+                stats.ok.fetch_add(1, std::memory_order_relaxed);
         }
         if (resend) send(slot, next);
     }
@@ -416,6 +469,7 @@ private:
 
     const Config& config_;
     natsConnection* connection_;
+    std::size_t target_count_;
     RequestSlots slots_;
     std::string inbox_;
     natsSubscription* subscription_ = nullptr;
@@ -424,18 +478,11 @@ private:
     std::int64_t measure_end_ = 0;
     std::atomic<bool> sending_{true};
     std::atomic<std::uint64_t> sequence_{0};
-    // Recorded only by the reply thread, read after it has stopped.
-    LatencyHistogram histogram_;
-    std::atomic<std::uint64_t> sent_{0};
-    std::atomic<std::uint64_t> ok_{0};
-    std::atomic<std::uint64_t> bad_replies_{0};
-    std::atomic<std::uint64_t> timeouts_{0};
-    std::atomic<std::uint64_t> publish_failures_{0};
-    std::atomic<std::uint64_t> late_replies_{0};
+    std::vector<TargetStats> stats_;
 };
 
 // Sends one request at a time until one is answered (ok, if --check-ok), up to `seconds`.
-bool wait_until_ready(const Config& config, natsConnection* connection)
+bool wait_until_ready(const Config& config, const std::string& subject, natsConnection* connection)
 {
     const std::int64_t deadline = now_ns() + static_cast<std::int64_t>(config.wait_ready_s * 1e9);
     std::string body = config.payload;
@@ -448,8 +495,8 @@ bool wait_until_ready(const Config& config, natsConnection* connection)
     do
     {
         natsMsg* reply = nullptr;
-        const natsStatus status = natsConnection_Request(&reply, connection, config.subject.c_str(),
-                                                         body.data(), static_cast<int>(body.size()), 250);
+        const natsStatus status = natsConnection_Request(&reply, connection, subject.c_str(), body.data(),
+                                                         static_cast<int>(body.size()), 250);
         if (status == NATS_OK)
         {
             const std::string_view data(natsMsg_GetData(reply),
@@ -463,8 +510,8 @@ bool wait_until_ready(const Config& config, natsConnection* connection)
             last_problem = natsStatus_GetText(status);
         std::this_thread::sleep_for(std::chrono::milliseconds(100));
     } while (now_ns() < deadline);
-    std::fprintf(stderr, "error: %s not ready after %.1f s: %s\n", config.subject.c_str(),
-                 config.wait_ready_s, last_problem.c_str());
+    std::fprintf(stderr, "error: %s not ready after %.1f s: %s\n", subject.c_str(), config.wait_ready_s,
+                 last_problem.c_str());
     return false;
 }
 
@@ -478,9 +525,10 @@ int main(int argc, char** argv)
     natsConnection* connection = connect(config.connection);
     if (connection == nullptr) return 1;
     int exit_code = 0;
-    if (config.wait_ready_s > 0 && !wait_until_ready(config, connection))
-        exit_code = 3;
-    else if (config.duration_s > 0)
+    if (config.wait_ready_s > 0)
+        for (const Target& target : config.targets)
+            if (exit_code == 0 && !wait_until_ready(config, target.subject, connection)) exit_code = 3;
+    if (exit_code == 0 && config.duration_s > 0)
     {
         LoadGenerator generator(config, connection);
         if (generator.start_subscription())

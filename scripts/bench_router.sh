@@ -1,7 +1,12 @@
 #!/usr/bin/env bash
 # Measures decide over a real nats-server: caller -> nats-server -> router -> nats-server -> caller,
-# against an echo responder on the same server (the reference ceiling), in the same run, taking
-# turns, so the perf gate can judge router/reference ratios rather than noisy absolute times.
+# against an echo responder on the same server (the reference ceiling), in the same run, so the
+# perf gate can judge router/reference ratios rather than noisy absolute times. Each round runs
+#   closed_<N>:             N requests in flight, reference and router one after the other (who
+#                           goes first alternates between rounds): each one's saturation figures;
+#   closed_<N>_interleaved: N in flight to each at once, requests interleaved in one load
+#                           generator run, so both meet the same moments of a noisy machine;
+#   open_<R>:               R requests/s to each, interleaved the same way.
 #
 #   scripts/bench_router.sh [--tls] [--quick]
 #     --tls    mutual TLS between every client and nats-server
@@ -37,7 +42,7 @@ done
 if [ "$QUICK" = 1 ]; then
     ROUNDS=${BENCH_ROUNDS:-2} DURATION=${BENCH_DURATION:-3} WARMUP=${BENCH_WARMUP:-1}
 else
-    ROUNDS=${BENCH_ROUNDS:-3} DURATION=${BENCH_DURATION:-10} WARMUP=${BENCH_WARMUP:-2}
+    ROUNDS=${BENCH_ROUNDS:-4} DURATION=${BENCH_DURATION:-10} WARMUP=${BENCH_WARMUP:-2}
 fi
 INFLIGHT=${BENCH_INFLIGHT:-512}
 RATE=${BENCH_RATE:-10000}
@@ -253,7 +258,7 @@ RSS_IDLE_KB=$(rss_kb "$ROUTER_PID")
 BACKPRESSURE_BEFORE=$(backpressure_total)
 
 # --- measurements, taking turns ------------------------------------------------------------------
-SCENARIOS=("closed_$INFLIGHT" "open_$RATE")
+SCENARIOS=("closed_$INFLIGHT" "closed_${INFLIGHT}_interleaved" "open_$RATE")
 scenario_args() {
     case "$1" in
         closed_*) echo "--inflight $INFLIGHT" ;;
@@ -264,40 +269,51 @@ scenario_args() {
 RSS_SAMPLES="$WORK/rss_load.txt"
 : >"$RSS_SAMPLES"
 FAILED_RUNS=0
-measure() { # measure SCENARIO TARGET ROUND
-    local scenario=$1 target=$2 round=$3 subject=$REFERENCE_SUBJECT sampler=""
-    [ "$target" = router ] && subject=$ROUTER_SUBJECT
-    local out="$RUNS/$scenario.$target.$round.json"
-    if [ "$target" = router ]; then
+subject_of() { if [ "$1" = router ]; then echo "$ROUTER_SUBJECT"; else echo "$REFERENCE_SUBJECT"; fi; }
+
+measure() { # measure SCENARIO ROUND TARGET... : one load generator run over the targets given
+    local scenario=$1 round=$2 sampler="" target
+    shift 2
+    local out="$RUNS/$scenario.${1}.$round.json" target_args=()
+    for target in "$@"; do target_args+=(--target "$target=$(subject_of "$target")"); done
+    if [[ " $* " == *" router "* ]]; then
         (while kill -0 "$ROUTER_PID" 2>/dev/null; do rss_kb "$ROUTER_PID"; sleep 0.2; done) \
             >>"$RSS_SAMPLES" &
         sampler=$!
     fi
     # shellcheck disable=SC2046 # the scenario's options are words on purpose
-    if ! "$LOADGEN" "${CONN_ARGS[@]}" --subject "$subject" --check-ok --label "$target" \
-        --tenants "$TENANTS" --duration "$DURATION" --warmup "$WARMUP" --timeout "$TIMEOUT" \
+    if ! "$LOADGEN" "${CONN_ARGS[@]}" "${target_args[@]}" --check-ok --tenants "$TENANTS" \
+        --duration "$DURATION" --warmup "$WARMUP" --timeout "$TIMEOUT" \
         $(scenario_args "$scenario") >"$out" 2>>"$LOGS/loadgen.log"; then
         FAILED_RUNS=$((FAILED_RUNS + 1))
         rm -f "$out"
-        log "FAILED: $scenario $target round $round (see $LOGS/loadgen.log)"
+        log "FAILED: $scenario $* round $round (see $LOGS/loadgen.log)"
     fi
     if [ -n "$sampler" ]; then
         kill "$sampler" 2>/dev/null || true
         wait "$sampler" 2>/dev/null || true
     fi
     kill -0 "$ROUTER_PID" 2>/dev/null || die "the router exited during the run; see $LOGS/router.log"
-    [ -s "$out" ] && log "$("$PYTHON" -c 'import json,sys; d=json.load(open(sys.argv[1])); l=d["latency_us"]
-print("%-9s %-12s round %s: %9.0f req/s  p50 %7.0f  p99 %7.0f  p999 %7.0f us  errors %d" % (
-    d["target"], sys.argv[2], sys.argv[3], d["throughput_rps"], l["p50"], l["p99"], l["p999"], d["errors"]))' \
-        "$out" "$scenario" "$round")"
+    [ -s "$out" ] && "$PYTHON" -c 'import json,sys
+for d in json.load(open(sys.argv[1]))["targets"]:
+    l = d["latency_us"]
+    print("[bench_router.sh] %-9s %-12s round %s: %9.0f req/s  p50 %7.0f  p99 %7.0f  p999 %7.0f us  errors %d" % (
+        d["target"], sys.argv[2], sys.argv[3], d["throughput_rps"], l["p50"], l["p99"], l["p999"], d["errors"]))' \
+        "$out" "$scenario" "$round"
     return 0
 }
 
 for ((round = 1; round <= ROUNDS; round++)); do
+    # Alternate who goes first, so drift during a run (thermal, neighbours) falls on both.
+    if ((round % 2 == 1)); then order=(reference router); else order=(router reference); fi
     for scenario in "${SCENARIOS[@]}"; do
-        # Alternate who goes first, so drift during a run (thermal, neighbours) falls on both.
-        if ((round % 2 == 1)); then order=(reference router); else order=(router reference); fi
-        for target in "${order[@]}"; do measure "$scenario" "$target" "$round"; done
+        case "$scenario" in
+            # Interleaved: both targets in one load generator run, their requests alternating,
+            # so both meet the same moments of a noisy host; that is what keeps a ratio stable.
+            *_interleaved | open_*) measure "$scenario" "$round" "${order[@]}" ;;
+            # Saturation with the machine to itself: one target after the other.
+            closed_*) for target in "${order[@]}"; do measure "$scenario" "$round" "$target"; done ;;
+        esac
     done
 done
 BACKPRESSURE_AFTER=$(backpressure_total)
