@@ -241,7 +241,10 @@ public:
         if (open_loop_sender.joinable()) open_loop_sender.join();
         const std::int64_t drain_deadline = now_ns() + timeout;
         while (slots_.busy_count() > 0 && now_ns() < drain_deadline)
+        {
+            expire_older_than(timeout, false);
             std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        }
         expire_older_than(-1, false);
         // Draining waits until the reply callback has returned for the last time, so the
         // histogram is no longer written when the report reads it.

@@ -116,16 +116,14 @@ def judge(baseline_doc, policy, candidate):
             if not is_number(base):
                 raise Unusable(f"baseline '{variant}' has no number for {metric}; re-baseline")
             allowed = rule[check]
+            # Signed change from the baseline; a zero baseline makes any increase infinite.
+            change = (value - base) * 100.0 / base if base else (math.inf if value > base else 0.0)
             if check == "max_increase_pct":
-                change = (value - base) * 100.0 / base if base else (math.inf if value > 0 else 0.0)
-                bad = change > allowed
-                sign = "+"
+                bad, limit = change > allowed, f"+{allowed:g}%"
             else:
-                change = (base - value) * 100.0 / base if base else 0.0
-                bad = change > allowed
-                sign = "-"
+                bad, limit = -change > allowed, f"-{allowed:g}%"
             line = (f"{metric}: candidate {value:.4g} vs baseline {base:.4g} "
-                    f"({sign}{change:.1f}%, allowed {sign}{allowed:g}%)")
+                    f"({change:+.1f}%, allowed {limit})")
             (failures if bad else notes).append(("" if bad else "ok   ") + line)
     return failures, notes
 

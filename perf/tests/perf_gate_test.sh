@@ -18,7 +18,8 @@ path, overrides = sys.argv[1], sys.argv[2:]
 ratios = {"throughput": 1.0, "p50": 1.0, "p95": 1.0, "p99": 1.0, "p999": 1.0, "max": 1.0}
 doc = {"schema": "beamline.perf.v1", "timestamp": "2026-01-01T00:00:00Z",
        "git": {"commit": "0" * 40, "dirty": False}, "env": {"tls": False}, "placeholder": False,
-       "scenarios": {"closed_512": {"ratios": dict(ratios)}, "open_10000": {"ratios": dict(ratios)}},
+       "scenarios": {"closed_512_interleaved": {"ratios": dict(ratios)},
+                     "open_10000": {"ratios": dict(ratios)}},
        "router": {"rss_idle_mb": 10.0, "rss_load_mb": 40.0, "backpressure_activations": 0},
        "errors": {"reference": 0, "router": 0}, "run": {"complete": True, "failed_runs": 0}}
 for item in overrides:
@@ -64,13 +65,13 @@ expect 0 "recording a baseline" -- --update-baseline "$WORK/good.json"
 candidate "$WORK/same.json"
 expect 0 "the baseline's own figures pass" --output-has "PASS" -- "$WORK/same.json"
 
-candidate "$WORK/drift.json" scenarios.closed_512.ratios.throughput=0.9 \
-    scenarios.closed_512.ratios.p99=1.2 router.rss_idle_mb=11.5
+candidate "$WORK/drift.json" scenarios.closed_512_interleaved.ratios.throughput=0.9 \
+    scenarios.closed_512_interleaved.ratios.p99=1.2 router.rss_idle_mb=11.5
 expect 0 "drift inside the allowance passes" -- "$WORK/drift.json"
 
-candidate "$WORK/slow.json" scenarios.closed_512.ratios.throughput=0.12
+candidate "$WORK/slow.json" scenarios.closed_512_interleaved.ratios.throughput=0.12
 expect 1 "a throughput drop fails, naming both values" \
-    --output-has "scenarios.closed_512.ratios.throughput: candidate 0.12 vs baseline 1" -- "$WORK/slow.json"
+    --output-has "scenarios.closed_512_interleaved.ratios.throughput: candidate 0.12 vs baseline 1" -- "$WORK/slow.json"
 
 candidate "$WORK/tail.json" scenarios.open_10000.ratios.p99=1.4
 expect 1 "a p99 rise beyond 25% fails" --output-has "scenarios.open_10000.ratios.p99" -- "$WORK/tail.json"
@@ -105,7 +106,7 @@ ARTIFACTS="$WORK/empty" expect 2 "no candidate in the artifacts directory" --out
 mkdir -p "$WORK/artifacts"
 candidate "$WORK/artifacts/perf_20260101T000000Z.json"
 sleep 0.01
-candidate "$WORK/artifacts/perf_20260102T000000Z.json" scenarios.closed_512.ratios.throughput=0.5
+candidate "$WORK/artifacts/perf_20260102T000000Z.json" scenarios.closed_512_interleaved.ratios.throughput=0.5
 expect 1 "by default the newest artifact is judged" --output-has "candidate 0.5" --
 
 [ "$FAILURES" = 0 ] && echo "all perf gate checks passed" || { echo "$FAILURES check(s) failed"; exit 1; }
