@@ -12,6 +12,7 @@
 #include <ctime>
 #include <nats/nats.h>
 #include <string>
+#include <unistd.h>
 
 namespace
 {
@@ -44,8 +45,9 @@ void on_request(natsConnection* connection, natsSubscription*, natsMsg* message,
 
 void on_closed(natsConnection*, void*)
 {
-    // The server is gone: nothing left to answer, so end like on SIGTERM.
-    std::raise(SIGTERM);
+    // The server is gone: nothing left to answer, so end like on SIGTERM. Sent to the process,
+    // not this thread, because only main waits for it (every other thread blocks it).
+    kill(getpid(), SIGTERM);
 }
 
 const char* const kUsage =

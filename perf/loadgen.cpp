@@ -450,7 +450,9 @@ private:
             stats.histogram.record(now - state.sent_at());
             const std::string_view data(natsMsg_GetData(message),
                                         static_cast<std::size_t>(natsMsg_GetDataLength(message)));
-            if (config_.check_ok && data.substr(0, kOkPrefix.size()) != kOkPrefix)
+            // The server answers "503 no responders" itself when nobody subscribes: never a success.
+            if (natsMsg_IsNoResponders(message) ||
+                (config_.check_ok && data.substr(0, kOkPrefix.size()) != kOkPrefix))
                 stats.bad_replies.fetch_add(1, std::memory_order_relaxed);
             else
                 stats.ok.fetch_add(1, std::memory_order_relaxed);
