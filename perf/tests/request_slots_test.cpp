@@ -1,6 +1,9 @@
 #include "request_slots.hpp"
 
 #include <boost/test/unit_test.hpp>
+#include <cstdint>
+#include <functional>
+#include <thread>
 
 using beamline::perf::RequestSlots;
 using beamline::perf::SlotState;
@@ -62,6 +65,35 @@ BOOST_AUTO_TEST_CASE(generation_wraps_without_touching_the_busy_bit_or_time)
     BOOST_TEST(next.generation() == 0u);
     BOOST_TEST(next.busy());
     BOOST_TEST(next.sent_at() == 99u);
+}
+
+BOOST_AUTO_TEST_CASE(racing_threads_never_both_complete_the_same_request)
+{
+    // Two threads (think: reply thread and timeout scanner) keep completing whatever request the
+    // slot holds and re-arming it. Each win advances the generation by exactly one, so if two
+    // threads ever won the same request the wins would outnumber the generations.
+    RequestSlots slots(1);
+    SlotState previous;
+    const SlotState start = slots.claim(0, 1, previous);
+    auto contend = [&slots](std::uint64_t& wins)
+    {
+        for (int i = 0; i < 200'000; ++i)
+        {
+            SlotState next;
+            if (slots.complete(0, slots.load(0), true, static_cast<std::uint64_t>(i), next)) ++wins;
+        }
+    };
+    std::uint64_t wins_a = 0;
+    std::uint64_t wins_b = 0;
+    std::thread a(contend, std::ref(wins_a));
+    std::thread b(contend, std::ref(wins_b));
+    a.join();
+    b.join();
+    const std::uint64_t advanced =
+        (slots.load(0).generation() - start.generation()) & SlotState::kGenerationMask;
+    BOOST_TEST(wins_a + wins_b > 0u);
+    BOOST_TEST(advanced == ((wins_a + wins_b) & SlotState::kGenerationMask));
+    BOOST_TEST(slots.load(0).busy());
 }
 
 BOOST_AUTO_TEST_SUITE_END()
