@@ -33,7 +33,9 @@ def load_runs(directory):
 
 def figures(run):
     out = {"throughput_rps": run["throughput_rps"], "errors": run["errors"]}
-    out.update({k: run["latency_us"][k] for k in LATENCIES})
+    # With no reply at all there is no latency to speak of: null, never a flattering 0.
+    answered = run.get("replies", 0) > 0
+    out.update({k: run["latency_us"][k] if answered else None for k in LATENCIES})
     return out
 
 

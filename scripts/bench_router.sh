@@ -7,6 +7,8 @@
 #   closed_<N>_interleaved: N in flight to each at once, requests interleaved in one load
 #                           generator run, so both meet the same moments of a noisy machine;
 #   open_<R>:               R requests/s to each, interleaved the same way.
+# Before each run every target must answer a fresh request, so a router still working through
+# the previous run's backlog does not spoil the next measurement.
 #
 #   scripts/bench_router.sh [--tls] [--quick]
 #     --tls    mutual TLS between every client and nats-server
@@ -275,6 +277,10 @@ measure() { # measure SCENARIO ROUND TARGET... : one load generator run over the
     shift 2
     local out="$RUNS/$scenario.${1}.$round.json" target_args=()
     for target in "$@"; do target_args+=(--target "$target=$(subject_of "$target")"); done
+    # A responder that fell behind is still working through the last run's requests; one prompt
+    # answer to a fresh request (queued behind them) shows it has caught up.
+    "$LOADGEN" "${CONN_ARGS[@]}" "${target_args[@]}" --check-ok --wait-ready 20 --duration 0 \
+        2>>"$LOGS/loadgen.log" || log "$* still behind after 20 s; measuring anyway"
     if [[ " $* " == *" router "* ]]; then
         (while kill -0 "$ROUTER_PID" 2>/dev/null; do rss_kb "$ROUTER_PID"; sleep 0.2; done) \
             >>"$RSS_SAMPLES" &
