@@ -23,7 +23,7 @@ def median(values):
 
 def load_runs(directory):
     runs = {}
-    for path in sorted(glob.glob(os.path.join(directory, "*.json"))):
+    for path in sorted(glob.glob(os.path.join(directory, "*.*.*.json"))):
         scenario, _, round_text = os.path.basename(path)[: -len(".json")].split(".")
         with open(path) as f:
             for run in json.load(f)["targets"]:
@@ -43,6 +43,15 @@ def ratio(router, reference):
     if router is None or reference is None or reference == 0:
         return None
     return router / reference
+
+
+def backpressure_during(directory, scenario):
+    """Increase of the router's backpressure counter over this scenario's runs."""
+    try:
+        with open(os.path.join(directory, f"{scenario}.backpressure")) as f:
+            return sum(max(0, int(line)) for line in f if line.strip().lstrip("-").isdigit())
+    except OSError:
+        return 0
 
 
 def summarise_scenario(by_target):
@@ -87,6 +96,8 @@ def rss_load_kb(samples_path):
 
 def build_artifact(runs, meta):
     scenarios = {name: summarise_scenario(runs.get(name, {})) for name in meta["scenarios"].split()}
+    for name, scenario in scenarios.items():
+        scenario["router"]["backpressure_activations"] = backpressure_during(meta["runs_dir"], name)
     rss_idle = int(meta["rss_idle_kb"]) if meta.get("rss_idle_kb", "").isdigit() else None
     rss_load = rss_load_kb(meta.get("rss_samples", ""))
     to_mb = lambda kb: round(kb / 1024.0, 2) if kb is not None else None
@@ -156,7 +167,9 @@ def main():
     parser.add_argument("--out-md", required=True)
     parser.add_argument("--meta", nargs="*", default=[])
     args = parser.parse_args()
-    artifact = build_artifact(load_runs(args.runs), parse_meta(args.meta))
+    meta = parse_meta(args.meta)
+    meta["runs_dir"] = args.runs
+    artifact = build_artifact(load_runs(args.runs), meta)
     with open(args.out_json, "w") as f:
         json.dump(artifact, f, indent=2)
         f.write("\n")

@@ -175,6 +175,9 @@ int parse_arguments(int argc, char** argv, Config& config)
     if (error.empty() && config.warmup_s + config.duration_s + config.timeout_s > 3600)
         error = "a run is limited to one hour";
     if (error.empty() && config.targets.size() > 16) error = "at most 16 targets";
+    // The open-loop ring holds every request that may still be answered: rate x timeout of them.
+    if (error.empty() && config.rate * double(config.targets.size()) * (config.timeout_s + 1.0) > 8e6)
+        error = "--rate x --timeout is too large: at most 8,000,000 requests may be outstanding";
     if (error.empty() && config.inflight > 1'000'000) error = "--inflight is limited to 1000000";
     if (error.empty() && config.rate > 10'000'000) error = "--rate is limited to 10000000";
     if (error.empty()) return 0;

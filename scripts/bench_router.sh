@@ -281,7 +281,9 @@ measure() { # measure SCENARIO ROUND TARGET... : one load generator run over the
     # answer to a fresh request (queued behind them) shows it has caught up.
     "$LOADGEN" "${CONN_ARGS[@]}" "${target_args[@]}" --check-ok --wait-ready 20 --duration 0 \
         2>>"$LOGS/loadgen.log" || log "$* still behind after 20 s; measuring anyway"
+    local backpressure_before=""
     if [[ " $* " == *" router "* ]]; then
+        backpressure_before=$(backpressure_total)
         (while kill -0 "$ROUTER_PID" 2>/dev/null; do rss_kb "$ROUTER_PID"; sleep 0.2; done) \
             >>"$RSS_SAMPLES" &
         sampler=$!
@@ -297,6 +299,7 @@ measure() { # measure SCENARIO ROUND TARGET... : one load generator run over the
     if [ -n "$sampler" ]; then
         kill "$sampler" 2>/dev/null || true
         wait "$sampler" 2>/dev/null || true
+        echo $(($(backpressure_total) - backpressure_before)) >>"$RUNS/$scenario.backpressure"
     fi
     kill -0 "$ROUTER_PID" 2>/dev/null || die "the router exited during the run; see $LOGS/router.log"
     [ -s "$out" ] && "$PYTHON" -c 'import json,sys
