@@ -302,6 +302,7 @@ measure() { # measure SCENARIO ROUND TARGET... : one load generator run over the
         echo $(($(backpressure_total) - backpressure_before)) >>"$RUNS/$scenario.backpressure"
     fi
     kill -0 "$ROUTER_PID" 2>/dev/null || die "the router exited during the run; see $LOGS/router.log"
+    kill -0 "$REFERENCE_PID" 2>/dev/null || die "the reference exited; see $LOGS/reference.log"
     [ -s "$out" ] && "$PYTHON" -c 'import json,sys
 for d in json.load(open(sys.argv[1]))["targets"]:
     l = d["latency_us"]

@@ -21,8 +21,9 @@ for arg in "$@"; do
 done
 
 if [ -z "$CANDIDATE" ]; then
-    CANDIDATE=$(ls -t "$ARTIFACTS_DIR"/perf_*.json 2>/dev/null | head -1 || true)
-    if [ -z "$CANDIDATE" ]; then
+    # Artifact names carry a UTC timestamp, so the last in name order is the newest.
+    CANDIDATE=$(printf '%s\n' "$ARTIFACTS_DIR"/perf_*.json | sort | tail -1)
+    if [ ! -e "$CANDIDATE" ]; then
         printf '[perf_gate.sh] no candidate: no %s/perf_*.json (run scripts/bench_router.sh)\n' \
             "$ARTIFACTS_DIR" >&2
         exit 2
