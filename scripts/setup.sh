@@ -12,7 +12,7 @@ PACKAGES=(
     libboost-test1.81-dev libboost-url1.81-dev
     libssl-dev openssl
     nats-server libnats-dev
-    curl procps iproute2 prometheus
+    curl procps iproute2 prometheus python3
 )
 
 install_deps() {

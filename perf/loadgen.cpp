@@ -1,0 +1,554 @@
+// beamline_loadgen: drives request/reply over NATS and prints one JSON object of figures.
+//
+// Closed loop (--inflight N): N requests are always outstanding; each reply sends the next one.
+// Open loop (--rate R): requests are sent on a fixed schedule whatever the replies do, and latency
+// is measured from each request's intended send time, so a stall shows up in the percentiles
+// instead of silently slowing the sender (coordinated omission).
+//
+// Requests are published with a reply subject <inbox>.<slot>.<generation> under one wildcard
+// subscription, so the library's reply thread does the matching with no per-request allocation
+// and no thread per outstanding request.
+
+#include "bench_nats.hpp"
+#include "histogram.hpp"
+#include "request_slots.hpp"
+
+#include <atomic>
+#include <charconv>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <nats/nats.h>
+#include <sstream>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+namespace
+{
+
+using namespace beamline::perf;
+
+struct Target
+{
+    std::string label;
+    std::string subject;
+};
+
+struct Config
+{
+    ConnectionSettings connection;
+    std::string subject = "beamline.router.v1.decide";
+    std::string label;
+    // With several, requests go to each in turn (request i to target i mod T): both see the
+    // same moments of the machine, so their tail latencies can be compared on a noisy host.
+    std::vector<Target> targets;
+    double duration_s = 10;
+    double warmup_s = 2;
+    double timeout_s = 5;
+    double wait_ready_s = 0;
+    unsigned inflight = 0;
+    double rate = 0;
+    std::string payload;
+    unsigned tenants = 1000;
+    unsigned users = 10000;
+    std::string policy_id = "default";
+    bool check_ok = false;
+};
+
+constexpr std::string_view kOkPrefix = R"({"ok":true)";
+
+const char* const kUsage =
+    "usage: beamline_loadgen [options]\n"
+    "  --url URL               nats://host:port or tls://host:port\n"
+    "  --tls-ca F --tls-cert F --tls-key F   TLS trust and client certificate\n"
+    "  --send-asap             write each request at once (low-rate latency) instead of\n"
+    "                          letting the library batch writes (throughput)\n"
+    "  --subject S             request subject [beamline.router.v1.decide]\n"
+    "  --target LABEL=SUBJECT  repeatable: interleave requests over several subjects and\n"
+    "                          report each apart\n"
+    "  --inflight N            closed loop with N requests outstanding (per target)\n"
+    "  --rate R                open loop at R requests per second (per target)\n"
+    "  --duration S            measured seconds [10]; 0 with --wait-ready only probes\n"
+    "  --warmup S              unmeasured seconds before [2]\n"
+    "  --timeout S             a request without a reply after S seconds is an error [5]\n"
+    "  --payload-file F        send F verbatim instead of generated decide requests\n"
+    "  --tenants K             generated tenant ids t-0..t-(K-1) [1000]\n"
+    "  --users U               generated user ids u-0..u-(U-1) [10000]\n"
+    "  --policy-id P           generated policy_id [default]\n"
+    "  --check-ok              replies not starting with {\"ok\":true count as errors\n"
+    "  --wait-ready S          first send single requests until one succeeds, for up to S s\n"
+    "  --label L               copied into the output as \"target\"\n";
+
+bool parse_number(const std::string& text, double& out)
+{
+    char* end = nullptr;
+    out = std::strtod(text.c_str(), &end);
+    return !text.empty() && end == text.c_str() + text.size() && std::isfinite(out) && out >= 0;
+}
+
+bool read_file(const std::string& path, std::string& out)
+{
+    std::ifstream in(path, std::ios::binary);
+    if (!in) return false;
+    std::ostringstream buffer;
+    buffer << in.rdbuf();
+    out = buffer.str();
+    return true;
+}
+
+// Returns 0 on success, otherwise the exit code (2: usage).
+int parse_arguments(int argc, char** argv, Config& config)
+{
+    std::string error;
+    for (int i = 1; i < argc && error.empty(); ++i)
+    {
+        const std::string option = argv[i];
+        std::string value;
+        double number = 0;
+        if (option == "--help" || option == "-h")
+        {
+            std::fputs(kUsage, stdout);
+            return -1;
+        }
+        if (parse_connection_option(argc, argv, i, config.connection, error)) continue;
+        if (option == "--check-ok")
+        {
+            config.check_ok = true;
+            continue;
+        }
+        if (!take_value(argc, argv, i, value, error)) break;
+        const bool numeric = option != "--subject" && option != "--label" && option != "--target" &&
+                             option != "--payload-file" && option != "--policy-id";
+        if (numeric && !parse_number(value, number))
+        {
+            error = "option " + option + " needs a non-negative number, got '" + value + "'";
+            break;
+        }
+        if (option == "--subject")
+            config.subject = value;
+        else if (option == "--target")
+        {
+            const auto equals = value.find('=');
+            if (equals == std::string::npos || equals == 0 || equals + 1 == value.size())
+                error = "--target needs LABEL=SUBJECT, got '" + value + "'";
+            else
+                config.targets.push_back({value.substr(0, equals), value.substr(equals + 1)});
+        }
+        else if (option == "--label")
+            config.label = value;
+        else if (option == "--policy-id")
+            config.policy_id = value;
+        else if (option == "--payload-file")
+        {
+            if (!read_file(value, config.payload)) error = "cannot read --payload-file " + value;
+        }
+        else if (option == "--duration")
+            config.duration_s = number;
+        else if (option == "--warmup")
+            config.warmup_s = number;
+        else if (option == "--timeout")
+            config.timeout_s = number;
+        else if (option == "--wait-ready")
+            config.wait_ready_s = number;
+        else if (option == "--inflight")
+            config.inflight = static_cast<unsigned>(number);
+        else if (option == "--rate")
+            config.rate = number;
+        else if (option == "--tenants")
+            config.tenants = static_cast<unsigned>(number);
+        else if (option == "--users")
+            config.users = static_cast<unsigned>(number);
+        else
+            error = "unknown option " + option;
+    }
+    if (config.targets.empty()) config.targets.push_back({config.label, config.subject});
+    const bool measuring = config.duration_s > 0;
+    if (error.empty() && measuring && (config.inflight == 0) == (config.rate == 0))
+        error = "give exactly one of --inflight N (closed loop) or --rate R (open loop)";
+    if (error.empty() && (config.tenants == 0 || config.users == 0))
+        error = "--tenants and --users must be at least 1";
+    if (error.empty() && config.timeout_s <= 0) error = "--timeout must be positive";
+    if (error.empty() && config.warmup_s + config.duration_s + config.timeout_s > 3600)
+        error = "a run is limited to one hour";
+    if (error.empty() && config.targets.size() > 16) error = "at most 16 targets";
+    // The open-loop ring holds every request that may still be answered: rate x timeout of them.
+    if (error.empty() && config.rate * double(config.targets.size()) * (config.timeout_s + 1.0) > 8e6)
+        error = "--rate x --timeout is too large: at most 8,000,000 requests may be outstanding";
+    if (error.empty() && config.inflight > 1'000'000) error = "--inflight is limited to 1000000";
+    if (error.empty() && config.rate > 10'000'000) error = "--rate is limited to 10000000";
+    if (error.empty()) return 0;
+    std::fprintf(stderr, "beamline_loadgen: %s\n%s", error.c_str(), kUsage);
+    return 2;
+}
+
+std::int64_t now_ns()
+{
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(
+               std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+}
+
+class LoadGenerator
+{
+public:
+    LoadGenerator(const Config& config, natsConnection* connection)
+        : config_(config), connection_(connection), target_count_(config.targets.size()),
+          slots_(config.inflight > 0 ? config.inflight * target_count_ : open_loop_slot_count(config)),
+          stats_(target_count_)
+    {
+    }
+
+    bool start_subscription()
+    {
+        natsInbox* inbox = nullptr;
+        if (natsInbox_Create(&inbox) != NATS_OK) return false;
+        inbox_ = inbox;
+        natsInbox_Destroy(inbox);
+        const std::string wildcard = inbox_ + ".>";
+        natsStatus status =
+            natsConnection_Subscribe(&subscription_, connection_, wildcard.c_str(), on_reply, this);
+        if (status == NATS_OK) status = natsSubscription_SetPendingLimits(subscription_, -1, -1);
+        if (status == NATS_OK) status = natsConnection_Flush(connection_);
+        if (status != NATS_OK)
+            std::fprintf(stderr, "error: reply subscription: %s\n", natsStatus_GetText(status));
+        return status == NATS_OK;
+    }
+
+    void run()
+    {
+        epoch_ = now_ns();
+        measure_begin_ = epoch_ + seconds_to_ns(config_.warmup_s);
+        measure_end_ = measure_begin_ + seconds_to_ns(config_.duration_s);
+        std::thread open_loop_sender;
+        if (config_.inflight > 0)
+            for (std::uint32_t slot = 0; slot < slots_.size(); ++slot)
+            {
+                SlotState previous;
+                send(slot, slots_.claim(slot, elapsed(), previous));
+            }
+        else
+            open_loop_sender = std::thread([this] { send_on_schedule(); });
+
+        // This thread expires requests that got no reply; in a closed loop the slot is refilled.
+        const std::int64_t timeout = seconds_to_ns(config_.timeout_s);
+        while (now_ns() < measure_end_)
+        {
+            expire_older_than(timeout, config_.inflight > 0);
+            std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        }
+        sending_.store(false, std::memory_order_release);
+        if (open_loop_sender.joinable()) open_loop_sender.join();
+        const std::int64_t drain_deadline = now_ns() + timeout;
+        while (slots_.busy_count() > 0 && now_ns() < drain_deadline)
+        {
+            expire_older_than(timeout, false);
+            std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        }
+        expire_older_than(-1, false);
+        // Draining waits until the reply callback has returned for the last time, so the
+        // histogram is no longer written when the report reads it.
+        if (natsSubscription_Drain(subscription_) == NATS_OK)
+            natsSubscription_WaitForDrainCompletion(subscription_, 5000);
+        natsSubscription_Destroy(subscription_);
+    }
+
+    void print_report() const
+    {
+        std::printf("{\"mode\":\"%s\",\"inflight\":%u,\"rate\":%.0f,\"duration_s\":%.3f,"
+                    "\"warmup_s\":%.3f,\"targets\":[",
+                    config_.inflight > 0 ? "closed" : "open", config_.inflight, config_.rate,
+                    config_.duration_s, config_.warmup_s);
+        for (std::size_t i = 0; i < target_count_; ++i)
+            print_target(i, i + 1 < target_count_ ? "," : "");
+        std::printf("]}\n");
+    }
+
+private:
+    struct TargetStats
+    {
+        // Recorded only by the reply thread, read after it has stopped.
+        LatencyHistogram histogram;
+        std::atomic<std::uint64_t> sent{0};
+        std::atomic<std::uint64_t> ok{0};
+        std::atomic<std::uint64_t> bad_replies{0};
+        std::atomic<std::uint64_t> timeouts{0};
+        std::atomic<std::uint64_t> publish_failures{0};
+        std::atomic<std::uint64_t> late_replies{0};
+    };
+
+    static unsigned long long ull(std::uint64_t v) { return static_cast<unsigned long long>(v); }
+
+    // Request i and slot i both belong to target i mod T (the slot ring is a multiple of T).
+    TargetStats& stats_of(std::uint32_t slot) { return stats_[slot % target_count_]; }
+
+    void print_target(std::size_t index, const char* separator) const
+    {
+        const TargetStats& t = stats_[index];
+        const double seconds = config_.duration_s;
+        const std::uint64_t ok = t.ok.load();
+        const std::uint64_t bad = t.bad_replies.load();
+        const std::uint64_t timeouts = t.timeouts.load();
+        const std::uint64_t failed = t.publish_failures.load();
+        const std::uint64_t sent = t.sent.load();
+        const LatencyHistogram& h = t.histogram;
+        auto us = [](std::uint64_t ns) { return double(ns) / 1000.0; };
+        std::printf("{\"target\":\"%s\",\"subject\":\"%s\",\"sent\":%llu,\"replies\":%llu,"
+                    "\"ok\":%llu,\"errors\":%llu,\"bad_replies\":%llu,\"timeouts\":%llu,"
+                    "\"publish_failures\":%llu,\"late_replies\":%llu,\"throughput_rps\":%.1f,"
+                    "\"achieved_send_rps\":%.1f,\"latency_us\":{\"p50\":%.1f,\"p95\":%.1f,"
+                    "\"p99\":%.1f,\"p999\":%.1f,\"max\":%.1f,\"mean\":%.1f}}%s",
+                    config_.targets[index].label.c_str(), config_.targets[index].subject.c_str(), ull(sent),
+                    ull(h.count()), ull(ok), ull(bad + timeouts + failed), ull(bad), ull(timeouts),
+                    ull(failed), ull(t.late_replies.load()), seconds > 0 ? double(ok) / seconds : 0.0,
+                    seconds > 0 ? double(sent) / seconds : 0.0, us(h.value_at_quantile(0.50)),
+                    us(h.value_at_quantile(0.95)), us(h.value_at_quantile(0.99)),
+                    us(h.value_at_quantile(0.999)), us(h.max()), h.mean() / 1000.0, separator);
+    }
+
+    static std::int64_t seconds_to_ns(double seconds) { return static_cast<std::int64_t>(seconds * 1e9); }
+
+    // Enough ring slots that a slot comes round again only after its request has timed out.
+    static std::size_t open_loop_slot_count(const Config& config)
+    {
+        const std::size_t targets = config.targets.size();
+        const double needed = config.rate * double(targets) * (config.timeout_s + 1.0) * 1.25;
+        const auto slots = static_cast<std::size_t>(std::max(1024.0, std::ceil(needed)));
+        return (slots + targets - 1) / targets * targets;
+    }
+
+    std::uint64_t elapsed() const { return static_cast<std::uint64_t>(now_ns() - epoch_); }
+
+    bool in_window(std::uint64_t sent_at) const
+    {
+        const std::int64_t absolute = epoch_ + static_cast<std::int64_t>(sent_at);
+        return absolute >= measure_begin_ && absolute < measure_end_;
+    }
+
+    void send(std::uint32_t slot, SlotState state)
+    {
+        thread_local std::string request;
+        thread_local std::string reply_to;
+        char digits[16];
+        reply_to.assign(inbox_);
+        reply_to.push_back('.');
+        reply_to.append(digits, std::to_chars(digits, digits + sizeof digits, slot).ptr);
+        reply_to.push_back('.');
+        reply_to.append(digits, std::to_chars(digits, digits + sizeof digits, state.generation()).ptr);
+
+        const char* body = config_.payload.data();
+        std::size_t length = config_.payload.size();
+        if (config_.payload.empty())
+        {
+            const std::uint64_t sequence = sequence_.fetch_add(1, std::memory_order_relaxed);
+            format_request(request, sequence);
+            body = request.data();
+            length = request.size();
+        }
+        TargetStats& stats = stats_of(slot);
+        if (in_window(state.sent_at())) stats.sent.fetch_add(1, std::memory_order_relaxed);
+        const std::string& subject = config_.targets[slot % target_count_].subject;
+        if (natsConnection_PublishRequest(connection_, subject.c_str(), reply_to.c_str(), body,
+                                          static_cast<int>(length)) != NATS_OK)
+        {
+            // The request never left, so it cannot be answered: release its slot now.
+            SlotState idle;
+            if (slots_.complete(slot, state, false, 0, idle) && in_window(state.sent_at()))
+                stats.publish_failures.fetch_add(1, std::memory_order_relaxed);
+        }
+    }
+
+    // Tenants cycle so every policy is hit; users are scattered so sticky sessions both hit and miss.
+    void format_request(std::string& out, std::uint64_t sequence) const
+    {
+        char buffer[512];
+        const unsigned long long user = (sequence * 2654435761ULL) % config_.users;
+        const int n =
+            std::snprintf(buffer, sizeof buffer,
+                          R"({"version":"1","request_id":"r-%llu","tenant_id":"t-%llu","policy_id":"%s",)"
+                          R"("task":{"type":"text.generate","payload":{"prompt":"hi"}},)"
+                          R"("metadata":{"user_id":"u-%llu"}})",
+                          ull(sequence), ull(sequence % config_.tenants), config_.policy_id.c_str(), user);
+        out.assign(buffer, static_cast<std::size_t>(std::max(0, n)));
+    }
+
+    void send_on_schedule()
+    {
+        const double interval_ns = 1e9 / (config_.rate * double(target_count_));
+        std::uint64_t issued = 0;
+        const std::size_t ring = slots_.size();
+        while (sending_.load(std::memory_order_acquire))
+        {
+            const std::int64_t now = now_ns();
+            if (now >= measure_end_) break;
+            const auto due = static_cast<std::uint64_t>(double(now - epoch_) / interval_ns) + 1;
+            for (; issued < due; ++issued)
+            {
+                const auto intended = static_cast<std::uint64_t>(double(issued) * interval_ns);
+                const auto slot = static_cast<std::uint32_t>(issued % ring);
+                SlotState previous;
+                const SlotState state = slots_.claim(slot, intended, previous);
+                if (previous.busy() && in_window(previous.sent_at()))
+                    stats_of(slot).timeouts.fetch_add(1, std::memory_order_relaxed);
+                send(slot, state);
+            }
+            const auto next = epoch_ + static_cast<std::int64_t>(double(issued) * interval_ns);
+            const std::int64_t wait = next - now_ns();
+            if (wait > 0) std::this_thread::sleep_for(std::chrono::nanoseconds(wait));
+        }
+    }
+
+    void expire_older_than(std::int64_t timeout_ns, bool refill)
+    {
+        const std::uint64_t now = elapsed();
+        for (std::uint32_t slot = 0; slot < slots_.size(); ++slot)
+        {
+            const SlotState state = slots_.load(slot);
+            if (!state.busy()) continue;
+            // A slot claimed after `now` was read is younger than any timeout.
+            if (timeout_ns >= 0 &&
+                (state.sent_at() > now || now - state.sent_at() < static_cast<std::uint64_t>(timeout_ns)))
+                continue;
+            const bool resend = refill && sending_.load(std::memory_order_acquire);
+            SlotState next;
+            if (!slots_.complete(slot, state, resend, now, next)) continue; // the reply won the race
+            if (in_window(state.sent_at())) stats_of(slot).timeouts.fetch_add(1, std::memory_order_relaxed);
+            if (resend) send(slot, next);
+        }
+    }
+
+    static void on_reply(natsConnection*, natsSubscription*, natsMsg* message, void* closure)
+    {
+        static_cast<LoadGenerator*>(closure)->handle_reply(message);
+        natsMsg_Destroy(message);
+    }
+
+    void handle_reply(natsMsg* message)
+    {
+        const std::uint64_t now = elapsed();
+        std::uint32_t slot = 0;
+        std::uint32_t generation = 0;
+        if (!parse_reply_subject(natsMsg_GetSubject(message), slot, generation) || slot >= slots_.size())
+            return;
+        const SlotState state = slots_.load(slot);
+        if (!state.busy() || state.generation() != generation)
+        {
+            stats_of(slot).late_replies.fetch_add(1, std::memory_order_relaxed);
+            return;
+        }
+        const bool resend = config_.inflight > 0 && sending_.load(std::memory_order_acquire) &&
+                            epoch_ + static_cast<std::int64_t>(now) < measure_end_;
+        SlotState next;
+        if (!slots_.complete(slot, state, resend, now, next))
+        {
+            stats_of(slot).late_replies.fetch_add(1, std::memory_order_relaxed);
+            return;
+        }
+        if (in_window(state.sent_at()))
+        {
+            TargetStats& stats = stats_of(slot);
+            stats.histogram.record(now - state.sent_at());
+            const std::string_view data(natsMsg_GetData(message),
+                                        static_cast<std::size_t>(natsMsg_GetDataLength(message)));
+            // The server answers "503 no responders" itself when nobody subscribes: never a success.
+            if (natsMsg_IsNoResponders(message) ||
+                (config_.check_ok && data.substr(0, kOkPrefix.size()) != kOkPrefix))
+                stats.bad_replies.fetch_add(1, std::memory_order_relaxed);
+            else
+                stats.ok.fetch_add(1, std::memory_order_relaxed);
+        }
+        if (resend) send(slot, next);
+    }
+
+    bool parse_reply_subject(const char* subject, std::uint32_t& slot, std::uint32_t& generation) const
+    {
+        const std::string_view text(subject);
+        if (text.size() <= inbox_.size() + 1) return false;
+        const char* first = text.data() + inbox_.size() + 1;
+        const char* last = text.data() + text.size();
+        auto [dot, ec] = std::from_chars(first, last, slot);
+        if (ec != std::errc() || dot == last || *dot != '.') return false;
+        auto [end, ec2] = std::from_chars(dot + 1, last, generation);
+        return ec2 == std::errc() && end == last;
+    }
+
+    const Config& config_;
+    natsConnection* connection_;
+    std::size_t target_count_;
+    RequestSlots slots_;
+    std::string inbox_;
+    natsSubscription* subscription_ = nullptr;
+    std::int64_t epoch_ = 0;
+    std::int64_t measure_begin_ = 0;
+    std::int64_t measure_end_ = 0;
+    std::atomic<bool> sending_{true};
+    std::atomic<std::uint64_t> sequence_{0};
+    std::vector<TargetStats> stats_;
+};
+
+// Sends one request at a time until one is answered (ok, if --check-ok), up to `seconds`.
+bool wait_until_ready(const Config& config, const std::string& subject, natsConnection* connection)
+{
+    const std::int64_t deadline = now_ns() + static_cast<std::int64_t>(config.wait_ready_s * 1e9);
+    std::string body = config.payload;
+    if (body.empty())
+        body = R"({"version":"1","request_id":"ready-probe","tenant_id":"t-0","policy_id":")" +
+               config.policy_id +
+               R"(","task":{"type":"text.generate","payload":{"prompt":"hi"}},)"
+               R"("metadata":{"user_id":"u-0"}})";
+    std::string last_problem = "no reply";
+    do
+    {
+        natsMsg* reply = nullptr;
+        const natsStatus status = natsConnection_Request(&reply, connection, subject.c_str(), body.data(),
+                                                         static_cast<int>(body.size()), 250);
+        if (status == NATS_OK)
+        {
+            const std::string_view data(natsMsg_GetData(reply),
+                                        static_cast<std::size_t>(natsMsg_GetDataLength(reply)));
+            const bool ok = !config.check_ok || data.substr(0, kOkPrefix.size()) == kOkPrefix;
+            if (!ok) last_problem = "reply was not ok: " + std::string(data.substr(0, 200));
+            natsMsg_Destroy(reply);
+            if (ok) return true;
+        }
+        else
+            last_problem = natsStatus_GetText(status);
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    } while (now_ns() < deadline);
+    std::fprintf(stderr, "error: %s not ready after %.1f s: %s\n", subject.c_str(), config.wait_ready_s,
+                 last_problem.c_str());
+    return false;
+}
+
+} // namespace
+
+int main(int argc, char** argv)
+{
+    Config config;
+    if (const int code = parse_arguments(argc, argv, config); code != 0) return code < 0 ? 0 : code;
+    config.connection.name = "beamline_loadgen";
+    natsConnection* connection = connect(config.connection);
+    if (connection == nullptr) return 1;
+    int exit_code = 0;
+    if (config.wait_ready_s > 0)
+        for (const Target& target : config.targets)
+            if (exit_code == 0 && !wait_until_ready(config, target.subject, connection)) exit_code = 3;
+    if (exit_code == 0 && config.duration_s > 0)
+    {
+        LoadGenerator generator(config, connection);
+        if (generator.start_subscription())
+        {
+            generator.run();
+            generator.print_report();
+        }
+        else
+            exit_code = 1;
+    }
+    natsConnection_Close(connection);
+    natsConnection_Destroy(connection);
+    nats_Close();
+    return exit_code;
+}
