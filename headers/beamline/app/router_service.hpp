@@ -1,0 +1,70 @@
+#pragma once
+// The daemon's decide path, end to end:
+//   NATS reader (connection strand) → copy the message into a job → any worker thread: intake
+//   (parse + validate, stateless) → the tenant's strand: limits, idempotency, policy, selection →
+//   reply (and ExecAssignment) published through the coalescing writer.
+// Every request with a reply-to gets exactly one reply; one without gets it on `<subject>.reply`.
+
+#include "beamline/app/config.hpp"
+#include "beamline/metrics/registry.hpp"
+#include "beamline/nats/client.hpp"
+#include "beamline/router/decide_engine.hpp"
+#include "beamline/router/policy_store.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <string>
+
+namespace beamline::app
+{
+
+namespace asio = boost::asio;
+
+struct service_health
+{
+    bool nats_connected = false;
+    bool subscribed = false;
+    bool policies_loaded = false;
+    bool draining = false;
+    std::string reason; ///< why not ready, in words
+    bool ready() const noexcept { return nats_connected && subscribed && policies_loaded && !draining; }
+};
+
+class router_service
+{
+public:
+    router_service(asio::io_context& io, const config& cfg, metrics::registry& reg);
+    ~router_service();
+    router_service(const router_service&) = delete;
+    router_service& operator=(const router_service&) = delete;
+
+    /// Loads policies, starts connecting to NATS (retrying in the background) and subscribes.
+    /// Returns the first policy load report.
+    router::load_report start();
+
+    /// Graceful stop: unsubscribe, let in-flight decisions finish (bounded), flush, close NATS.
+    asio::awaitable<void> drain(std::chrono::milliseconds timeout);
+
+    router::load_report reload_policies();
+    service_health health() const;
+    /// `GET /v1/status` body.
+    std::string status_json() const;
+
+    router::policy_store& policies() noexcept;
+    nats::client& nats() noexcept;
+    std::size_t inflight() const noexcept;
+
+    /// Runs one decide outside NATS (admin dry run and tests): same pipeline, no publish.
+    asio::awaitable<std::string> decide_once(std::string body);
+
+    struct impl;
+
+private:
+    std::shared_ptr<impl> impl_;
+};
+
+} // namespace beamline::app

@@ -1,0 +1,79 @@
+#pragma once
+// The decide pipeline, independent of the transport: core NATS, JetStream and an HTTP dry run all
+// hand it bytes and header values and get back a reply and what else to publish.
+//
+//   intake()  — any thread: size, JSON, version, required fields, formats, tenant allow-list
+//   decide()  — the tenant's strand: rate limits, idempotency, policy, selection, reply, assignment
+//
+// Every call produces exactly one reply; `outcome` says what happened, for metrics and logs.
+
+#include "beamline/router/decide_errors.hpp"
+#include "beamline/router/decide_request.hpp"
+#include "beamline/router/decision.hpp"
+#include "beamline/router/exec_assignment.hpp"
+#include "beamline/router/policy_store.hpp"
+#include "beamline/router/tenant_state.hpp"
+
+#include <chrono>
+#include <optional>
+#include <string>
+
+namespace beamline::router
+{
+
+struct decide_settings
+{
+    intake_limits intake;
+    std::string assignment_subject = "caf.exec.assign.v1"; ///< when the request names none
+};
+
+struct decide_outcome
+{
+    std::string reply;                 ///< the JSON to send back, always set
+    bool idempotent_replay = false;    ///< send with header Beamline-Idempotent-Replay: true
+    std::optional<reply_error> error;  ///< unset on success
+    std::optional<intake_code> intake; ///< set for intake refusals
+    std::optional<decision_reason> reason;
+    std::string provider_id;
+    std::uint32_t retry_after_ms = 0;
+
+    /// ExecAssignment to publish after the reply (push_assignment and a successful decision).
+    bool assignment = false;
+    std::string assignment_subject;
+    std::string assignment_body;
+    assignment_headers assignment_hdrs;
+
+    /// For log lines: what is known about the request.
+    std::string tenant_id;
+    std::string request_id;
+    std::string trace_id;
+    std::string message; ///< error message, for logs
+};
+
+class decide_engine
+{
+public:
+    using clock = std::chrono::steady_clock;
+
+    decide_engine(const policy_store& policies, decide_settings settings);
+
+    /// Stateless validation. On refusal the reply is already in `out`.
+    std::optional<decide_request> intake(std::string_view body, const request_meta& meta, decide_outcome& out) const;
+
+    /// Stateful part, on the tenant's strand. `breaker_open` may be empty.
+    void decide(decide_request& request, tenant_state& tenant, clock::time_point now, decide_outcome& out,
+                provider_predicate breaker_open = {}) const;
+
+    /// A refusal decided outside the pipeline (per-tenant in-flight cap, overload, internal error).
+    static void refuse(const decide_request* request, reply_error code, std::string message,
+                       std::uint32_t retry_after_ms, decide_outcome& out);
+
+    const decide_settings& settings() const noexcept { return settings_; }
+    void set_tenant_allow_list(tenant_allow_list list) { settings_.intake.tenants = std::move(list); }
+
+private:
+    const policy_store& policies_;
+    decide_settings settings_;
+};
+
+} // namespace beamline::router

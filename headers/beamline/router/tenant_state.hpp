@@ -1,0 +1,55 @@
+#pragma once
+// Everything the router remembers about one tenant: sticky sessions, idempotent replies, rate-limit
+// buckets, the random stream of weighted choice. It lives on the tenant's strand: one owner, no
+// locks, and one tenant's flood cannot touch another's state.
+
+#include "beamline/router/idempotency_store.hpp"
+#include "beamline/router/rate_limiter.hpp"
+#include "beamline/router/selection.hpp"
+#include "beamline/router/sticky_store.hpp"
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+
+namespace beamline::router
+{
+
+struct tenant_limits
+{
+    std::chrono::seconds idempotency_ttl{3600};
+    std::size_t idempotency_entries = 10000;
+    std::size_t sticky_sessions = sticky_store::default_capacity;
+    double tenant_rps = 0; ///< 0: no tenant-wide bucket
+    double tenant_burst = 0;
+};
+
+class tenant_state
+{
+public:
+    tenant_state(std::string tenant_id, const tenant_limits& limits, std::uint64_t seed);
+
+    const std::string& id() const noexcept { return id_; }
+    sticky_store& sticky() noexcept { return sticky_; }
+    idempotency_store& idempotency() noexcept { return idempotency_; }
+    selection_rng& rng() noexcept { return rng_; }
+
+    /// The tenant-wide bucket, when configured.
+    std::optional<token_bucket>& tenant_bucket() noexcept { return tenant_bucket_; }
+    /// The bucket of one policy, created (full) on first use and reconfigured when the policy's
+    /// limits change after a reload.
+    token_bucket& policy_bucket(const std::string& policy_id, double rps, double burst,
+                                token_bucket::clock::time_point now);
+
+private:
+    std::string id_;
+    sticky_store sticky_;
+    idempotency_store idempotency_;
+    selection_rng rng_;
+    std::optional<token_bucket> tenant_bucket_;
+    std::map<std::string, token_bucket, std::less<>> policy_buckets_;
+};
+
+} // namespace beamline::router

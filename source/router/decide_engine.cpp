@@ -1,0 +1,135 @@
+#include "beamline/router/decide_engine.hpp"
+
+#include "beamline/router/decide_reply.hpp"
+#include "beamline/router/idempotency_store.hpp"
+#include "beamline/router/policy.hpp"
+
+namespace beamline::router
+{
+
+decide_engine::decide_engine(const policy_store& policies, decide_settings settings)
+    : policies_(policies), settings_(std::move(settings))
+{
+}
+
+std::optional<decide_request> decide_engine::intake(std::string_view body, const request_meta& meta,
+                                                    decide_outcome& out) const
+{
+    auto r = parse_decide_request(body, meta, settings_.intake);
+    if (r.ok())
+    {
+        out.tenant_id = r.request().tenant_id;
+        out.request_id = r.request().request_id;
+        out.trace_id = r.request().trace_id;
+        return std::move(r.request());
+    }
+    const auto& e = r.error();
+    out.error = e.reply_code();
+    out.intake = e.code;
+    out.request_id = e.request_id;
+    out.message = e.message;
+    out.reply.clear();
+    append_intake_error(out.reply, e);
+    return std::nullopt;
+}
+
+void decide_engine::refuse(const decide_request* request, reply_error code, std::string message,
+                           std::uint32_t retry_after_ms, decide_outcome& out)
+{
+    out.error = code;
+    out.retry_after_ms = retry_after_ms;
+    out.message = std::move(message);
+    out.reply.clear();
+    error_reply e;
+    e.code = code;
+    e.message = out.message;
+    e.retry_after_ms = retry_after_ms;
+    append_decide_error(out.reply, e, request ? context_of(*request) : reply_context{});
+}
+
+void decide_engine::decide(decide_request& request, tenant_state& tenant, clock::time_point now,
+                           decide_outcome& out, provider_predicate breaker_open) const
+{
+    // A repeat of an idempotent request is answered from memory before it costs a token.
+    std::optional<request_fingerprint> fingerprint;
+    if (!request.idempotency_key.empty())
+    {
+        fingerprint = fingerprint_of(request);
+        auto seen = tenant.idempotency().lookup(request.idempotency_key, *fingerprint, now);
+        if (seen.kind == idempotency_store::verdict::replay)
+        {
+            out.reply.assign(seen.reply);
+            out.idempotent_replay = true;
+            return;
+        }
+        if (seen.kind == idempotency_store::verdict::conflict)
+        {
+            auto e = idempotency_conflict(request);
+            out.error = e.reply_code();
+            out.intake = e.code;
+            out.message = e.message;
+            out.reply.clear();
+            append_intake_error(out.reply, e);
+            return;
+        }
+    }
+
+    if (auto& bucket = tenant.tenant_bucket())
+    {
+        auto admitted = bucket->try_acquire(now);
+        if (!admitted.allowed)
+            return refuse(&request, reply_error::rate_limited,
+                          "tenant " + request.tenant_id + " is over its request rate", admitted.retry_after_ms, out);
+    }
+
+    auto pol = policies_.get(request.tenant_id, request.policy_id);
+    if (!pol)
+        return refuse(&request, reply_error::policy_not_found,
+                      "no policy \"" + request.policy_id + "\" for tenant " + request.tenant_id, 0, out);
+
+    if (pol->rate_limit.enabled)
+    {
+        auto& bucket = tenant.policy_bucket(request.policy_id, pol->rate_limit.requests_per_second,
+                                            pol->rate_limit.burst, now);
+        auto admitted = bucket.try_acquire(now);
+        if (!admitted.allowed)
+            return refuse(&request, reply_error::rate_limited,
+                          "policy " + request.policy_id + " of tenant " + request.tenant_id + " allows " +
+                              format_number(pol->rate_limit.requests_per_second) + " requests/s",
+                          admitted.retry_after_ms, out);
+    }
+
+    selection_request sel{request.context, request.constraints, tenant.rng()(), breaker_open, &tenant.sticky(), now};
+    auto chosen = select_provider(*pol, sel);
+    if (!chosen)
+    {
+        const auto& failure = chosen.error();
+        out.error = reply_error::decision_failed;
+        out.message = failure.message;
+        out.reply.clear();
+        error_reply e;
+        e.code = reply_error::decision_failed;
+        e.message = failure.message;
+        e.details = failure.details;
+        append_decide_error(out.reply, e, context_of(request));
+        return;
+    }
+
+    decision& d = *chosen;
+    out.reason = d.reason;
+    out.provider_id = d.provider_id;
+    out.reply.clear();
+    append_decide_success(out.reply, d, context_of(request));
+    if (fingerprint) tenant.idempotency().remember(request.idempotency_key, *fingerprint, out.reply, now);
+
+    if (request.push_assignment)
+    {
+        out.assignment = true;
+        out.assignment_subject = std::string(assignment_subject_for(request, settings_.assignment_subject));
+        out.assignment_body.clear();
+        auto a = append_exec_assignment(out.assignment_body, request, d, random_ref(tenant.rng()));
+        out.assignment_hdrs = std::move(a.headers);
+    }
+}
+
+} // namespace beamline::router
