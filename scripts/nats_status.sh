@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Shows whether the local nats-server is up: pid, ports, TLS, version, connections, JetStream.
+#
+#   scripts/nats_status.sh
+#
+# Exits 0 when the server answers /healthz on the monitor port, 1 when it is down or unhealthy.
+# A server started some other way is reported too (its pid is then unknown to these scripts).
+# Environment: the same as scripts/nats_start.sh (NATS_HOST, NATS_PORT, NATS_MONITOR_PORT,
+# ARTIFACTS_DIR, NATS_PID_FILE, NATS_LOG_FILE).
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+for arg in "$@"; do
+    case "$arg" in
+        -h | --help) usage_from_header; exit 0 ;;
+        *) die "unknown argument '$arg' (see --help)" ;;
+    esac
+done
+
+nats_settings
+monitor="http://$NATS_HOST:$NATS_MONITOR_PORT"
+
+pid=$(nats_managed_pid) || pid=""
+health=$(http_get "$monitor/healthz") || health=""
+if [ -z "$health" ]; then
+    if [ -n "$pid" ]; then
+        log "nats-server: UNHEALTHY (pid $pid runs, but $monitor/healthz does not answer)"
+    elif [ -e "$NATS_PID_FILE" ]; then
+        log "nats-server: DOWN (stale pidfile $NATS_PID_FILE)"
+    else
+        log "nats-server: DOWN (nothing answers on $monitor)"
+    fi
+    [ -s "$NATS_LOG_FILE" ] && { log "last lines of $NATS_LOG_FILE:"; tail -n 10 "$NATS_LOG_FILE"; }
+    exit 1
+fi
+
+varz=$(http_get "$monitor/varz") || varz=""
+field() { printf '%s\n' "$varz" | json_field "$1"; }
+tls=off
+scheme=nats
+if [ "$(field tls_required)" = true ]; then
+    tls=on
+    [ "$(field tls_verify)" = true ] && tls="on (mutual: client certificates verified)"
+    scheme=tls
+fi
+jetstream=off
+printf '%s\n' "$varz" | grep -q '"store_dir"' && jetstream="on ($(printf '%s\n' "$varz" |
+    sed -n 's/^ *"store_dir": "\(.*\)",\{0,1\}$/\1/p' | head -n 1))"
+
+log "nats-server: UP"
+log "  pid:         ${pid:-unknown (not started by scripts/nats_start.sh)}"
+log "  clients:     $scheme://$NATS_HOST:$NATS_PORT"
+log "  monitor:     $monitor"
+log "  tls:         $tls"
+log "  version:     $(field version)"
+log "  connections: $(field connections)"
+log "  jetstream:   $jetstream"
+log "  uptime:      $(field uptime)"
+log "  healthz:     $health"
