@@ -96,3 +96,19 @@ http_get() {
 # json_field NAME: a top-level scalar from the pretty-printed JSON on stdin (nats-server's /varz),
 # without needing jq.
 json_field() { sed -n "s/^  \"$1\": \"\{0,1\}\([^\",]*\)\"\{0,1\},\{0,1\}\$/\1/p" | head -n 1; }
+
+# echo_responder_bin: the libnats peer (tests/support/nats_echo_responder.c). Uses the build's copy
+# when there is one, else compiles it into $ARTIFACTS_DIR/bin (again whenever the source is newer).
+echo_responder_bin() {
+    local src="$BEAMLINE_ROOT/tests/support/nats_echo_responder.c"
+    local built="$BUILD_DIR/tests/nats_echo_responder"
+    if [ -x "$built" ] && [ "$built" -nt "$src" ]; then echo "$built"; return; fi
+    local bin="$ARTIFACTS_DIR/bin/nats_echo_responder"
+    if [ ! -x "$bin" ] || [ "$src" -nt "$bin" ]; then
+        mkdir -p "$ARTIFACTS_DIR/bin"
+        # shellcheck disable=SC2046 # pkg-config prints several flags
+        "${CC:-cc}" -O2 -o "$bin.tmp.$$" "$src" $(pkg-config --cflags --libs libnats) >&2 || return 1
+        mv -f "$bin.tmp.$$" "$bin"
+    fi
+    echo "$bin"
+}
