@@ -13,7 +13,6 @@
  * --token T. A connection failure exits 1 with libnats' reason on stderr; bad usage exits 2.
  */
 #include <nats/nats.h>
-
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -103,13 +102,11 @@ static int parse_arguments(int argc, char** argv, arguments* args)
             args->request_body = value;
         else if (strcmp(flag, "--count") == 0)
         {
-            if (!parse_number(flag, value, &args->count))
-                return 0;
+            if (!parse_number(flag, value, &args->count)) return 0;
         }
         else if (strcmp(flag, "--timeout-ms") == 0)
         {
-            if (!parse_number(flag, value, &args->timeout_ms))
-                return 0;
+            if (!parse_number(flag, value, &args->timeout_ms)) return 0;
         }
         else
         {
@@ -134,24 +131,16 @@ static natsStatus make_options(const arguments* args, natsOptions** out)
 {
     natsOptions* opts = NULL;
     natsStatus s = natsOptions_Create(&opts);
-    if (s == NATS_OK)
-        s = natsOptions_SetURL(opts, args->server);
-    if (s == NATS_OK)
-        s = natsOptions_SetTimeout(opts, 2000);
-    if (s == NATS_OK)
-        s = natsOptions_SetMaxReconnect(opts, 0);
-    if (s == NATS_OK && args->ca != NULL)
-        s = natsOptions_LoadCATrustedCertificates(opts, args->ca);
+    if (s == NATS_OK) s = natsOptions_SetURL(opts, args->server);
+    if (s == NATS_OK) s = natsOptions_SetTimeout(opts, 2000);
+    if (s == NATS_OK) s = natsOptions_SetMaxReconnect(opts, 0);
+    if (s == NATS_OK && args->ca != NULL) s = natsOptions_LoadCATrustedCertificates(opts, args->ca);
     if (s == NATS_OK && args->cert != NULL)
         s = natsOptions_LoadCertificatesChain(opts, args->cert, args->key);
-    if (s == NATS_OK && args->hostname != NULL)
-        s = natsOptions_SetExpectedHostname(opts, args->hostname);
-    if (s == NATS_OK && (args->ca != NULL || args->cert != NULL))
-        s = natsOptions_SetSecure(opts, true);
-    if (s == NATS_OK && args->user != NULL)
-        s = natsOptions_SetUserInfo(opts, args->user, args->password);
-    if (s == NATS_OK && args->token != NULL)
-        s = natsOptions_SetToken(opts, args->token);
+    if (s == NATS_OK && args->hostname != NULL) s = natsOptions_SetExpectedHostname(opts, args->hostname);
+    if (s == NATS_OK && (args->ca != NULL || args->cert != NULL)) s = natsOptions_SetSecure(opts, true);
+    if (s == NATS_OK && args->user != NULL) s = natsOptions_SetUserInfo(opts, args->user, args->password);
+    if (s == NATS_OK && args->token != NULL) s = natsOptions_SetToken(opts, args->token);
     if (s != NATS_OK)
         natsOptions_Destroy(opts);
     else
@@ -163,8 +152,7 @@ static int serve(natsConnection* nc, const arguments* args)
 {
     natsSubscription* sub = NULL;
     natsStatus s = natsConnection_SubscribeSync(&sub, nc, args->subject);
-    if (s == NATS_OK)
-        s = natsConnection_FlushTimeout(nc, 2000);
+    if (s == NATS_OK) s = natsConnection_FlushTimeout(nc, 2000);
     if (s != NATS_OK)
     {
         fprintf(stderr, "nats_echo_responder: subscribe to %s failed: %s\n", args->subject,
@@ -181,8 +169,7 @@ static int serve(natsConnection* nc, const arguments* args)
     {
         int64_t left = deadline - nats_Now();
         natsMsg* msg = NULL;
-        if (left <= 0 || natsSubscription_NextMsg(&msg, sub, left) != NATS_OK)
-            break;
+        if (left <= 0 || natsSubscription_NextMsg(&msg, sub, left) != NATS_OK) break;
         const char* reply = natsMsg_GetReply(msg);
         if (reply != NULL)
             natsConnection_Publish(nc, reply, natsMsg_GetData(msg), natsMsg_GetDataLength(msg));
@@ -204,8 +191,8 @@ static int request(natsConnection* nc, const arguments* args)
 {
     natsMsg* reply = NULL;
     int length = (int)strlen(args->request_body);
-    natsStatus s = natsConnection_Request(&reply, nc, args->subject, args->request_body, length,
-                                          args->timeout_ms);
+    natsStatus s =
+        natsConnection_Request(&reply, nc, args->subject, args->request_body, length, args->timeout_ms);
     if (s != NATS_OK)
     {
         fprintf(stderr, "nats_echo_responder: request on %s failed: %s\n", args->subject,
@@ -230,10 +217,8 @@ int main(int argc, char** argv)
     natsOptions* opts = NULL;
     natsConnection* nc = NULL;
     natsStatus s = make_options(&args, &opts);
-    if (s == NATS_OK)
-        s = natsConnection_Connect(&nc, opts);
-    if (s == NATS_OK && args.ping)
-        s = natsConnection_FlushTimeout(nc, 2000);
+    if (s == NATS_OK) s = natsConnection_Connect(&nc, opts);
+    if (s == NATS_OK && args.ping) s = natsConnection_FlushTimeout(nc, 2000);
     if (s != NATS_OK)
     {
         const char* detail = nats_GetLastError(NULL);
