@@ -5,8 +5,9 @@ BEAMLINE_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BUILD_DIR="${BUILD_DIR:-$BEAMLINE_ROOT/build}"
 ARTIFACTS_DIR="${ARTIFACTS_DIR:-$BEAMLINE_ROOT/_artifacts}"
 
-log()  { printf '[%s] %s\n' "$(basename "$0")" "$*"; }
-die()  { printf '[%s] error: %s\n' "$(basename "$0")" "$*" >&2; exit 1; }
+SCRIPT_NAME="${0##*/}"
+log()  { printf '[%s] %s\n' "$SCRIPT_NAME" "$*"; }
+die()  { printf '[%s] error: %s\n' "$SCRIPT_NAME" "$*" >&2; exit 1; }
 
 # The nats-server binary: Debian installs it in /usr/sbin, which is not on every user's PATH.
 nats_server_bin() {
@@ -96,6 +97,15 @@ http_get() {
 # json_field NAME: a top-level scalar from the pretty-printed JSON on stdin (nats-server's /varz),
 # without needing jq.
 json_field() { sed -n "s/^  \"$1\": \"\{0,1\}\([^\",]*\)\"\{0,1\},\{0,1\}\$/\1/p" | head -n 1; }
+
+# json_fields PREFIX NAME...: like json_field for several names in one pass, as shell assignments
+# PREFIX_NAME='value' to eval; values are limited to characters that are inert in the shell.
+json_fields() {
+    local prefix=$1 names
+    shift
+    names=$(IFS='|'; echo "$*")
+    sed -n -E "s/^  \"($names)\": \"?([A-Za-z0-9 ._:\/+-]*)\"?,?\$/${prefix}_\1='\2'/p"
+}
 
 # echo_responder_bin: the libnats peer (tests/support/nats_echo_responder.c). Uses the build's copy
 # when there is one, else compiles it into $ARTIFACTS_DIR/bin (again whenever the source is newer).

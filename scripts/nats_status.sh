@@ -35,25 +35,26 @@ if [ -z "$health" ]; then
 fi
 
 varz=$(http_get "$monitor/varz") || varz=""
-field() { printf '%s\n' "$varz" | json_field "$1"; }
+varz_version="" varz_connections="" varz_uptime="" varz_tls_required="" varz_tls_verify="" varz_store_dir=""
+eval "$(json_fields varz version connections uptime tls_required tls_verify <<< "$varz")"
+eval "$(sed -n -E "s/^ +\"(store_dir)\": \"([A-Za-z0-9 ._:\/+-]*)\",?\$/varz_\1='\2'/p" <<< "$varz")"
 tls=off
 scheme=nats
-if [ "$(field tls_required)" = true ]; then
+if [ "$varz_tls_required" = true ]; then
     tls=on
-    [ "$(field tls_verify)" = true ] && tls="on (mutual: client certificates verified)"
+    [ "$varz_tls_verify" = true ] && tls="on (mutual: client certificates verified)"
     scheme=tls
 fi
 jetstream=off
-printf '%s\n' "$varz" | grep -q '"store_dir"' && jetstream="on ($(printf '%s\n' "$varz" |
-    sed -n 's/^ *"store_dir": "\(.*\)",\{0,1\}$/\1/p' | head -n 1))"
+[ -n "$varz_store_dir" ] && jetstream="on ($varz_store_dir)"
 
 log "nats-server: UP"
 log "  pid:         ${pid:-unknown (not started by scripts/nats_start.sh)}"
 log "  clients:     $scheme://$NATS_HOST:$NATS_PORT"
 log "  monitor:     $monitor"
 log "  tls:         $tls"
-log "  version:     $(field version)"
-log "  connections: $(field connections)"
+log "  version:     $varz_version"
+log "  connections: $varz_connections"
 log "  jetstream:   $jetstream"
-log "  uptime:      $(field uptime)"
+log "  uptime:      $varz_uptime"
 log "  healthz:     $health"
