@@ -93,6 +93,14 @@ void answer(natsConnection*, natsSubscription*, natsMsg* msg, void* closure)
         ++st->served;
 }
 
+void on_closed(natsConnection*, void* closure)
+{
+    auto* events = static_cast<libnats_peer::connection_events*>(closure);
+    std::lock_guard lock(events->mutex);
+    events->closed = true;
+    events->closed_signal.notify_all();
+}
+
 natsStatus subscribe(natsSubscription** out, natsConnection* connection, const std::string& subject,
                      const std::string& queue, natsMsgHandler handler, void* closure)
 {
@@ -119,6 +127,17 @@ void close_subscription(natsSubscription* subscription)
 }
 
 } // namespace
+
+bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds limit)
+{
+    auto deadline = std::chrono::steady_clock::now() + limit;
+    while (!condition())
+    {
+        if (std::chrono::steady_clock::now() >= deadline) return false;
+        std::this_thread::sleep_for(10ms);
+    }
+    return true;
+}
 
 peer_options options_for(const nats_server& server, client_identity identity)
 {
@@ -172,6 +191,7 @@ libnats_peer::libnats_peer(const peer_options& options)
     if (s == NATS_OK && !options.token.empty()) s = natsOptions_SetToken(opts, options.token.c_str());
     if (s == NATS_OK) s = natsOptions_SetDisconnectedCB(opts, on_disconnected, events_.get());
     if (s == NATS_OK) s = natsOptions_SetReconnectedCB(opts, on_reconnected, events_.get());
+    if (s == NATS_OK) s = natsOptions_SetClosedCB(opts, on_closed, events_.get());
     if (s == NATS_OK) s = natsConnection_Connect(&connection_, opts);
     if (s != NATS_OK)
     {
@@ -186,6 +206,14 @@ libnats_peer::libnats_peer(const peer_options& options)
 
 libnats_peer::~libnats_peer()
 {
+    if (connection_ == nullptr) return;
+    natsConnection_Close(connection_);
+    {
+        // Callbacks run on libnats' own thread after Close returns; wait for the last one.
+        std::unique_lock lock(events_->mutex);
+        if (!events_->closed_signal.wait_for(lock, 5s, [&] { return events_->closed; }))
+            (void)events_.release(); // a late callback may still come: leak rather than free
+    }
     natsConnection_Destroy(connection_);
 }
 

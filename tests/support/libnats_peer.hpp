@@ -53,6 +53,10 @@ enum class client_identity
 // certificate; the server's user/password or token.
 peer_options options_for(const nats_server& server, client_identity identity = client_identity::ours);
 
+// Polls `condition` until it holds or the limit passes; for state that libnats updates from its
+// own threads (connection callbacks arrive after the status changed).
+bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds limit);
+
 using header_list = std::vector<std::pair<std::string, std::string>>;
 
 struct received_message
@@ -94,10 +98,15 @@ public:
     std::size_t disconnects() const { return events_->disconnects.load(); }
     std::size_t reconnects() const { return events_->reconnects.load(); }
 
+    // Written by libnats' callback thread. The closed callback is the last one libnats makes, so
+    // the destructor waits for it before freeing this.
     struct connection_events
     {
         std::atomic<std::size_t> disconnects{0};
         std::atomic<std::size_t> reconnects{0};
+        std::mutex mutex;
+        std::condition_variable closed_signal;
+        bool closed = false;
     };
 
 private:
