@@ -68,28 +68,26 @@ make_leaf() {
     rm -f "$dir/$name.csr" "$dir/$name.ext"
 }
 
+# shellcheck disable=SC2034 # read through ${!ext_var}
 SERVER_EXT="basicConstraints=critical,CA:FALSE
 keyUsage=critical,digitalSignature,keyEncipherment
 extendedKeyUsage=serverAuth
 subjectAltName=DNS:localhost,IP:127.0.0.1"
+# shellcheck disable=SC2034
 CLIENT_EXT="basicConstraints=critical,CA:FALSE
 keyUsage=critical,digitalSignature,keyEncipherment
 extendedKeyUsage=clientAuth"
 
-# valid_pair DIR NAME PURPOSE: NAME.pem chains to DIR/ca.pem for PURPOSE, lives for another day,
-# and NAME-key.pem is its key.
+# valid_pair DIR NAME PURPOSE: NAME.pem chains to DIR/ca.pem for PURPOSE, both still valid a day
+# from now, and NAME-key.pem is its key.
 valid_pair() {
     local dir=$1 name=$2 purpose=$3
-    [ -s "$dir/$name.pem" ] && [ -s "$dir/$name-key.pem" ] || return 1
-    openssl x509 -in "$dir/$name.pem" -noout -checkend 86400 > /dev/null 2>&1 || return 1
-    openssl verify -purpose "$purpose" -CAfile "$dir/ca.pem" "$dir/$name.pem" > /dev/null 2>&1 || return 1
+    [ -s "$dir/ca.pem" ] && [ -s "$dir/ca-key.pem" ] && [ -s "$dir/$name.pem" ] && [ -s "$dir/$name-key.pem" ] ||
+        return 1
+    openssl verify -purpose "$purpose" -attime $(($(date +%s) + 86400)) -CAfile "$dir/ca.pem" \
+        "$dir/$name.pem" > /dev/null 2>&1 || return 1
     [ "$(openssl x509 -in "$dir/$name.pem" -noout -pubkey 2> /dev/null)" = \
       "$(openssl pkey -in "$dir/$name-key.pem" -pubout 2> /dev/null)" ]
-}
-
-valid_ca() {
-    [ -s "$1/ca.pem" ] && [ -s "$1/ca-key.pem" ] &&
-        openssl x509 -in "$1/ca.pem" -noout -checkend 86400 > /dev/null 2>&1
 }
 
 # ensure_set DIR CA_CN LEAVES...: (re)generates DIR's set in a scratch directory next to it and
@@ -98,7 +96,7 @@ ensure_set() {
     local dir=$1 ca_cn=$2
     shift 2
     local complete=true spec name cn purpose
-    if ! $force && valid_ca "$dir"; then
+    if ! $force; then
         for spec in "$@"; do
             IFS=: read -r name cn purpose _ <<< "$spec"
             valid_pair "$dir" "$name" "$purpose" || complete=false

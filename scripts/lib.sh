@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared helpers for the project's scripts. Source it; do not run it.
 # Every path is derived from the repository, never from a home directory.
 
@@ -34,8 +35,9 @@ nats_settings() {
     CERTS_DIR="${CERTS_DIR:-$BEAMLINE_ROOT/certs}"
     local p
     for p in NATS_PORT NATS_MONITOR_PORT; do
-        [[ "${!p}" =~ ^[0-9]+$ ]] && [ "${!p}" -ge 1 ] && [ "${!p}" -le 65535 ] ||
+        if ! [[ "${!p}" =~ ^[0-9]+$ ]] || [ "${!p}" -lt 1 ] || [ "${!p}" -gt 65535 ]; then
             die "$p must be a TCP port number (1-65535), got '${!p}'"
+        fi
     done
 }
 

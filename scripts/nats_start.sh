@@ -62,7 +62,9 @@ done
 
 args=(-a "$NATS_HOST" -p "$NATS_PORT" -m "$NATS_MONITOR_PORT" -js -sd "$NATS_STORE_DIR")
 if $tls; then
-    "$BEAMLINE_ROOT/scripts/generate_certs.sh" --quiet
+    for f in ca.pem server.pem server-key.pem; do
+        [ -s "$CERTS_DIR/$f" ] || { "$BEAMLINE_ROOT/scripts/generate_certs.sh"; break; }
+    done
     export NATS_SERVER_TLS_CA="$CERTS_DIR/ca.pem"
     export NATS_SERVER_TLS_CERT="$CERTS_DIR/server.pem"
     export NATS_SERVER_TLS_KEY="$CERTS_DIR/server-key.pem"

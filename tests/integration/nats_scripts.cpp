@@ -217,6 +217,49 @@ BOOST_AUTO_TEST_CASE(validate_nats_tls_fails_against_a_server_without_client_ver
     BOOST_TEST(contains(result.output, "FAIL  client without a certificate is refused"));
 }
 
+BOOST_AUTO_TEST_CASE(generate_certs_writes_a_usable_set_and_keeps_it)
+{
+    script_environment scripts;
+    const fs::path dir = scripts.artifacts / "certs";
+    const std::string env = "CERTS_DIR='" + dir.string() + "' ";
+
+    auto first = run_shell(env + "bash scripts/generate_certs.sh");
+    BOOST_TEST_REQUIRE(first.exit_code == 0, first.output);
+    for (const char* file :
+         {"ca.pem", "ca-key.pem", "server.pem", "server-key.pem", "client.pem", "client-key.pem"})
+        BOOST_TEST(contains(first.output, (dir / file).string()), file);
+    for (const char* key : {"ca-key.pem", "server-key.pem", "client-key.pem"})
+    {
+        const bool owner_only = (fs::status(dir / key).permissions() & fs::perms::all) ==
+                                (fs::perms::owner_read | fs::perms::owner_write);
+        BOOST_TEST(owner_only, key << " must be mode 0600");
+    }
+
+    auto server = run_shell("cd '" + dir.string() +
+                            "' && openssl verify -purpose sslserver -CAfile ca.pem server.pem && "
+                            "openssl x509 -in server.pem -noout -ext subjectAltName");
+    BOOST_TEST(server.exit_code == 0, server.output);
+    BOOST_TEST(contains(server.output, "DNS:localhost"));
+    BOOST_TEST(contains(server.output, "IP Address:127.0.0.1"));
+    auto client =
+        run_shell("cd '" + dir.string() + "' && openssl verify -purpose sslclient -CAfile ca.pem client.pem");
+    BOOST_TEST(client.exit_code == 0, client.output);
+
+    auto again = run_shell(env + "bash scripts/generate_certs.sh");
+    BOOST_TEST(again.exit_code == 0, again.output);
+    BOOST_TEST(contains(again.output, "kept valid certificates"));
+    BOOST_TEST(!contains(again.output, "wrote"));
+
+    // A key that no longer matches its certificate makes the set invalid: it is regenerated.
+    fs::copy_file(dir / "server-key.pem", dir / "client-key.pem", fs::copy_options::overwrite_existing);
+    auto repaired = run_shell(env + "bash scripts/generate_certs.sh --other-ca");
+    BOOST_TEST(repaired.exit_code == 0, repaired.output);
+    BOOST_TEST(contains(repaired.output, "wrote " + (dir / "client-key.pem").string()));
+    BOOST_TEST(contains(repaired.output, "wrote " + (dir / "other" / "client.pem").string()));
+    auto other = run_shell("cd '" + dir.string() + "' && openssl verify -CAfile ca.pem other/client.pem");
+    BOOST_TEST(other.exit_code != 0, "a client certificate from the other CA must not verify against ours");
+}
+
 BOOST_AUTO_TEST_CASE(every_script_has_help)
 {
     for (const char* script :
