@@ -24,6 +24,25 @@ router_bin() { echo "${BEAMLINE_ROUTER_BIN:-$BUILD_DIR/beamline_router}"; }
 # start with '#'), which is where every script documents itself.
 usage_from_header() { sed -n '2,/^[^#]/{/^#/s/^# \{0,1\}//p}' "$0"; }
 
+# only_help_argument ARGS...: the argument handling of a script that takes nothing but --help.
+only_help_argument() {
+    local arg
+    for arg in "$@"; do
+        case "$arg" in
+            -h | --help) usage_from_header; exit 0 ;;
+            *) die "unknown argument '$arg' (see --help)" ;;
+        esac
+    done
+}
+
+# seconds_setting NAME DEFAULT: the environment variable NAME (or DEFAULT) as a positive number
+# of seconds; dies naming NAME otherwise.
+seconds_setting() {
+    local value="${!1:-$2}"
+    [[ "$value" =~ ^[1-9][0-9]*$ ]] || die "$1 must be a positive number of seconds, got '$value'"
+    echo "$value"
+}
+
 # Where the managed nats-server lives: ports, directories and files, all overridable.
 nats_settings() {
     NATS_HOST="${NATS_HOST:-127.0.0.1}"

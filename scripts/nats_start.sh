@@ -28,8 +28,7 @@ for arg in "$@"; do
 done
 
 nats_settings
-timeout_s="${NATS_START_TIMEOUT:-10}"
-[[ "$timeout_s" =~ ^[1-9][0-9]*$ ]] || die "NATS_START_TIMEOUT must be a positive number of seconds"
+timeout_s=$(seconds_setting NATS_START_TIMEOUT 10)
 bin=$(nats_server_bin)
 command -v "$bin" > /dev/null || die "nats-server not found (apt-get install nats-server, or set NATS_SERVER_BIN)"
 monitor="http://$NATS_HOST:$NATS_MONITOR_PORT"

@@ -10,12 +10,7 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-for arg in "$@"; do
-    case "$arg" in
-        -h | --help) usage_from_header; exit 0 ;;
-        *) die "unknown argument '$arg' (see --help)" ;;
-    esac
-done
+only_help_argument "$@"
 
 nats_settings
 monitor="http://$NATS_HOST:$NATS_MONITOR_PORT"

@@ -10,16 +10,10 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-for arg in "$@"; do
-    case "$arg" in
-        -h | --help) usage_from_header; exit 0 ;;
-        *) die "unknown argument '$arg' (see --help)" ;;
-    esac
-done
+only_help_argument "$@"
 
 nats_settings
-timeout_s="${NATS_STOP_TIMEOUT:-10}"
-[[ "$timeout_s" =~ ^[1-9][0-9]*$ ]] || die "NATS_STOP_TIMEOUT must be a positive number of seconds"
+timeout_s=$(seconds_setting NATS_STOP_TIMEOUT 10)
 
 if ! pid=$(nats_managed_pid); then
     if [ -e "$NATS_PID_FILE" ]; then
