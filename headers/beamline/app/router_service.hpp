@@ -58,9 +58,6 @@ public:
     nats::client& nats() noexcept;
     std::size_t inflight() const noexcept;
 
-    /// Runs one decide outside NATS (admin dry run and tests): same pipeline, no publish.
-    asio::awaitable<std::string> decide_once(std::string body);
-
     struct impl;
 
 private:
