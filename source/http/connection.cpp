@@ -165,7 +165,8 @@ asio::awaitable<bool> connection::serve(beast_request& msg)
     req.body = msg.body();
 
     response res;
-    bool head_only = false;
+    // A HEAD reply carries the headers a GET would, never a body, whichever route produced it.
+    const bool head_only = req.method == verb::head;
     auto resolved = config_->routes.resolve(req.method, req.path);
     if (auto* refusal = std::get_if<response>(&resolved))
         res = std::move(*refusal);
@@ -173,7 +174,6 @@ asio::awaitable<bool> connection::serve(beast_request& msg)
     {
         auto& found = std::get<route_table::match>(resolved);
         req.params = std::move(found.params);
-        head_only = found.head_as_get;
         res = co_await invoke(*found.handler, req);
     }
     const bool keep_alive = msg.keep_alive() && !draining_ && !closed_;

@@ -92,7 +92,7 @@ struct server::state : std::enable_shared_from_this<server::state>
     }
 
     asio::awaitable<void> accept_loop();
-    asio::awaitable<void> stop_on_strand(std::chrono::milliseconds grace);
+    static asio::awaitable<void> stop_on_strand(std::shared_ptr<state> self, std::chrono::milliseconds grace);
     asio::awaitable<void> wait_drained(std::chrono::steady_clock::time_point deadline);
     void on_closed(std::uint64_t id);
     void close_all(bool force);
@@ -183,22 +183,23 @@ asio::awaitable<void> server::state::wait_drained(std::chrono::steady_clock::tim
     }
 }
 
-asio::awaitable<void> server::state::stop_on_strand(std::chrono::milliseconds grace)
+asio::awaitable<void> server::state::stop_on_strand(std::shared_ptr<state> self,
+                                                    std::chrono::milliseconds grace)
 {
-    auto self = shared_from_this();
-    if (!stopping)
+    if (!self->stopping)
     {
-        stopping = true;
+        self->stopping = true;
         boost::system::error_code ignored;
-        acceptor.close(ignored);
-        close_all(false);
+        self->acceptor.close(ignored);
+        self->close_all(false);
     }
-    co_await wait_drained(std::chrono::steady_clock::now() + grace);
-    if (connections.empty()) co_return;
-    config->log("warn", std::to_string(connections.size()) + " connection(s) still busy after the " +
-                            std::to_string(grace.count()) + " ms grace period; closing them");
-    close_all(true);
-    co_await wait_drained(std::chrono::steady_clock::now() + forced_close_wait);
+    co_await self->wait_drained(std::chrono::steady_clock::now() + grace);
+    if (self->connections.empty()) co_return;
+    self->config->log("warn", std::to_string(self->connections.size()) +
+                                  " connection(s) still busy after the " + std::to_string(grace.count()) +
+                                  " ms grace period; closing them");
+    self->close_all(true);
+    co_await self->wait_drained(std::chrono::steady_clock::now() + forced_close_wait);
 }
 
 server::server(asio::any_io_executor executor, route_table routes, server_options options, log_function log)
@@ -236,17 +237,13 @@ std::string server::start()
         return "cannot " + std::string(step) + " " + describe(*endpoint) + ": " + ec.message();
     };
     acceptor.open(endpoint->protocol(), ec);
-    if (ec)
-        return failed("open a socket for");
+    if (ec) return failed("open a socket for");
     acceptor.set_option(asio::socket_base::reuse_address(true), ec);
-    if (ec)
-        return failed("set SO_REUSEADDR on");
+    if (ec) return failed("set SO_REUSEADDR on");
     acceptor.bind(*endpoint, ec);
-    if (ec)
-        return failed("bind");
+    if (ec) return failed("bind");
     acceptor.listen(asio::socket_base::max_listen_connections, ec);
-    if (ec)
-        return failed("listen on");
+    if (ec) return failed("listen on");
     state_->bound = acceptor.local_endpoint(ec);
     auto st = state_;
     asio::co_spawn(st->strand, st->accept_loop(),
@@ -269,8 +266,9 @@ std::size_t server::connection_count() const noexcept
 
 asio::awaitable<void> server::stop(std::chrono::milliseconds grace)
 {
-    auto st = state_;
-    co_await asio::co_spawn(st->strand, st->stop_on_strand(grace), asio::use_awaitable);
+    // Not a coroutine itself: the state is captured now, so the server object may be gone by the
+    // time the returned awaitable runs.
+    return asio::co_spawn(state_->strand, state::stop_on_strand(state_, grace), asio::use_awaitable);
 }
 
 } // namespace beamline::http

@@ -8,6 +8,22 @@ namespace beamline::metrics
 namespace
 {
 
+/// Label values escape the double quote that delimits them; HELP text runs to the end of the line.
+void append_escaped(std::string& out, std::string_view text, bool escape_quote)
+{
+    for (char c : text)
+    {
+        if (c == '\\')
+            out += "\\\\";
+        else if (c == '\n')
+            out += "\\n";
+        else if (c == '"' && escape_quote)
+            out += "\\\"";
+        else
+            out += c;
+    }
+}
+
 void append_labels(std::string& out, const label_set& labels, std::string_view le = {})
 {
     if (labels.empty() && le.empty()) return;
@@ -83,41 +99,12 @@ void append_number(std::string& out, double value)
 
 void append_escaped_label_value(std::string& out, std::string_view value)
 {
-    for (char c : value)
-    {
-        switch (c)
-        {
-        case '\\':
-            out += "\\\\";
-            break;
-        case '"':
-            out += "\\\"";
-            break;
-        case '\n':
-            out += "\\n";
-            break;
-        default:
-            out += c;
-        }
-    }
+    append_escaped(out, value, true);
 }
 
 void append_escaped_help(std::string& out, std::string_view help)
 {
-    for (char c : help)
-    {
-        switch (c)
-        {
-        case '\\':
-            out += "\\\\";
-            break;
-        case '\n':
-            out += "\\n";
-            break;
-        default:
-            out += c;
-        }
-    }
+    append_escaped(out, help, false);
 }
 
 void write_text(std::string& out, const std::vector<family_snapshot>& families)

@@ -55,6 +55,20 @@ void check_bounds(std::string_view metric, const std::vector<double>& bounds)
     }
 }
 
+/// The metric held in a series slot, created on first registration.
+template <class Metric, class Slot, class... Args>
+Metric& ensure_metric(Slot& slot, bool is_callback, std::string_view name, const Args&... args)
+{
+    if (is_callback) misuse(name, "series already registered as a callback");
+    auto* held = std::get_if<std::unique_ptr<Metric>>(&slot);
+    if (!held || !*held)
+    {
+        slot = std::make_unique<Metric>(args...);
+        held = std::get_if<std::unique_ptr<Metric>>(&slot);
+    }
+    return **held;
+}
+
 } // namespace
 
 std::string_view to_string(metric_type t) noexcept
@@ -156,24 +170,14 @@ metrics::counter& registry::counter(std::string_view name, std::string_view help
 {
     std::lock_guard lock(mutex_);
     auto& s = series_for(family_for(name, help, metric_type::counter, nullptr), std::move(labels));
-    if (s.callback_id != 0) misuse(name, "series already registered as a callback");
-    auto& slot = s.metric;
-    if (!std::holds_alternative<std::unique_ptr<metrics::counter>>(slot) ||
-        !std::get<std::unique_ptr<metrics::counter>>(slot))
-        slot = std::make_unique<metrics::counter>();
-    return *std::get<std::unique_ptr<metrics::counter>>(slot);
+    return ensure_metric<metrics::counter>(s.metric, s.callback_id != 0, name);
 }
 
 metrics::gauge& registry::gauge(std::string_view name, std::string_view help, label_set labels)
 {
     std::lock_guard lock(mutex_);
     auto& s = series_for(family_for(name, help, metric_type::gauge, nullptr), std::move(labels));
-    if (s.callback_id != 0) misuse(name, "series already registered as a callback");
-    auto& slot = s.metric;
-    if (!std::holds_alternative<std::unique_ptr<metrics::gauge>>(slot) ||
-        !std::get<std::unique_ptr<metrics::gauge>>(slot))
-        slot = std::make_unique<metrics::gauge>();
-    return *std::get<std::unique_ptr<metrics::gauge>>(slot);
+    return ensure_metric<metrics::gauge>(s.metric, s.callback_id != 0, name);
 }
 
 metrics::histogram& registry::histogram(std::string_view name, std::string_view help,
@@ -182,11 +186,7 @@ metrics::histogram& registry::histogram(std::string_view name, std::string_view 
     std::lock_guard lock(mutex_);
     auto& f = family_for(name, help, metric_type::histogram, &bounds);
     auto& s = series_for(f, std::move(labels));
-    auto& slot = s.metric;
-    if (!std::holds_alternative<std::unique_ptr<metrics::histogram>>(slot) ||
-        !std::get<std::unique_ptr<metrics::histogram>>(slot))
-        slot = std::make_unique<metrics::histogram>(f.bounds);
-    return *std::get<std::unique_ptr<metrics::histogram>>(slot);
+    return ensure_metric<metrics::histogram>(s.metric, false, name, f.bounds);
 }
 
 callback_registration registry::callback(metric_type type, std::string_view name, std::string_view help,

@@ -39,7 +39,7 @@ public:
     {
         const http::handler* handler = nullptr;
         std::vector<std::pair<std::string_view, std::string>> params; ///< names point into the table
-        bool head_as_get = false; ///< a HEAD served by the GET route: the body must be dropped
+        bool head_as_get = false; ///< a HEAD answered by the GET route (sent without its body)
     };
 
     /// Resolves `path` (percent-encoded, no query) for `method`: a match, or the error response to

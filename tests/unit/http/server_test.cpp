@@ -3,8 +3,8 @@
 #include "http_client.hpp"
 
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/redirect_error.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -129,7 +129,7 @@ BOOST_AUTO_TEST_CASE(unknown_paths_and_wrong_methods_get_json_errors)
     auto head = c.request(verb::head, "/healthz");
     BOOST_TEST(head.result_int() == 200);
     BOOST_TEST(head.body().empty());
-    BOOST_TEST(head[bhttp::field::content_length] == "15"); // the size GET would send
+    BOOST_TEST(head[bhttp::field::content_length] == "15");                      // the size GET would send
     BOOST_TEST(c.request(verb::get, "/healthz").body() == R"({"status":"ok"})"); // connection still in step
 }
 

@@ -1,14 +1,10 @@
 #include "beamline/metrics/process.hpp"
 #include "beamline/metrics/prometheus.hpp"
+#include "promtool.hpp"
 
-#include <array>
 #include <boost/test/unit_test.hpp>
 #include <cmath>
-#include <cstdio>
-#include <cstdlib>
-#include <filesystem>
 #include <fstream>
-#include <unistd.h>
 
 using namespace beamline::metrics;
 
@@ -20,30 +16,6 @@ std::string number(double v)
     std::string out;
     append_number(out, v);
     return out;
-}
-
-bool promtool_present()
-{
-    return std::system("command -v promtool >/dev/null 2>&1") == 0;
-}
-
-struct command_result
-{
-    int status = -1;
-    std::string output;
-};
-
-command_result run_capturing(const std::string& command)
-{
-    command_result r;
-    FILE* pipe = ::popen((command + " 2>&1").c_str(), "r");
-    if (!pipe) return r;
-    std::array<char, 4096> buf{};
-    std::size_t n = 0;
-    while ((n = std::fread(buf.data(), 1, buf.size(), pipe)) > 0)
-        r.output.append(buf.data(), n);
-    r.status = ::pclose(pipe);
-    return r;
 }
 
 } // namespace
@@ -142,7 +114,7 @@ BOOST_AUTO_TEST_CASE(realistic_exposition_passes_promtool_check_metrics,
                      *boost::unit_test::precondition(
                          [](boost::unit_test::test_unit_id)
                          {
-                             boost::test_tools::assertion_result present(promtool_present());
+                             boost::test_tools::assertion_result present(beamline::test::promtool_present());
                              present.message()
                                  << "promtool is not installed (Debian package prometheus); skipped";
                              return present;
@@ -177,14 +149,7 @@ BOOST_AUTO_TEST_CASE(realistic_exposition_passes_promtool_check_metrics,
           "router_build_info{version=\"0.1.0\",revision=\"abc123\"} 1", "tenant_id=\"_other\"", "glo\\\"bex"})
         BOOST_TEST(text.find(name) != std::string::npos, "missing " << name);
 
-    const auto path =
-        std::filesystem::temp_directory_path() / ("beamline_metrics_" + std::to_string(::getpid()) + ".prom");
-    {
-        std::ofstream out(path);
-        out << text;
-    }
-    const auto result = run_capturing("promtool check metrics < " + path.string());
-    std::filesystem::remove(path);
+    const auto result = beamline::test::promtool_check_metrics(text);
     BOOST_TEST(result.status == 0);
     BOOST_TEST(result.output.empty(), "promtool said: " << result.output << "\non:\n" << text);
 }
