@@ -1,0 +1,274 @@
+#include "beamline/http/server.hpp"
+
+#include "beamline/http/connection.hpp"
+
+#include <atomic>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <charconv>
+#include <iostream>
+#include <unordered_map>
+
+namespace beamline::http
+{
+namespace
+{
+
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+
+constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+/// After a forced close, how long stop() still waits for handlers that have not returned.
+constexpr std::chrono::seconds forced_close_wait{1};
+/// Pause after a failed accept (out of descriptors, typically) so the loop does not spin.
+constexpr std::chrono::milliseconds accept_retry_delay{50};
+
+void log_to_stderr(std::string_view level, std::string_view message)
+{
+    std::cerr << "http " << level << ": " << message << '\n';
+}
+
+std::string describe(const tcp::endpoint& ep)
+{
+    const auto address = ep.address().to_string();
+    return (ep.address().is_v6() ? "[" + address + "]" : address) + ":" + std::to_string(ep.port());
+}
+
+} // namespace
+
+std::optional<tcp::endpoint> parse_listen_address(std::string_view text, std::string& error)
+{
+    const auto fail = [&](std::string_view cause)
+    {
+        error = "listen address '" + std::string(text) + "': " + std::string(cause);
+        return std::nullopt;
+    };
+    std::string_view host;
+    std::string_view port;
+    if (text.starts_with('['))
+    {
+        const auto close = text.find(']');
+        if (close == std::string_view::npos || close + 1 >= text.size() || text[close + 1] != ':')
+            return fail("an IPv6 address is written [address]:port");
+        host = text.substr(1, close - 1);
+        port = text.substr(close + 2);
+    }
+    else
+    {
+        const auto colon = text.rfind(':');
+        if (colon == std::string_view::npos) return fail("missing port (expected host:port)");
+        host = text.substr(0, colon);
+        port = text.substr(colon + 1);
+    }
+    unsigned value = 0;
+    const auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
+    if (port.empty() || ec != std::errc{} || end != port.data() + port.size() || value > 65535)
+        return fail("port '" + std::string(port) + "' is not a number from 0 to 65535");
+    asio::ip::address address;
+    if (host.empty() || host == "*")
+        address = asio::ip::address_v4::any();
+    else if (host == "localhost")
+        address = asio::ip::address_v4::loopback();
+    else
+    {
+        boost::system::error_code bad;
+        address = asio::ip::make_address(std::string(host), bad);
+        if (bad) return fail("host '" + std::string(host) + "' is not an IP address");
+    }
+    return tcp::endpoint(address, static_cast<unsigned short>(value));
+}
+
+struct server::state : std::enable_shared_from_this<server::state>
+{
+    state(asio::any_io_executor ex, std::shared_ptr<const connection_config> cfg)
+        : executor(ex), strand(asio::make_strand(ex)), acceptor(strand), drained(strand),
+          config(std::move(cfg))
+    {
+    }
+
+    asio::awaitable<void> accept_loop();
+    static asio::awaitable<void> stop_on_strand(std::shared_ptr<state> self, std::chrono::milliseconds grace);
+    asio::awaitable<void> wait_drained(std::chrono::steady_clock::time_point deadline);
+    void on_closed(std::uint64_t id);
+    void close_all(bool force);
+
+    asio::any_io_executor executor;
+    asio::strand<asio::any_io_executor> strand; // owns everything below
+    tcp::acceptor acceptor;
+    asio::steady_timer drained; // cancelled when the last connection goes, while stopping
+    std::shared_ptr<const connection_config> config;
+    std::unordered_map<std::uint64_t, std::shared_ptr<connection>> connections;
+    std::uint64_t next_id = 0;
+    bool stopping = false;
+    tcp::endpoint bound;
+    std::atomic<std::size_t> count{0};
+};
+
+asio::awaitable<void> server::state::accept_loop()
+{
+    auto self = shared_from_this();
+    while (!stopping)
+    {
+        auto [ec, socket] =
+            co_await acceptor.async_accept(asio::any_io_executor(asio::make_strand(executor)), use_tuple);
+        if (stopping) break;
+        if (ec)
+        {
+            config->log("warn", "accept on " + describe(bound) + " failed: " + ec.message());
+            asio::steady_timer pause(strand, accept_retry_delay);
+            co_await pause.async_wait(use_tuple);
+            continue;
+        }
+        if (connections.size() >= config->options.max_connections)
+        {
+            // Closing at once costs the least under a flood; the client sees a closed connection.
+            config->log("warn", "connection refused: " + std::to_string(connections.size()) +
+                                    " open, the limit (http max_connections)");
+            boost::system::error_code ignored;
+            socket.close(ignored);
+            continue;
+        }
+        auto conn = std::make_shared<connection>(std::move(socket), config);
+        const auto id = next_id++;
+        connections.emplace(id, conn);
+        count.store(connections.size(), std::memory_order_relaxed);
+        asio::co_spawn(conn->executor(), conn->run(),
+                       [self, id](std::exception_ptr failure)
+                       {
+                           if (failure)
+                           {
+                               try
+                               {
+                                   std::rethrow_exception(failure);
+                               }
+                               catch (const std::exception& e)
+                               {
+                                   self->config->log(
+                                       "error", std::string("connection ended by an exception: ") + e.what());
+                               }
+                               catch (...)
+                               {
+                                   self->config->log("error", "connection ended by an unknown exception");
+                               }
+                           }
+                           asio::post(self->strand, [self, id] { self->on_closed(id); });
+                       });
+    }
+}
+
+void server::state::on_closed(std::uint64_t id)
+{
+    connections.erase(id);
+    count.store(connections.size(), std::memory_order_relaxed);
+    if (stopping && connections.empty()) drained.cancel();
+}
+
+void server::state::close_all(bool force)
+{
+    for (auto& [id, conn] : connections)
+        asio::dispatch(conn->executor(), [conn, force] { force ? conn->force_close() : conn->drain(); });
+}
+
+asio::awaitable<void> server::state::wait_drained(std::chrono::steady_clock::time_point deadline)
+{
+    while (!connections.empty() && std::chrono::steady_clock::now() < deadline)
+    {
+        drained.expires_at(deadline);
+        co_await drained.async_wait(use_tuple);
+    }
+}
+
+asio::awaitable<void> server::state::stop_on_strand(std::shared_ptr<state> self,
+                                                    std::chrono::milliseconds grace)
+{
+    if (!self->stopping)
+    {
+        self->stopping = true;
+        boost::system::error_code ignored;
+        self->acceptor.close(ignored);
+        self->close_all(false);
+    }
+    co_await self->wait_drained(std::chrono::steady_clock::now() + grace);
+    if (self->connections.empty()) co_return;
+    self->config->log("warn", std::to_string(self->connections.size()) +
+                                  " connection(s) still busy after the " + std::to_string(grace.count()) +
+                                  " ms grace period; closing them");
+    self->close_all(true);
+    co_await self->wait_drained(std::chrono::steady_clock::now() + forced_close_wait);
+}
+
+server::server(asio::any_io_executor executor, route_table routes, server_options options, log_function log)
+{
+    if (!log) log = log_to_stderr;
+    auto config = std::make_shared<const connection_config>(
+        connection_config{std::move(routes), std::move(options), std::move(log)});
+    state_ = std::make_shared<state>(std::move(executor), std::move(config));
+}
+
+server::~server()
+{
+    auto st = state_;
+    asio::dispatch(st->strand,
+                   [st]
+                   {
+                       st->stopping = true;
+                       boost::system::error_code ignored;
+                       st->acceptor.close(ignored);
+                       st->close_all(true);
+                   });
+}
+
+std::string server::start()
+{
+    std::string error;
+    const auto endpoint = parse_listen_address(state_->config->options.listen, error);
+    if (!endpoint) return error;
+    auto& acceptor = state_->acceptor;
+    boost::system::error_code ec;
+    const auto failed = [&](std::string_view step)
+    {
+        boost::system::error_code ignored;
+        acceptor.close(ignored);
+        return "cannot " + std::string(step) + " " + describe(*endpoint) + ": " + ec.message();
+    };
+    acceptor.open(endpoint->protocol(), ec);
+    if (ec) return failed("open a socket for");
+    acceptor.set_option(asio::socket_base::reuse_address(true), ec);
+    if (ec) return failed("set SO_REUSEADDR on");
+    acceptor.bind(*endpoint, ec);
+    if (ec) return failed("bind");
+    acceptor.listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) return failed("listen on");
+    state_->bound = acceptor.local_endpoint(ec);
+    auto st = state_;
+    asio::co_spawn(st->strand, st->accept_loop(),
+                   [st](std::exception_ptr failure)
+                   {
+                       if (failure) st->config->log("error", "the HTTP accept loop ended by an exception");
+                   });
+    return {};
+}
+
+tcp::endpoint server::local_endpoint() const
+{
+    return state_->bound;
+}
+
+std::size_t server::connection_count() const noexcept
+{
+    return state_->count.load(std::memory_order_relaxed);
+}
+
+asio::awaitable<void> server::stop(std::chrono::milliseconds grace)
+{
+    // Not a coroutine itself: the state is captured now, so the server object may be gone by the
+    // time the returned awaitable runs.
+    return asio::co_spawn(state_->strand, state::stop_on_strand(state_, grace), asio::use_awaitable);
+}
+
+} // namespace beamline::http
