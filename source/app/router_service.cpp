@@ -448,7 +448,7 @@ std::string router_service::status_json() const
                       {"reconnects", st.reconnects},
                       {"pending_bytes", st.pending_bytes}};
     json::object o{{"version", std::string(beamline_version)},
-                   {"uptime_s", std::chrono::duration<double>(clock::now() - im.started).count()},
+                   {"uptime_s", std::chrono::duration_cast<std::chrono::seconds>(clock::now() - im.started).count()},
                    {"ready", h.ready()},
                    {"draining", h.draining},
                    {"nats", std::move(nats)},

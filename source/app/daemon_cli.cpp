@@ -1,0 +1,332 @@
+#include "beamline/app/daemon_cli.hpp"
+
+#include "beamline/app/config.hpp"
+#include "beamline/app/daemon.hpp"
+#include "beamline/app/http_api.hpp"
+#include "beamline/app/http_client.hpp"
+#include "beamline/app/logging.hpp"
+#include "beamline/app/router_service.hpp"
+#include "beamline/app/version.hpp"
+#include "beamline/http/server.hpp"
+#include "beamline/metrics/process.hpp"
+#include "beamline/router/policy.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/json.hpp>
+
+#include <csignal>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+#include <thread>
+
+namespace beamline::app
+{
+namespace
+{
+
+namespace asio = boost::asio;
+using namespace std::chrono_literals;
+
+struct loaded_config
+{
+    config cfg;
+    std::vector<std::string> rest; ///< arguments that were not configuration
+};
+
+/// Configuration from --config FILE, BEAMLINE_* and --section.key flags (flags win).
+std::optional<loaded_config> load(std::vector<std::string> args, const char* verb)
+{
+    loaded_config out;
+    auto sources = take_config_arguments(args);
+    sources.environment = process_environment();
+    auto r = load_config(sources);
+    if (!r)
+    {
+        std::cerr << "beamline_router " << verb << ": " << r.error().message << "\n";
+        return std::nullopt;
+    }
+    out.cfg = *r;
+    out.rest = std::move(args);
+    return out;
+}
+
+int serve(const config& cfg, daemon_handle* daemon)
+{
+    if (auto ec = log::configure(log::global(), cfg.log.level, cfg.log.file))
+    {
+        std::string why = "cannot open log " + cfg.log.file + ": " + ec.message();
+        if (daemon) daemon->report_failure(why);
+        std::cerr << why << "\n";
+        return 1;
+    }
+    unsigned threads = cfg.router.threads ? cfg.router.threads : std::max(1u, std::thread::hardware_concurrency());
+    asio::io_context io(static_cast<int>(threads));
+    metrics::registry reg;
+    auto process_metrics = metrics::register_process_metrics(reg);
+    metrics::register_build_info(reg, beamline_version);
+
+    router_service service(io, cfg, reg);
+    auto report = service.start();
+
+    http::server_options ho;
+    ho.listen = to_string(cfg.http.listen);
+    ho.request_timeout = cfg.http.request_timeout_ms;
+    ho.body_limit = cfg.http.body_limit;
+    std::optional<std::string> token;
+    if (!cfg.http.admin_token.empty()) token = cfg.http.admin_token;
+    http::server web(io.get_executor(), make_routes(service, reg, token), ho,
+                     [](std::string_view level, std::string_view msg) {
+                         if (level == "error") log::error(msg);
+                         else if (level == "warn") log::warn(msg);
+                         else log::debug(msg);
+                     });
+    if (auto err = web.start(); !err.empty())
+    {
+        log::error("cannot serve HTTP", {{"listen", ho.listen}, {"error", err}});
+        if (daemon) daemon->report_failure("cannot serve HTTP on " + ho.listen + ": " + err);
+        return 1;
+    }
+
+    pid_t pid = ::getpid();
+    if (auto ec = write_pidfile(cfg.router.pidfile, pid))
+        log::warn("cannot write pidfile", {{"path", cfg.router.pidfile}, {"error", ec.message()}});
+    log::info("beamline_router started",
+              {{"version", std::string(beamline_version)}, {"pid", static_cast<std::int64_t>(pid)},
+               {"http", ho.listen}, {"nats", cfg.nats.url.empty() ? std::string() : cfg.nats.url.front()},
+               {"threads", static_cast<std::int64_t>(threads)}, {"policies", static_cast<std::int64_t>(report.loaded)}});
+    if (daemon) daemon->report_ready();
+
+    asio::signal_set stop_signals(io, SIGTERM, SIGINT);
+    asio::signal_set hup(io, SIGHUP);
+    std::function<void()> wait_hup = [&] {
+        hup.async_wait([&](boost::system::error_code ec, int) {
+            if (ec) return;
+            log::info("SIGHUP: reloading policies and reopening the log");
+            log::global().reopen();
+            service.reload_policies();
+            wait_hup();
+        });
+    };
+    wait_hup();
+    stop_signals.async_wait([&](boost::system::error_code ec, int sig) {
+        if (ec) return;
+        log::info("stopping", {{"signal", static_cast<std::int64_t>(sig)}});
+        hup.cancel();
+        asio::co_spawn(io, [&]() -> asio::awaitable<void> {
+            co_await service.drain(cfg.router.drain_timeout_ms);
+            co_await web.stop(2s);
+            process_metrics.clear();
+            io.stop();
+        }, asio::detached);
+    });
+
+    std::vector<std::thread> pool;
+    for (unsigned i = 1; i < threads; ++i)
+        pool.emplace_back([&] { io.run(); });
+    io.run();
+    for (auto& t : pool)
+        t.join();
+    remove_pidfile(cfg.router.pidfile, pid);
+    log::info("beamline_router stopped");
+    return 0;
+}
+
+std::string daemon_log_file(const config& cfg)
+{
+    return cfg.log.file == "stderr" || cfg.log.file.empty() ? "beamline_router.log" : cfg.log.file;
+}
+
+int start(const config& cfg)
+{
+    auto state = inspect_pidfile(cfg.router.pidfile);
+    if (state.state == pidfile_state::status::running)
+    {
+        std::cout << "beamline_router already running (pid " << state.pid << ")\n";
+        return 0;
+    }
+    auto log_file = daemon_log_file(cfg);
+    auto d = daemonize(log_file);
+    if (!d)
+    {
+        std::cerr << "beamline_router start: cannot daemonize: " << d.error().message() << "\n";
+        return 1;
+    }
+    if (d->is_daemon())
+    {
+        config daemon_cfg = cfg;
+        if (daemon_cfg.log.file == "stderr") daemon_cfg.log.file = log_file;
+        return serve(daemon_cfg, &*d);
+    }
+    auto report = d->wait_for_startup(15s);
+    if (!report.ready)
+    {
+        std::cerr << "beamline_router start: " << report.failure << "\n";
+        return 1;
+    }
+    std::cout << "beamline_router started (pid " << d->daemon_pid() << "), log " << log_file << ", http "
+              << to_string(cfg.http.listen) << "\n";
+    return 0;
+}
+
+int stop(const config& cfg)
+{
+    auto state = inspect_pidfile(cfg.router.pidfile);
+    if (state.state != pidfile_state::status::running)
+    {
+        std::cout << "beamline_router is not running" << (state.detail.empty() ? "" : " (" + state.detail + ")") << "\n";
+        return 0;
+    }
+    auto outcome = signal_and_wait(state.pid, SIGTERM, cfg.router.drain_timeout_ms + 5s);
+    if (outcome == stop_outcome::timed_out)
+    {
+        std::cerr << "beamline_router stop: pid " << state.pid << " did not stop within the drain timeout; sending SIGKILL\n";
+        signal_and_wait(state.pid, SIGKILL, 5s);
+        return 1;
+    }
+    std::cout << "beamline_router stopped (pid " << state.pid << ")\n";
+    return 0;
+}
+
+int ping(const config& cfg)
+{
+    auto r = http_call(cfg.http.listen.host, cfg.http.listen.port, "GET", "/healthz");
+    if (r.status == 200)
+    {
+        std::cout << "pong\n";
+        return 0;
+    }
+    if (r.status == 0)
+    {
+        std::cerr << "beamline_router ping: no answer: " << r.error << "\n";
+        return 1;
+    }
+    std::string reason = r.body;
+    try
+    {
+        auto v = boost::json::parse(r.body);
+        if (auto* p = v.as_object().if_contains("reason")) reason = std::string(p->as_string());
+    }
+    catch (...)
+    {
+    }
+    std::cerr << "beamline_router ping: unhealthy (HTTP " << r.status << "): " << reason << "\n";
+    return 1;
+}
+
+int status(const config& cfg)
+{
+    auto r = http_call(cfg.http.listen.host, cfg.http.listen.port, "GET", "/v1/status");
+    if (r.status == 0)
+    {
+        std::cerr << "beamline_router status: not running or not answering: " << r.error << "\n";
+        return 3;
+    }
+    std::cout << r.body << "\n";
+    return r.status == 200 ? 0 : 1;
+}
+
+int policy_verb(const config& cfg, const std::vector<std::string>& args)
+{
+    const char* usage = "usage: beamline_router policy ls [TENANT] | get TENANT POLICY | put TENANT POLICY FILE |"
+                        " rm TENANT POLICY | validate FILE\n";
+    if (args.empty())
+    {
+        std::cerr << usage;
+        return 2;
+    }
+    const auto& sub = args[0];
+    auto read_file = [](const std::string& path, std::string& out) {
+        std::ifstream in(path);
+        if (!in) return false;
+        std::stringstream s;
+        s << in.rdbuf();
+        out = s.str();
+        return true;
+    };
+    if (sub == "validate" && args.size() == 2)
+    {
+        std::string text;
+        if (!read_file(args[1], text))
+        {
+            std::cerr << "policy validate: cannot read " << args[1] << "\n";
+            return 1;
+        }
+        auto p = router::parse_policy(text);
+        if (!p)
+        {
+            std::cerr << args[1] << ": " << p.error().message << "\n";
+            return 1;
+        }
+        std::cout << args[1] << ": valid (version " << p->version << ", " << p->providers.size() << " providers)\n";
+        return 0;
+    }
+    const auto& token = cfg.http.admin_token;
+    http_reply r;
+    if (sub == "ls" && args.size() <= 2)
+        r = http_call(cfg.http.listen.host, cfg.http.listen.port, "GET",
+                      "/v1/policies" + (args.size() == 2 ? "?tenant=" + args[1] : std::string()), {}, token);
+    else if (sub == "get" && args.size() == 3)
+        r = http_call(cfg.http.listen.host, cfg.http.listen.port, "GET", "/v1/policies/" + args[1] + "/" + args[2], {}, token);
+    else if (sub == "rm" && args.size() == 3)
+        r = http_call(cfg.http.listen.host, cfg.http.listen.port, "DELETE", "/v1/policies/" + args[1] + "/" + args[2], {}, token);
+    else if (sub == "put" && args.size() == 4)
+    {
+        std::string text;
+        if (!read_file(args[3], text))
+        {
+            std::cerr << "policy put: cannot read " << args[3] << "\n";
+            return 1;
+        }
+        r = http_call(cfg.http.listen.host, cfg.http.listen.port, "PUT", "/v1/policies/" + args[1] + "/" + args[2], text, token);
+    }
+    else
+    {
+        std::cerr << usage;
+        return 2;
+    }
+    if (r.status == 0)
+    {
+        std::cerr << "policy " << sub << ": " << r.error << "\n";
+        return 1;
+    }
+    if (r.status >= 300)
+    {
+        std::cerr << "policy " << sub << ": HTTP " << r.status << ": " << r.body << "\n";
+        return 1;
+    }
+    std::cout << r.body << "\n";
+    return 0;
+}
+
+} // namespace
+
+int run_daemon_verb(const std::string& verb, std::vector<std::string> args)
+{
+    auto loaded = load(std::move(args), verb.c_str());
+    if (!loaded) return 2;
+    const auto& cfg = loaded->cfg;
+    if (verb == "policy") return policy_verb(cfg, loaded->rest);
+    if (!loaded->rest.empty())
+    {
+        std::cerr << "beamline_router " << verb << ": unexpected argument \"" << loaded->rest.front() << "\"\n";
+        return 2;
+    }
+    if (verb == "run") return serve(cfg, nullptr);
+    if (verb == "start") return start(cfg);
+    if (verb == "stop") return stop(cfg);
+    if (verb == "restart")
+    {
+        if (int rc = stop(cfg); rc != 0) return rc;
+        return start(cfg);
+    }
+    if (verb == "ping") return ping(cfg);
+    if (verb == "status") return status(cfg);
+    std::cerr << "beamline_router: unknown verb \"" << verb << "\"\n";
+    return 2;
+}
+
+} // namespace beamline::app
