@@ -54,6 +54,16 @@ std::optional<loaded_config> load(std::vector<std::string> args, const char* ver
     return out;
 }
 
+/// Drain NATS first (no request is lost), then the HTTP server, then the loop. A named coroutine
+/// taking pointers: a lambda coroutine's captures would die with its temporary closure.
+asio::awaitable<void> shut_down(asio::io_context* io, router_service* service, http::server* web,
+                                std::chrono::milliseconds drain_timeout)
+{
+    co_await service->drain(drain_timeout);
+    co_await web->stop(2s);
+    io->stop();
+}
+
 int serve(const config& cfg, daemon_handle* daemon)
 {
     if (auto ec = log::configure(log::global(), cfg.log.level, cfg.log.file))
@@ -116,12 +126,7 @@ int serve(const config& cfg, daemon_handle* daemon)
         if (ec) return;
         log::info("stopping", {{"signal", static_cast<std::int64_t>(sig)}});
         hup.cancel();
-        asio::co_spawn(io, [&]() -> asio::awaitable<void> {
-            co_await service.drain(cfg.router.drain_timeout_ms);
-            co_await web.stop(2s);
-            process_metrics.clear();
-            io.stop();
-        }, asio::detached);
+        asio::co_spawn(io, shut_down(&io, &service, &web, cfg.router.drain_timeout_ms), asio::detached);
     });
 
     std::vector<std::thread> pool;

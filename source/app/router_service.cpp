@@ -122,6 +122,14 @@ nats::client_options client_options_from(const config& cfg)
     return o;
 }
 
+/// A named coroutine, not a lambda: a lambda coroutine's captures die with the temporary closure.
+asio::awaitable<void> connect_in_background(std::shared_ptr<nats::client> c)
+{
+    if (auto ec = co_await c->connect())
+        log::warn("NATS not reachable yet; retrying in the background",
+                  {{"error", c->last_error_text()}, {"code", ec.message()}});
+}
+
 } // namespace
 
 struct router_service::impl : std::enable_shared_from_this<router_service::impl>
@@ -373,10 +381,7 @@ router::load_report router_service::start()
                                           [raw = impl_.get()](const nats::message_view& v) { raw->on_decide(v); },
                                           im.decide_sub);
     if (ec) log::error("cannot subscribe to the decide subject", {{"subject", im.cfg.router.decide_subject}, {"error", ec.message()}});
-    asio::co_spawn(im.io, [c = im.client]() -> asio::awaitable<void> {
-        auto ec = co_await c->connect();
-        if (ec) log::warn("NATS not reachable yet; retrying in the background", {{"error", c->last_error_text()}});
-    }, asio::detached);
+    asio::co_spawn(im.io, connect_in_background(im.client), asio::detached);
     return report;
 }
 
