@@ -63,6 +63,8 @@ std::vector<valid_vector> valid_vectors()
         {"payload larger than 64 KiB", "MSG big 4 " + std::to_string(big.size()) + "\r\n" + big + "\r\n",
          {"MSG subject=big reply= sid=4 headers=[] payload=[" + big + "]"}},
         {"control line of exactly 4096 bytes", long_ping, {"PING"}},
+        {"control line of 4096 bytes ending in a bare LF", long_ping.substr(0, max_control_line) + "\n", {"PING"}},
+        {"bare LF line ends", "PING\nMSG a 1 1\nx\r\n", {"PING", "MSG subject=a reply= sid=1 headers=[] payload=[x]"}},
         {"back to back", "PING\r\nMSG a 1 2\r\nhi\r\n+OK\r\nPONG\r\n-ERR 'x'\r\n",
          {"PING", "MSG subject=a reply= sid=1 headers=[] payload=[hi]", "+OK", "PONG", "-ERR [x]"}},
     };
@@ -91,6 +93,10 @@ std::vector<malformed_vector> malformed_vectors()
         {"msg non-numeric size", "MSG foo 1 5x\r\nhello\r\n", errc::invalid_arguments, 14},
         {"msg negative size", "MSG foo 1 -5\r\n", errc::invalid_arguments, 14},
         {"msg size of 20 digits", "MSG foo 1 18446744073709551615\r\n", errc::invalid_arguments, 32},
+        {"msg larger than any server allows", "MSG foo 1 9999999999999999999\r\n", errc::invalid_arguments, 31},
+        {"msg one byte over the limit", "MSG foo 1 67108865\r\n", errc::invalid_arguments, 20},
+        {"hmsg larger than any server allows", "HMSG foo 1 12 9999999999999999999\r\n", errc::invalid_arguments,
+         35},
         {"hmsg too few args", "HMSG foo 1 5\r\n", errc::invalid_arguments, 14},
         {"hmsg too many args", "HMSG foo 1 a b 5 5\r\n", errc::invalid_arguments, 20},
         {"hmsg non-numeric header size", "HMSG foo 1 x 5\r\n", errc::invalid_arguments, 16},
@@ -100,6 +106,8 @@ std::vector<malformed_vector> malformed_vectors()
         {"control line over 4096 without newline", "MSG " + std::string(5000, 'a'), errc::control_line_too_long,
          max_control_line + 2},
         {"control line of 4097 bytes", line_4097, errc::control_line_too_long, max_control_line + 2},
+        {"control line of 4097 bytes ending in a bare LF", line_4097.substr(0, max_control_line + 1) + "\n",
+         errc::control_line_too_long, max_control_line + 2},
         {"info without json", "INFO\r\n", errc::invalid_info, 6},
         {"info with only spaces", "INFO   \r\n", errc::invalid_info, 9},
     };
@@ -178,6 +186,15 @@ BOOST_AUTO_TEST_CASE(need_more_reports_the_size_of_a_large_message)
     auto r = protocol::parse_frame(head + "partial", f);
     BOOST_TEST((r.status == protocol::parse_status::need_more));
     BOOST_TEST(r.needed == head.size() + 100000 + 2);
+}
+
+BOOST_AUTO_TEST_CASE(a_message_of_the_largest_size_is_awaited)
+{
+    const std::string head = "MSG big 1 " + std::to_string(protocol::max_message_size) + "\r\n";
+    protocol::frame f;
+    auto r = protocol::parse_frame(head, f);
+    BOOST_TEST((r.status == protocol::parse_status::need_more));
+    BOOST_TEST(r.needed == head.size() + protocol::max_message_size + 2);
 }
 
 BOOST_AUTO_TEST_CASE(parsing_allocates_nothing)
