@@ -9,7 +9,10 @@ namespace
 std::atomic<std::size_t> allocations{0};
 }
 
-std::size_t beamline::nats::test::allocation_count() noexcept { return allocations.load(); }
+std::size_t beamline::nats::test::allocation_count() noexcept
+{
+    return allocations.load();
+}
 
 // Replacing the two basic forms is enough: the array and sized forms forward to them.
 void* operator new(std::size_t n)
@@ -19,5 +22,11 @@ void* operator new(std::size_t n)
     throw std::bad_alloc();
 }
 
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+void operator delete(void* p) noexcept
+{
+    std::free(p);
+}
+void operator delete(void* p, std::size_t) noexcept
+{
+    std::free(p);
+}

@@ -1,9 +1,7 @@
 #include <beamline/nats/protocol/encoder.hpp>
 #include <beamline/nats/protocol/headers.hpp>
-
 #include <boost/json.hpp>
 #include <boost/test/unit_test.hpp>
-
 #include <string>
 
 using namespace beamline::nats;

@@ -3,10 +3,8 @@
 
 #include <beamline/nats/error.hpp>
 #include <beamline/nats/sansio/handshake.hpp>
-
 #include <boost/json.hpp>
 #include <boost/test/unit_test.hpp>
-
 #include <cstring>
 #include <memory>
 #include <optional>
@@ -24,10 +22,14 @@ const char* name_of(kind k)
 {
     switch (k)
     {
-    case kind::read: return "read";
-    case kind::write: return "write";
-    case kind::tls_handshake: return "tls_handshake";
-    case kind::done: return "done";
+    case kind::read:
+        return "read";
+    case kind::write:
+        return "write";
+    case kind::tls_handshake:
+        return "tls_handshake";
+    case kind::done:
+        return "done";
     }
     return "?";
 }
@@ -40,11 +42,11 @@ struct step
 
 struct run_result
 {
-    std::error_code ec;             ///< the done action's code
-    std::size_t steps_run = 0;      ///< script steps performed before done
+    std::error_code ec;        ///< the done action's code
+    std::size_t steps_run = 0; ///< script steps performed before done
     std::vector<std::string> writes;
-    std::string leftover;           ///< unread bytes after done
-    std::string mismatch;           ///< the first action that differed from the script
+    std::string leftover; ///< unread bytes after done
+    std::string mismatch; ///< the first action that differed from the script
 };
 
 /// Performs the actions of `hs` against `script`; the I/O of step `fail_at` (if any) fails with `injected`.
@@ -59,8 +61,8 @@ run_result run(handshake& hs, const std::vector<step>& script, std::optional<std
         if (action.what == kind::done) break;
         if (action.what != s.expected)
         {
-            out.mismatch = std::string("step ") + std::to_string(out.steps_run) + ": expected " + name_of(s.expected) +
-                           ", got " + name_of(action.what);
+            out.mismatch = std::string("step ") + std::to_string(out.steps_run) + ": expected " +
+                           name_of(s.expected) + ", got " + name_of(action.what);
             return out;
         }
         bool fail = fail_at && *fail_at == out.steps_run;
@@ -92,8 +94,9 @@ protocol::connect_info client_connect()
     return c;
 }
 
-const std::string plain_info = "INFO {\"server_id\":\"S1\",\"version\":\"2.9.10\",\"headers\":true,\"max_payload\":1048576,"
-                               "\"connect_urls\":[\"10.0.0.2:4222\"]}\r\n";
+const std::string plain_info =
+    "INFO {\"server_id\":\"S1\",\"version\":\"2.9.10\",\"headers\":true,\"max_payload\":1048576,"
+    "\"connect_urls\":[\"10.0.0.2:4222\"]}\r\n";
 
 boost::json::object connect_of(const std::string& write)
 {
@@ -144,7 +147,8 @@ BOOST_AUTO_TEST_CASE(plain_success_keeps_bytes_after_pong)
 BOOST_AUTO_TEST_CASE(connect_follows_the_server_headers_support)
 {
     handshake hs(client_connect(), false);
-    auto r = run(hs, {{kind::read, "INFO {\"server_id\":\"old\"}\r\n"}, {kind::write, ""}, {kind::read, "PONG\r\n"}});
+    auto r = run(
+        hs, {{kind::read, "INFO {\"server_id\":\"old\"}\r\n"}, {kind::write, ""}, {kind::read, "PONG\r\n"}});
     BOOST_TEST_REQUIRE(r.mismatch == "");
     BOOST_TEST(!r.ec);
     BOOST_TEST_REQUIRE(r.writes.size() == 1u);
@@ -201,7 +205,8 @@ BOOST_AUTO_TEST_CASE(tls_handshake_failure)
 {
     handshake hs(client_connect(), false);
     auto failure = make_error_code(errc::tls_handshake_failed);
-    auto r = run(hs, {{kind::read, "INFO {\"tls_required\":true}\r\n"}, {kind::tls_handshake, ""}}, 1, failure);
+    auto r =
+        run(hs, {{kind::read, "INFO {\"tls_required\":true}\r\n"}, {kind::tls_handshake, ""}}, 1, failure);
     BOOST_TEST_REQUIRE(r.mismatch == "");
     BOOST_TEST(r.ec == failure);
     BOOST_TEST(r.writes.empty());
@@ -210,7 +215,9 @@ BOOST_AUTO_TEST_CASE(tls_handshake_failure)
 BOOST_AUTO_TEST_CASE(authorization_violation_instead_of_pong)
 {
     handshake hs(client_connect(), false);
-    auto r = run(hs, {{kind::read, plain_info}, {kind::write, ""}, {kind::read, "-ERR 'Authorization Violation'\r\n"}});
+    auto r = run(
+        hs,
+        {{kind::read, plain_info}, {kind::write, ""}, {kind::read, "-ERR 'Authorization Violation'\r\n"}});
     BOOST_TEST_REQUIRE(r.mismatch == "");
     BOOST_TEST(r.ec == make_error_code(server_errc::authorization_violation));
     BOOST_TEST(hs.server_error_text() == "Authorization Violation");
@@ -228,10 +235,11 @@ BOOST_AUTO_TEST_CASE(err_instead_of_info)
 BOOST_AUTO_TEST_CASE(ok_ping_and_info_tolerated_before_pong)
 {
     handshake hs(client_connect(), false);
-    auto r = run(hs, {{kind::read, plain_info},
-                      {kind::write, ""},
-                      {kind::read, "+OK\r\nPING\r\nINFO {\"server_id\":\"S1\",\"headers\":true,\"connect_urls\":"
-                                   "[\"10.0.0.2:4222\",\"10.0.0.3:4222\"]}\r\n+OK\r\nPONG\r\n"}});
+    auto r =
+        run(hs, {{kind::read, plain_info},
+                 {kind::write, ""},
+                 {kind::read, "+OK\r\nPING\r\nINFO {\"server_id\":\"S1\",\"headers\":true,\"connect_urls\":"
+                              "[\"10.0.0.2:4222\",\"10.0.0.3:4222\"]}\r\n+OK\r\nPONG\r\n"}});
     BOOST_TEST_REQUIRE(r.mismatch == "");
     BOOST_TEST(!r.ec, r.ec.message());
     BOOST_TEST(r.leftover == "");
@@ -251,11 +259,14 @@ BOOST_AUTO_TEST_CASE(protocol_violations)
         {"garbage instead of INFO", {{kind::read, "HTTP/1.1 400\r\n"}}, errc::protocol_error},
         {"INFO that is not JSON", {{kind::read, "INFO {nope\r\n"}}, errc::invalid_info},
         {"INFO with a wrong type", {{kind::read, "INFO {\"headers\":\"yes\"}\r\n"}}, errc::invalid_info},
-        {"MSG before PONG", {{kind::read, plain_info}, {kind::write, ""}, {kind::read, "MSG a 1 0\r\n\r\n"}},
+        {"MSG before PONG",
+         {{kind::read, plain_info}, {kind::write, ""}, {kind::read, "MSG a 1 0\r\n\r\n"}},
          errc::protocol_error},
-        {"bad INFO before PONG", {{kind::read, plain_info}, {kind::write, ""}, {kind::read, "INFO []\r\n"}},
+        {"bad INFO before PONG",
+         {{kind::read, plain_info}, {kind::write, ""}, {kind::read, "INFO []\r\n"}},
          errc::invalid_info},
-        {"garbage before PONG", {{kind::read, plain_info}, {kind::write, ""}, {kind::read, "XX\r\n"}},
+        {"garbage before PONG",
+         {{kind::read, plain_info}, {kind::write, ""}, {kind::read, "XX\r\n"}},
          errc::protocol_error},
     };
     for (const auto& v : vectors)

@@ -2,9 +2,7 @@
 
 #include <beamline/nats/error.hpp>
 #include <beamline/nats/protocol/headers.hpp>
-
 #include <boost/test/unit_test.hpp>
-
 #include <string>
 #include <vector>
 
@@ -93,16 +91,16 @@ BOOST_AUTO_TEST_CASE(malformed_blocks_are_rejected)
         errc expected;
     };
     const std::vector<vector> vectors = {
-        {"NATS/1.0", errc::invalid_headers},                    // no line end
-        {"NATS/1.0\r\n", errc::invalid_headers},                // no blank line
-        {"NATS/1.0\r\nA: b\r\n", errc::invalid_headers},        // no blank line after a field
-        {"NATS/2.0\r\n\r\n", errc::invalid_headers},            // wrong version
+        {"NATS/1.0", errc::invalid_headers},             // no line end
+        {"NATS/1.0\r\n", errc::invalid_headers},         // no blank line
+        {"NATS/1.0\r\nA: b\r\n", errc::invalid_headers}, // no blank line after a field
+        {"NATS/2.0\r\n\r\n", errc::invalid_headers},     // wrong version
         {"HTTP/1.0\r\n\r\n", errc::invalid_headers},
-        {"NATS/1.0 50\r\n\r\n", errc::invalid_headers},         // short status
-        {"NATS/1.0 5x3\r\n\r\n", errc::invalid_headers},        // non-numeric status
-        {"NATS/1.0 5030\r\n\r\n", errc::invalid_headers},       // status not three digits
+        {"NATS/1.0 50\r\n\r\n", errc::invalid_headers},   // short status
+        {"NATS/1.0 5x3\r\n\r\n", errc::invalid_headers},  // non-numeric status
+        {"NATS/1.0 5030\r\n\r\n", errc::invalid_headers}, // status not three digits
         {"NATS/1.0\r\nno colon\r\n\r\n", errc::invalid_headers},
-        {"NATS/1.0\r\n\r\nextra", errc::invalid_headers},       // bytes after the blank line
+        {"NATS/1.0\r\n\r\nextra", errc::invalid_headers}, // bytes after the blank line
         {"NATS/1.0\r\nBad Key: v\r\n\r\n", errc::invalid_header_key},
         {"NATS/1.0\r\n: v\r\n\r\n", errc::invalid_header_key},
     };

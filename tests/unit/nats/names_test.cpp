@@ -3,9 +3,7 @@
 #include <beamline/nats/error.hpp>
 #include <beamline/nats/options.hpp>
 #include <beamline/nats/protocol/subject.hpp>
-
 #include <boost/test/unit_test.hpp>
-
 #include <string>
 #include <vector>
 
@@ -15,20 +13,21 @@ BOOST_AUTO_TEST_SUITE(nats_subjects)
 
 BOOST_AUTO_TEST_CASE(publish_subjects)
 {
-    for (std::string_view s : {"foo", "foo.bar", "foo.bar.baz", "_INBOX.abc.1", "a-b_c", "caf\xc3\xa9", "foo.*bar",
-                               "$JS.API.INFO"})
+    for (std::string_view s : {"foo", "foo.bar", "foo.bar.baz", "_INBOX.abc.1", "a-b_c", "caf\xc3\xa9",
+                               "foo.*bar", "$JS.API.INFO"})
         BOOST_TEST(valid_publish_subject(s), s);
-    for (std::string_view s : {"", ".", "foo.", ".foo", "foo..bar", "foo bar", "foo\tbar", "foo\r\n", "foo\x7f",
-                               "*", ">", "foo.*", "foo.>", "foo.*.bar"})
+    for (std::string_view s : {"", ".", "foo.", ".foo", "foo..bar", "foo bar", "foo\tbar", "foo\r\n",
+                               "foo\x7f", "*", ">", "foo.*", "foo.>", "foo.*.bar"})
         BOOST_TEST(!valid_publish_subject(s), s);
 }
 
 BOOST_AUTO_TEST_CASE(subscribe_subjects)
 {
-    for (std::string_view s : {"foo", "foo.bar", "*", ">", "foo.*", "foo.>", "*.>", "foo.*.bar", "_INBOX.x.*"})
+    for (std::string_view s :
+         {"foo", "foo.bar", "*", ">", "foo.*", "foo.>", "*.>", "foo.*.bar", "_INBOX.x.*"})
         BOOST_TEST(valid_subscribe_subject(s), s);
-    for (std::string_view s : {"", ".", "foo.", "..", "foo..bar", "foo bar", "foo.>.bar", ">.foo", "foo>", "foo.*bar",
-                               "foo.b*r", ">>", "foo\n"})
+    for (std::string_view s : {"", ".", "foo.", "..", "foo..bar", "foo bar", "foo.>.bar", ">.foo", "foo>",
+                               "foo.*bar", "foo.b*r", ">>", "foo\n"})
         BOOST_TEST(!valid_subscribe_subject(s), s);
 }
 
@@ -90,8 +89,8 @@ BOOST_AUTO_TEST_CASE(valid_urls)
 
 BOOST_AUTO_TEST_CASE(invalid_urls)
 {
-    for (std::string_view text : {"", "   ", "http://h:4222", "nats://", "nats://:4222", "nats://h:0", "nats://h:65536",
-                                  "nats://h:abc", "nats://h:4222/path"})
+    for (std::string_view text : {"", "   ", "http://h:4222", "nats://", "nats://:4222", "nats://h:0",
+                                  "nats://h:65536", "nats://h:abc", "nats://h:4222/path"})
     {
         server_url u;
         u.host = "untouched";
@@ -118,7 +117,8 @@ BOOST_AUTO_TEST_CASE(classification)
         {"maximum account active connections exceeded", server_errc::max_connections_exceeded},
         {"Connection throttling is active. Please try again later.", server_errc::max_connections_exceeded},
         {"'Permissions Violation for Publish to \"foo\"'", server_errc::permissions_violation},
-        {"Permissions Violation for Subscription to \"bar\" using queue \"q\"", server_errc::permissions_violation},
+        {"Permissions Violation for Subscription to \"bar\" using queue \"q\"",
+         server_errc::permissions_violation},
         {"Maximum Subscriptions Exceeded", server_errc::max_subscriptions_exceeded},
         {"'Authorization Violation'", server_errc::authorization_violation},
         {"User Authentication Expired", server_errc::authentication_expired},

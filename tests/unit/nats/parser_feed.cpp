@@ -8,16 +8,22 @@ std::string describe(const protocol::frame& f)
     using protocol::frame_kind;
     switch (f.kind)
     {
-    case frame_kind::info: return "INFO " + std::string(f.text);
-    case frame_kind::ping: return "PING";
-    case frame_kind::pong: return "PONG";
-    case frame_kind::ok: return "+OK";
-    case frame_kind::err: return "-ERR [" + std::string(f.text) + "]";
+    case frame_kind::info:
+        return "INFO " + std::string(f.text);
+    case frame_kind::ping:
+        return "PING";
+    case frame_kind::pong:
+        return "PONG";
+    case frame_kind::ok:
+        return "+OK";
+    case frame_kind::err:
+        return "-ERR [" + std::string(f.text) + "]";
     case frame_kind::msg:
     case frame_kind::hmsg:
-        return std::string(f.kind == frame_kind::msg ? "MSG" : "HMSG") + " subject=" + std::string(f.subject) +
-               " reply=" + std::string(f.reply) + " sid=" + std::to_string(f.sid) + " headers=[" +
-               std::string(f.headers) + "] payload=[" + std::string(f.payload) + "]";
+        return std::string(f.kind == frame_kind::msg ? "MSG" : "HMSG") +
+               " subject=" + std::string(f.subject) + " reply=" + std::string(f.reply) +
+               " sid=" + std::to_string(f.sid) + " headers=[" + std::string(f.headers) + "] payload=[" +
+               std::string(f.payload) + "]";
     }
     return "?";
 }

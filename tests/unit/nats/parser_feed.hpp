@@ -4,7 +4,6 @@
 // buffer has moved on.
 
 #include <beamline/nats/protocol/parser.hpp>
-
 #include <cstddef>
 #include <string>
 #include <string_view>

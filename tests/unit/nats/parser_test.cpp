@@ -3,9 +3,7 @@
 
 #include <beamline/nats/error.hpp>
 #include <beamline/nats/protocol/parser.hpp>
-
 #include <boost/test/unit_test.hpp>
-
 #include <string>
 #include <vector>
 
@@ -37,13 +35,20 @@ std::vector<valid_vector> valid_vectors()
     const std::string big = big_payload();
     const std::string long_ping = "PING" + std::string(max_control_line - 4, ' ') + "\r\n";
     return {
-        {"info", "INFO {\"server_id\":\"x\",\"headers\":true}\r\n", {"INFO {\"server_id\":\"x\",\"headers\":true}"}},
-        {"msg", "MSG foo.bar 9 5\r\nhello\r\n", {"MSG subject=foo.bar reply= sid=9 headers=[] payload=[hello]"}},
-        {"msg with reply", "MSG foo 1 _INBOX.a.b 3\r\nabc\r\n",
+        {"info",
+         "INFO {\"server_id\":\"x\",\"headers\":true}\r\n",
+         {"INFO {\"server_id\":\"x\",\"headers\":true}"}},
+        {"msg",
+         "MSG foo.bar 9 5\r\nhello\r\n",
+         {"MSG subject=foo.bar reply= sid=9 headers=[] payload=[hello]"}},
+        {"msg with reply",
+         "MSG foo 1 _INBOX.a.b 3\r\nabc\r\n",
          {"MSG subject=foo reply=_INBOX.a.b sid=1 headers=[] payload=[abc]"}},
-        {"hmsg", "HMSG FOO 22 22 33\r\nNATS/1.0\r\nBar: Baz\r\n\r\nHello NATS!\r\n",
+        {"hmsg",
+         "HMSG FOO 22 22 33\r\nNATS/1.0\r\nBar: Baz\r\n\r\nHello NATS!\r\n",
          {"HMSG subject=FOO reply= sid=22 headers=[NATS/1.0\r\nBar: Baz\r\n\r\n] payload=[Hello NATS!]"}},
-        {"hmsg with reply", "HMSG FOO 3 rep.ly 12 12\r\nNATS/1.0\r\n\r\n\r\n",
+        {"hmsg with reply",
+         "HMSG FOO 3 rep.ly 12 12\r\nNATS/1.0\r\n\r\n\r\n",
          {"HMSG subject=FOO reply=rep.ly sid=3 headers=[NATS/1.0\r\n\r\n] payload=[]"}},
         {"ping", "PING\r\n", {"PING"}},
         {"pong", "PONG\r\n", {"PONG"}},
@@ -51,21 +56,32 @@ std::vector<valid_vector> valid_vectors()
         {"ok", "+OK\r\n", {"+OK"}},
         {"err quoted", "-ERR 'Unknown Protocol Operation'\r\n", {"-ERR [Unknown Protocol Operation]"}},
         {"err unquoted", "-ERR  Stale Connection \r\n", {"-ERR [Stale Connection]"}},
-        {"lower-case ops", "ping\r\npong\r\n+ok\r\nmsg a 1 1\r\nx\r\nhmsg a 2 12 12\r\nNATS/1.0\r\n\r\n\r\ninfo {}\r\n",
+        {"lower-case ops",
+         "ping\r\npong\r\n+ok\r\nmsg a 1 1\r\nx\r\nhmsg a 2 12 12\r\nNATS/1.0\r\n\r\n\r\ninfo {}\r\n",
          {"PING", "PONG", "+OK", "MSG subject=a reply= sid=1 headers=[] payload=[x]",
           "HMSG subject=a reply= sid=2 headers=[NATS/1.0\r\n\r\n] payload=[]", "INFO {}"}},
-        {"spaces and tabs between args", "MSG  doo  8  daa   9  \r\n123456789\r\n",
+        {"spaces and tabs between args",
+         "MSG  doo  8  daa   9  \r\n123456789\r\n",
          {"MSG subject=doo reply=daa sid=8 headers=[] payload=[123456789]"}},
         {"tabs", "MSG\tfoo\t\t1\t 2\r\nok\r\n", {"MSG subject=foo reply= sid=1 headers=[] payload=[ok]"}},
-        {"payload containing CRLF", "MSG foo 1 7\r\na\r\nb\r\nc\r\n",
+        {"payload containing CRLF",
+         "MSG foo 1 7\r\na\r\nb\r\nc\r\n",
          {"MSG subject=foo reply= sid=1 headers=[] payload=[a\r\nb\r\nc]"}},
-        {"zero-length payload", "MSG foo 1 0\r\n\r\n", {"MSG subject=foo reply= sid=1 headers=[] payload=[]"}},
-        {"payload larger than 64 KiB", "MSG big 4 " + std::to_string(big.size()) + "\r\n" + big + "\r\n",
+        {"zero-length payload",
+         "MSG foo 1 0\r\n\r\n",
+         {"MSG subject=foo reply= sid=1 headers=[] payload=[]"}},
+        {"payload larger than 64 KiB",
+         "MSG big 4 " + std::to_string(big.size()) + "\r\n" + big + "\r\n",
          {"MSG subject=big reply= sid=4 headers=[] payload=[" + big + "]"}},
         {"control line of exactly 4096 bytes", long_ping, {"PING"}},
-        {"control line of 4096 bytes ending in a bare LF", long_ping.substr(0, max_control_line) + "\n", {"PING"}},
-        {"bare LF line ends", "PING\nMSG a 1 1\nx\r\n", {"PING", "MSG subject=a reply= sid=1 headers=[] payload=[x]"}},
-        {"back to back", "PING\r\nMSG a 1 2\r\nhi\r\n+OK\r\nPONG\r\n-ERR 'x'\r\n",
+        {"control line of 4096 bytes ending in a bare LF",
+         long_ping.substr(0, max_control_line) + "\n",
+         {"PING"}},
+        {"bare LF line ends",
+         "PING\nMSG a 1 1\nx\r\n",
+         {"PING", "MSG subject=a reply= sid=1 headers=[] payload=[x]"}},
+        {"back to back",
+         "PING\r\nMSG a 1 2\r\nhi\r\n+OK\r\nPONG\r\n-ERR 'x'\r\n",
          {"PING", "MSG subject=a reply= sid=1 headers=[] payload=[hi]", "+OK", "PONG", "-ERR [x]"}},
     };
 }
@@ -93,18 +109,19 @@ std::vector<malformed_vector> malformed_vectors()
         {"msg non-numeric size", "MSG foo 1 5x\r\nhello\r\n", errc::invalid_arguments, 14},
         {"msg negative size", "MSG foo 1 -5\r\n", errc::invalid_arguments, 14},
         {"msg size of 20 digits", "MSG foo 1 18446744073709551615\r\n", errc::invalid_arguments, 32},
-        {"msg larger than any server allows", "MSG foo 1 9999999999999999999\r\n", errc::invalid_arguments, 31},
+        {"msg larger than any server allows", "MSG foo 1 9999999999999999999\r\n", errc::invalid_arguments,
+         31},
         {"msg one byte over the limit", "MSG foo 1 67108865\r\n", errc::invalid_arguments, 20},
-        {"hmsg larger than any server allows", "HMSG foo 1 12 9999999999999999999\r\n", errc::invalid_arguments,
-         35},
+        {"hmsg larger than any server allows", "HMSG foo 1 12 9999999999999999999\r\n",
+         errc::invalid_arguments, 35},
         {"hmsg too few args", "HMSG foo 1 5\r\n", errc::invalid_arguments, 14},
         {"hmsg too many args", "HMSG foo 1 a b 5 5\r\n", errc::invalid_arguments, 20},
         {"hmsg non-numeric header size", "HMSG foo 1 x 5\r\n", errc::invalid_arguments, 16},
         {"hmsg header larger than total", "HMSG foo 1 10 5\r\n", errc::invalid_arguments, 17},
         {"missing CRLF after payload", "MSG foo 1 5\r\nhelloXY", errc::protocol_error, 20},
         {"payload longer than announced", "MSG foo 1 3\r\nhello\r\n", errc::protocol_error, 18},
-        {"control line over 4096 without newline", "MSG " + std::string(5000, 'a'), errc::control_line_too_long,
-         max_control_line + 2},
+        {"control line over 4096 without newline", "MSG " + std::string(5000, 'a'),
+         errc::control_line_too_long, max_control_line + 2},
         {"control line of 4097 bytes", line_4097, errc::control_line_too_long, max_control_line + 2},
         {"control line of 4097 bytes ending in a bare LF", line_4097.substr(0, max_control_line + 1) + "\n",
          errc::control_line_too_long, max_control_line + 2},
@@ -239,8 +256,8 @@ BOOST_AUTO_TEST_CASE(malformed_vectors_are_rejected_at_the_right_byte)
                 if (s.ec != make_error_code(v.expected) || s.error_after != expected_at ||
                     s.frames.size() != v.frames_before)
                 {
-                    BOOST_ERROR("split at " << cut << ": error '" << s.ec.message() << "' after " << s.error_after
-                                            << " bytes, expected after " << expected_at);
+                    BOOST_ERROR("split at " << cut << ": error '" << s.ec.message() << "' after "
+                                            << s.error_after << " bytes, expected after " << expected_at);
                     break;
                 }
             }

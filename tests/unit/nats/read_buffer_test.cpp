@@ -1,7 +1,5 @@
 #include <beamline/nats/sansio/read_buffer.hpp>
-
 #include <boost/test/unit_test.hpp>
-
 #include <cstring>
 #include <string>
 

@@ -1,9 +1,7 @@
+#include <algorithm>
 #include <beamline/nats/error.hpp>
 #include <beamline/nats/sansio/server_pool.hpp>
-
 #include <boost/test/unit_test.hpp>
-
-#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -89,7 +87,8 @@ BOOST_AUTO_TEST_CASE(server_removed_after_max_attempts)
     BOOST_TEST(pool.size() == 2u);
     pool.failed(list[0]);
     BOOST_TEST(pool.size() == 1u);
-    BOOST_TEST(next_hosts(pool, 3) == (std::vector<std::string>{"b", "b", "b"}), boost::test_tools::per_element());
+    BOOST_TEST(next_hosts(pool, 3) == (std::vector<std::string>{"b", "b", "b"}),
+               boost::test_tools::per_element());
     pool.failed(list[1]);
     pool.failed(list[1]);
     BOOST_TEST(pool.empty());
@@ -149,8 +148,8 @@ BOOST_AUTO_TEST_CASE(discovered_servers_are_added_once_and_keep_the_tls_name)
     BOOST_TEST(pool.entries()[0].tls_name == "demo.example");
     BOOST_TEST(!pool.entries()[0].discovered);
 
-    auto added = pool.add_discovered({"10.0.0.1:4222", "10.0.0.2:4222", "demo.example:4222", "not a url:x"}, true,
-                                     "demo.example");
+    auto added = pool.add_discovered({"10.0.0.1:4222", "10.0.0.2:4222", "demo.example:4222", "not a url:x"},
+                                     true, "demo.example");
     BOOST_TEST(added == 2u);
     BOOST_TEST(pool.size() == 3u);
     BOOST_TEST(pool.add_discovered({"10.0.0.1:4222", "10.0.0.2"}, true, "demo.example") == 0u);
