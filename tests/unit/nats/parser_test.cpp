@@ -183,6 +183,33 @@ BOOST_AUTO_TEST_CASE(valid_vectors_split_at_every_point_and_bytewise)
     }
 }
 
+BOOST_AUTO_TEST_CASE(all_valid_vectors_as_one_stream)
+{
+    std::string stream;
+    std::vector<std::string> frames;
+    for (const auto& v : valid_vectors())
+    {
+        stream += v.input;
+        frames.insert(frames.end(), v.frames.begin(), v.frames.end());
+    }
+    auto bytewise = feed_bytewise(stream);
+    BOOST_TEST(bytewise.contract_violation == "");
+    BOOST_TEST(!bytewise.ec, bytewise.ec.message());
+    BOOST_TEST((bytewise.frames == frames));
+    // Fixed-size reads, as a socket would deliver them, from tiny to larger than the biggest frame.
+    for (std::size_t chunk : {2u, 3u, 7u, 4095u, 4097u, 65536u, 100000u})
+    {
+        std::vector<std::size_t> cuts;
+        for (std::size_t at = chunk; at < stream.size(); at += chunk)
+            cuts.push_back(at);
+        auto r = feed(stream, cuts);
+        BOOST_TEST(r.contract_violation == "", "chunks of " << chunk);
+        BOOST_TEST(!r.ec, "chunks of " << chunk << ": " << r.ec.message());
+        BOOST_TEST((r.frames == frames), "chunks of " << chunk);
+        BOOST_TEST(r.unread == 0u);
+    }
+}
+
 BOOST_AUTO_TEST_CASE(truncated_input_consumes_nothing)
 {
     // Every proper prefix of a single frame is incomplete, and the parser keeps no state between calls.
