@@ -120,6 +120,7 @@ parse_result parse_frame(std::string_view input, frame& out) noexcept
         {
             return fail(errc::invalid_arguments);
         }
+        if (size > max_message_size) return fail(errc::invalid_arguments);
         return take_body(input, after_line, size, out, 0);
     }
     if (iequals(op, "hmsg"))
@@ -133,7 +134,7 @@ parse_result parse_frame(std::string_view input, frame& out) noexcept
         if (!parse_number(a[1], out.sid)) return fail(errc::invalid_arguments);
         if (n == 5) out.reply = a[2];
         if (!parse_number(a[n - 2], hsize) || !parse_number(a[n - 1], total)) return fail(errc::invalid_arguments);
-        if (hsize > total) return fail(errc::invalid_arguments);
+        if (hsize > total || total > max_message_size) return fail(errc::invalid_arguments);
         return take_body(input, after_line, total, out, static_cast<std::size_t>(hsize));
     }
     if (iequals(op, "ping") || iequals(op, "pong"))

@@ -15,6 +15,10 @@ namespace beamline::nats::protocol
 
 /// The longest control line accepted (the server's MAX_CONTROL_LINE_SIZE).
 inline constexpr std::size_t max_control_line = 4096;
+/// The largest MSG/HMSG body accepted: the highest max_payload a server can be configured with.
+/// A larger size can only come from a broken or hostile server, and would make the reader try to
+/// buffer it.
+inline constexpr std::uint64_t max_message_size = 64 * 1024 * 1024;
 
 enum class frame_kind
 {
