@@ -96,40 +96,12 @@ free_port() {
     "$PYTHON" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
 
-# A CA, a server certificate for localhost/127.0.0.1 and a client certificate, for mutual TLS.
-make_certs_inline() {
-    local dir=$1
-    openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=beamline-bench-ca" \
-        -keyout "$dir/ca-key.pem" -out "$dir/ca-cert.pem" 2>/dev/null
-    local role ext
-    for role in server client; do
-        if [ "$role" = server ]; then
-            ext="subjectAltName=DNS:localhost,IP:127.0.0.1
-extendedKeyUsage=serverAuth
-basicConstraints=CA:FALSE"
-        else
-            ext="extendedKeyUsage=clientAuth
-basicConstraints=CA:FALSE"
-        fi
-        printf '%s\n' "$ext" >"$dir/$role.ext"
-        openssl req -newkey rsa:2048 -nodes -subj "/CN=beamline-bench-$role" \
-            -keyout "$dir/$role-key.pem" -out "$dir/$role.csr" 2>/dev/null
-        openssl x509 -req -in "$dir/$role.csr" -CA "$dir/ca-cert.pem" -CAkey "$dir/ca-key.pem" \
-            -CAcreateserial -days 2 -extfile "$dir/$role.ext" -out "$dir/$role-cert.pem" 2>/dev/null
-    done
-}
-
+# A CA, a server certificate for localhost/127.0.0.1 and a client certificate, for mutual TLS,
+# made by the project's own script into the bench's temporary directory.
 make_certs() {
-    local dir=$1 f
-    mkdir -p "$dir"
-    if [ -x "$BEAMLINE_ROOT/scripts/generate_certs.sh" ] &&
-        CERTS_DIR="$dir" "$BEAMLINE_ROOT/scripts/generate_certs.sh" >"$LOGS/certs.log" 2>&1; then
-        for f in ca-cert.pem server-cert.pem server-key.pem client-cert.pem client-key.pem; do
-            [ -s "$dir/$f" ] || { log "generate_certs.sh did not write $f; using openssl directly"; break; }
-        done
-        [ -s "$dir/client-key.pem" ] && [ -s "$dir/server-key.pem" ] && return 0
-    fi
-    make_certs_inline "$dir"
+    local dir="$1"
+    CERTS_DIR="$dir" "$BEAMLINE_ROOT/scripts/generate_certs.sh" --quiet >"$LOGS/certs.log" 2>&1 ||
+        die "generate_certs.sh failed; see $LOGS/certs.log"
 }
 
 start_process() { # start_process LOGFILE CMD... ; sets STARTED_PID
@@ -173,18 +145,18 @@ if [ "$TLS" = 1 ]; then
     make_certs "$CERTS_DIR"
     cat >>"$NATS_CONF" <<EOF
 tls {
-  cert_file: "$CERTS_DIR/server-cert.pem"
+  cert_file: "$CERTS_DIR/server.pem"
   key_file: "$CERTS_DIR/server-key.pem"
-  ca_file: "$CERTS_DIR/ca-cert.pem"
+  ca_file: "$CERTS_DIR/ca.pem"
   verify: true
   timeout: 2
 }
 EOF
     NATS_URL="tls://127.0.0.1:$NATS_PORT"
-    CONN_ARGS=(--tls-ca "$CERTS_DIR/ca-cert.pem" --tls-cert "$CERTS_DIR/client-cert.pem"
+    CONN_ARGS=(--tls-ca "$CERTS_DIR/ca.pem" --tls-cert "$CERTS_DIR/client.pem"
         --tls-key "$CERTS_DIR/client-key.pem")
-    ROUTER_ENV=(BEAMLINE_NATS_TLS_CA="$CERTS_DIR/ca-cert.pem"
-        BEAMLINE_NATS_TLS_CERT="$CERTS_DIR/client-cert.pem"
+    ROUTER_ENV=(BEAMLINE_NATS_TLS_CA="$CERTS_DIR/ca.pem"
+        BEAMLINE_NATS_TLS_CERT="$CERTS_DIR/client.pem"
         BEAMLINE_NATS_TLS_KEY="$CERTS_DIR/client-key.pem")
 else
     NATS_URL="nats://127.0.0.1:$NATS_PORT"
