@@ -78,6 +78,22 @@ struct running_server
     bool stopped = false;
 };
 
+/// Another event loop on its own thread, standing in for the rest of the daemon (tenant strands).
+struct side_context
+{
+    side_context() : thread([this] { ioc.run(); }) {}
+    ~side_context()
+    {
+        guard.reset();
+        ioc.stop();
+        thread.join();
+    }
+
+    asio::io_context ioc;
+    asio::executor_work_guard<asio::io_context::executor_type> guard = asio::make_work_guard(ioc);
+    std::thread thread;
+};
+
 std::string error_code_of(const test::client_response& res)
 {
     return std::string(boost::json::parse(res.body()).at("error").at("code").as_string());
@@ -257,12 +273,8 @@ BOOST_AUTO_TEST_CASE(handler_exception_gives_500_and_the_server_keeps_serving)
 
 BOOST_AUTO_TEST_CASE(coroutine_handler_may_hop_to_another_strand_and_back)
 {
-    asio::io_context other;
-    auto tenant_strand = asio::make_strand(other);
-    std::thread other_thread;
-    auto guard = asio::make_work_guard(other);
-    other_thread = std::thread([&] { other.run(); });
-
+    side_context other;
+    auto tenant_strand = asio::make_strand(other.ioc);
     route_table routes;
     routes.add(verb::get, "/v1/tenants/{tenant}",
                [&](const request& req) -> asio::awaitable<response>
@@ -270,22 +282,17 @@ BOOST_AUTO_TEST_CASE(coroutine_handler_may_hop_to_another_strand_and_back)
                    const std::string tenant(req.param("tenant"));
                    auto on_strand = co_await asio::co_spawn(
                        tenant_strand,
-                       [&tenant]() -> asio::awaitable<std::thread::id>
-                       { co_return std::this_thread::get_id(); },
+                       []() -> asio::awaitable<std::thread::id> { co_return std::this_thread::get_id(); },
                        asio::use_awaitable);
                    co_return json_response(status::ok,
                                            "{\"tenant\":\"" + tenant + "\",\"hopped\":" +
-                                               (on_strand == other_thread.get_id() ? "true" : "false") + "}");
+                                               (on_strand == other.thread.get_id() ? "true" : "false") + "}");
                });
-    {
-        running_server s(std::move(routes));
-        http_client c(s.endpoint());
-        auto res = c.request(verb::get, "/v1/tenants/acme");
-        BOOST_TEST(res.result_int() == 200);
-        BOOST_TEST(res.body() == R"({"tenant":"acme","hopped":true})");
-    }
-    guard.reset();
-    other_thread.join();
+    running_server s(std::move(routes));
+    http_client c(s.endpoint());
+    auto res = c.request(verb::get, "/v1/tenants/acme");
+    BOOST_TEST(res.result_int() == 200);
+    BOOST_TEST(res.body() == R"({"tenant":"acme","hopped":true})");
 }
 
 BOOST_AUTO_TEST_CASE(bearer_token_protects_admin_routes)
@@ -337,19 +344,21 @@ BOOST_AUTO_TEST_CASE(connections_beyond_the_cap_are_closed)
 BOOST_AUTO_TEST_CASE(graceful_stop_lets_the_request_in_flight_finish)
 {
     std::promise<void> entered;
-    asio::io_context gate_ioc;
-    asio::steady_timer gate(gate_ioc, asio::steady_timer::time_point::max());
+    side_context gate_side;
+    asio::steady_timer gate(gate_side.ioc, asio::steady_timer::time_point::max());
+    bool released = false; // touched only on gate_side's thread, like the timer
     route_table routes;
     routes.add(verb::get, "/slow",
                [&](const request&) -> asio::awaitable<response>
                {
                    entered.set_value();
-                   // Parks until the test releases it, on another context, as a handler waiting on work
-                   // would.
+                   // Parks on another context until the test releases it, as a handler waiting on
+                   // work elsewhere would.
                    co_await asio::co_spawn(
-                       gate_ioc,
+                       gate_side.ioc,
                        [&]() -> asio::awaitable<void>
                        {
+                           if (released) co_return;
                            boost::system::error_code ec;
                            co_await gate.async_wait(asio::redirect_error(asio::use_awaitable, ec));
                        },
@@ -357,34 +366,33 @@ BOOST_AUTO_TEST_CASE(graceful_stop_lets_the_request_in_flight_finish)
                    co_return json_response(status::ok, R"({"finished":true})");
                });
     routes.add(verb::get, "/fast", [](const request&) { return json_response(status::ok, "{}"); });
-    auto guard = asio::make_work_guard(gate_ioc);
-    std::thread gate_thread([&] { gate_ioc.run(); });
 
-    {
-        running_server s(std::move(routes));
-        http_client idle(s.endpoint());
-        BOOST_TEST(idle.request(verb::get, "/fast").result_int() == 200); // now an idle keep-alive connection
+    running_server s(std::move(routes));
+    http_client idle(s.endpoint());
+    BOOST_TEST(idle.request(verb::get, "/fast").result_int() == 200); // now an idle keep-alive connection
 
-        http_client busy(s.endpoint());
-        bhttp::request<bhttp::string_body> req{verb::get, "/slow", 11};
-        req.set(bhttp::field::host, "localhost");
-        busy.send(req);
-        entered.get_future().wait();
+    http_client busy(s.endpoint());
+    bhttp::request<bhttp::string_body> req{verb::get, "/slow", 11};
+    req.set(bhttp::field::host, "localhost");
+    busy.send(req);
+    entered.get_future().wait();
 
-        auto stopped = s.stop_async(10s);
-        BOOST_TEST(idle.closed_by_server()); // idle connections go at once
+    auto stopped = s.stop_async(10s);
+    BOOST_TEST(idle.closed_by_server()); // idle connections go at once
 
-        asio::post(gate_ioc, [&] { gate.cancel(); });
-        auto res = busy.read();
-        BOOST_TEST(res.result_int() == 200);
-        BOOST_TEST(res.body() == R"({"finished":true})");
-        BOOST_TEST(!res.keep_alive()); // told not to come back
-        stopped.get();
-        BOOST_TEST(s.srv->connection_count() == 0u);
-        BOOST_CHECK_THROW(http_client late(s.endpoint()), boost::system::system_error);
-    }
-    guard.reset();
-    gate_thread.join();
+    asio::post(gate_side.ioc,
+               [&]
+               {
+                   released = true;
+                   gate.cancel();
+               });
+    auto res = busy.read();
+    BOOST_TEST(res.result_int() == 200);
+    BOOST_TEST(res.body() == R"({"finished":true})");
+    BOOST_TEST(!res.keep_alive()); // told not to come back
+    stopped.get();
+    BOOST_TEST(s.srv->connection_count() == 0u);
+    BOOST_CHECK_THROW(http_client late(s.endpoint()), boost::system::system_error);
 }
 
 BOOST_AUTO_TEST_CASE(start_reports_an_address_in_use)
