@@ -73,8 +73,17 @@ candidate "$WORK/slow.json" scenarios.closed_512_interleaved.ratios.throughput=0
 expect 1 "a throughput drop fails, naming both values" \
     --output-has "scenarios.closed_512_interleaved.ratios.throughput: candidate 0.12 vs baseline 1" -- "$WORK/slow.json"
 
-candidate "$WORK/tail.json" scenarios.open_10000.ratios.p99=1.4
-expect 1 "a p99 rise beyond 25% fails" --output-has "scenarios.open_10000.ratios.p99" -- "$WORK/tail.json"
+candidate "$WORK/tail.json" scenarios.closed_512_interleaved.ratios.p99=1.7
+expect 1 "a saturation p99 rise beyond the allowed drift fails" \
+    --output-has "scenarios.closed_512_interleaved.ratios.p99: candidate 1.7 vs baseline 1" -- "$WORK/tail.json"
+
+candidate "$WORK/open_tail.json" scenarios.open_10000.ratios.p99=1.55
+expect 1 "an open-loop p99 over 1.5x the reference fails" \
+    --output-has "scenarios.open_10000.ratios.p99 = 1.55 (max 1.5)" -- "$WORK/open_tail.json"
+
+candidate "$WORK/open_p999.json" scenarios.open_10000.ratios.p999=2.5
+expect 1 "an open-loop p999 over 2x the reference fails" \
+    --output-has "scenarios.open_10000.ratios.p999 = 2.5 (max 2)" -- "$WORK/open_p999.json"
 
 candidate "$WORK/fat.json" router.rss_load_mb=120 router.rss_idle_mb=10
 expect 1 "the absolute RSS cap fails" --output-has "router.rss_load_mb = 120 (max 100)" -- "$WORK/fat.json"
