@@ -272,8 +272,9 @@ int run_nats_cli(const std::vector<std::string>& args)
         o.timeout = *d;
         o.client.connect_timeout = std::min(o.client.connect_timeout, *d);
     }
-    // An operator tool: one pass through the servers, no reconnect storm.
-    o.client.max_reconnect = 1;
+    // pub and request are one-shot: one pass through the servers, no reconnect storm. sub is a
+    // long-lived listener and keeps reconnecting, as the official CLI does.
+    o.client.max_reconnect = o.verb == "sub" ? -1 : 1;
     o.client.name = "beamline_router-cli";
 
     asio::io_context io;
