@@ -348,6 +348,12 @@ std::vector<key_spec> build_table()
     t.push_back(integer(
         "router", "tenant_inflight_max", "decisions in flight per tenant before it is refused",
         [](auto& c) -> auto& { return c.router.tenant_inflight_max; }, 1, u32_max));
+    t.push_back(integer(
+        "router", "tenant_rps", "requests per second each tenant may make (token bucket); 0: no limit",
+        [](auto& c) -> auto& { return c.router.tenant_rps; }, 0, u32_max));
+    t.push_back(integer(
+        "router", "tenant_burst", "burst of the per-tenant bucket; 0: same as tenant_rps",
+        [](auto& c) -> auto& { return c.router.tenant_burst; }, 0, u32_max));
     t.push_back(duration_ms(
         "router", "drain_timeout_ms", "bound on finishing in-flight work after SIGTERM",
         [](auto& c) -> auto& { return c.router.drain_timeout_ms; }, milliseconds{0}));

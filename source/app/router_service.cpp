@@ -139,6 +139,8 @@ struct router_service::impl : std::enable_shared_from_this<router_service::impl>
           m(reg_), tenant_labels(cfg_.http.metrics_tenant_cap), started(clock::now()), drained(io_)
     {
         limits.idempotency_ttl = cfg.router.idempotency_ttl_s;
+        limits.tenant_rps = cfg.router.tenant_rps;
+        limits.tenant_burst = cfg.router.tenant_burst;
     }
 
     static router::decide_settings settings_from(const config& c)
