@@ -50,6 +50,7 @@ struct settings
     std::size_t default_requests = 2'000; ///< libnats without send-asap pays ~1 ms a request
     std::size_t warmup = 500;
     int rounds = 5;
+    std::string only; ///< "publish" or "request" to run one scenario (for profiling); empty: both
 };
 
 [[noreturn]] void fail(const std::string& what)
@@ -86,6 +87,12 @@ latency summarize(std::vector<std::int64_t>& ns)
         sum += static_cast<double>(v);
     out.mean_us = sum / static_cast<double>(ns.size()) / 1000.0;
     return out;
+}
+
+/// a/b, or 0 when a scenario did not run (keeps the JSON free of NaN).
+double ratio(double a, double b)
+{
+    return b > 0 ? a / b : 0;
 }
 
 double median(std::vector<double> v)
@@ -289,7 +296,8 @@ settings parse_args(int argc, char** argv)
         if (arg == "-h" || arg == "--help")
         {
             std::puts("beamline_nats_bench --url URL [--msgs N] [--size BYTES] [--requests N]\n"
-                      "                    [--default-requests N] [--warmup N] [--rounds N]");
+                      "                    [--default-requests N] [--warmup N] [--rounds N]\n"
+                      "                    [--only publish|request]");
             std::exit(0);
         }
         if (i + 1 >= argc) fail(arg + " needs a value");
@@ -297,6 +305,8 @@ settings parse_args(int argc, char** argv)
         std::size_t n = 0;
         if (arg == "--url")
             s.url = v;
+        else if (arg == "--only")
+            s.only = v;
         else if (!parse_size(v, n))
             fail(arg + ": not a number: '" + v + "'");
         else if (arg == "--msgs")
@@ -351,21 +361,19 @@ int run(int argc, char** argv)
         {
             round_figures f;
             bool ours_first = r % 2 == 0;
-            if (ours_first)
+            if (s.only != "request")
             {
-                f.ours_pub = ours_publish(rt, s, payload);
+                f.ours_pub = ours_first ? ours_publish(rt, s, payload) : 0;
                 f.lib_pub = libnats_publish(s, payload);
-                f.ours_req = ours_request(rt, s, payload);
-                f.lib_asap = libnats_request(s, payload, true, s.requests);
+                if (!ours_first) f.ours_pub = ours_publish(rt, s, payload);
             }
-            else
+            if (s.only != "publish")
             {
-                f.lib_pub = libnats_publish(s, payload);
-                f.ours_pub = ours_publish(rt, s, payload);
+                f.ours_req = ours_first ? ours_request(rt, s, payload) : latency{};
                 f.lib_asap = libnats_request(s, payload, true, s.requests);
-                f.ours_req = ours_request(rt, s, payload);
+                if (!ours_first) f.ours_req = ours_request(rt, s, payload);
             }
-            if (s.default_requests > 0)
+            if (s.default_requests > 0 && s.only != "publish")
                 f.lib_default = libnats_request(s, payload, false, s.default_requests);
             std::fprintf(
                 stderr,
@@ -397,9 +405,11 @@ int run(int argc, char** argv)
     latency lib_asap = lat(&round_figures::lib_asap);
     latency lib_default = lat(&round_figures::lib_default);
     // Ratios per round, then their median: each round's two figures met the same machine.
-    double pub_ratio = med([](const round_figures& f) { return f.ours_pub / f.lib_pub; });
-    double p50_ratio = med([](const round_figures& f) { return f.ours_req.p50_us / f.lib_asap.p50_us; });
-    double p99_ratio = med([](const round_figures& f) { return f.ours_req.p99_us / f.lib_asap.p99_us; });
+    double pub_ratio = med([](const round_figures& f) { return ratio(f.ours_pub, f.lib_pub); });
+    double p50_ratio =
+        med([](const round_figures& f) { return ratio(f.ours_req.p50_us, f.lib_asap.p50_us); });
+    double p99_ratio =
+        med([](const round_figures& f) { return ratio(f.ours_req.p99_us, f.lib_asap.p99_us); });
 
     std::printf("\nNATS client benchmark: %d rounds, medians; %zu-byte payloads\n", s.rounds, s.size);
     std::printf("%-34s %14s %14s %14s %10s\n", "", "ours", "libnats-asap", "libnats-dflt", "ours/asap");
@@ -409,7 +419,7 @@ int run(int argc, char** argv)
     std::printf("%-34s %14.1f %14.1f %14.1f %10.3f\n", "request p50 us", ours_req.p50_us, lib_asap.p50_us,
                 lib_default.p50_us, p50_ratio);
     std::printf("%-34s %14.1f %14.1f %14.1f %10.3f\n", "request p90 us", ours_req.p90_us, lib_asap.p90_us,
-                lib_default.p90_us, ours_req.p90_us / lib_asap.p90_us);
+                lib_default.p90_us, ratio(ours_req.p90_us, lib_asap.p90_us));
     std::printf("%-34s %14.1f %14.1f %14.1f %10.3f\n", "request p99 us", ours_req.p99_us, lib_asap.p99_us,
                 lib_default.p99_us, p99_ratio);
     std::printf(

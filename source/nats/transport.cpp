@@ -66,16 +66,14 @@ asio::awaitable<std::error_code> transport::write_all(std::string_view bytes)
     co_return ec;
 }
 
-asio::awaitable<std::error_code> transport::write_all(std::string_view first, std::string_view second)
+asio::awaitable<std::error_code> transport::write_all(const std::vector<asio::const_buffer>& buffers)
 {
-    std::array<asio::const_buffer, 2> b{asio::buffer(first.data(), first.size()),
-                                        asio::buffer(second.data(), second.size())};
     if (tls_)
     {
-        auto [ec, n] = co_await asio::async_write(*tls_, b, use_tuple);
+        auto [ec, n] = co_await asio::async_write(*tls_, buffers, use_tuple);
         co_return ec;
     }
-    auto [ec, n] = co_await asio::async_write(socket_, b, use_tuple);
+    auto [ec, n] = co_await asio::async_write(socket_, buffers, use_tuple);
     co_return ec;
 }
 

@@ -8,12 +8,12 @@
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/ssl/stream.hpp>
 
-#include <array>
 #include <memory>
 #include <span>
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <vector>
 
 namespace beamline::nats
 {
@@ -34,8 +34,8 @@ public:
                                                     bool verify);
     asio::awaitable<std::pair<std::error_code, std::size_t>> read_some(std::span<char> buf);
     asio::awaitable<std::error_code> write_all(std::string_view bytes);
-    /// Writes `first` then `second` as one gathered write: two buffers, one system call, no copy.
-    asio::awaitable<std::error_code> write_all(std::string_view first, std::string_view second);
+    /// Writes the buffers in order as gathered writes (no copy); they must outlive the operation.
+    asio::awaitable<std::error_code> write_all(const std::vector<asio::const_buffer>& buffers);
 
     /// Closes the socket; pending operations complete with an error. Safe to call twice.
     void close() noexcept;
