@@ -21,6 +21,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <charconv>
 #include <deque>
 #include <random>
 #include <unordered_map>
@@ -127,7 +128,9 @@ struct client::impl
     std::vector<asio::const_buffer> write_iov; ///< the gathered write of `writing` + `control_writing`
     std::unordered_map<std::uint64_t, subscription_ptr> subs;
     std::deque<std::shared_ptr<pong_waiter>> pong_waiters; ///< one per PING sent; null for keepalive
-    std::unordered_map<std::string, std::unique_ptr<pending_request>> requests;
+    /// Keyed by the number that ends the reply subject: no string built or hashed per request.
+    std::unordered_map<std::uint64_t, std::unique_ptr<pending_request>> requests;
+    std::string reply_subject; ///< reused to build each request's reply subject
     std::string inbox_prefix;
     subscription_ptr inbox_sub;
     std::uint64_t next_token = 0;
@@ -308,8 +311,11 @@ struct client::impl
 
     void on_reply(const message_view& v)
     {
-        auto token = v.subject.substr(inbox_prefix.size());
-        auto it = requests.find(std::string(token));
+        auto text = v.subject.substr(inbox_prefix.size());
+        std::uint64_t token = 0;
+        auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), token);
+        if (ec != std::errc{} || end != text.data() + text.size()) return; // not one of ours
+        auto it = requests.find(token);
         if (it == requests.end()) return; // timed out already
         auto r = std::move(it->second);
         requests.erase(it);
@@ -1009,8 +1015,11 @@ void client::start_request(std::string subject, std::string payload, const heade
                 return complete(std::move(handler), im.strand, std::error_code(errc::connection_closed), message{});
             im.inbox_sub = sub;
         }
-        std::string token = std::to_string(++im.next_token);
-        std::string reply = im.inbox_prefix + token;
+        std::uint64_t token = ++im.next_token;
+        char digits[24];
+        auto digits_end = std::to_chars(digits, digits + sizeof digits, token).ptr;
+        std::string& reply = im.reply_subject;
+        reply.assign(im.inbox_prefix).append(digits, digits_end);
         std::error_code ec;
         if (block.empty())
         {
@@ -1033,7 +1042,7 @@ void client::start_request(std::string subject, std::string payload, const heade
             ti.requests.erase(it);
             complete(std::move(req->handler), ti.strand, std::error_code(errc::timeout), message{});
         });
-        im.requests.emplace(std::move(token), std::move(r));
+        im.requests.emplace(token, std::move(r));
     });
 }
 
