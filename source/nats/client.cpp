@@ -999,10 +999,12 @@ void client::start_request(std::string subject, std::string payload, const heade
     if (hdrs && !outer.headers_ok.load())
         return complete(std::move(handler), outer.strand, std::error_code(errc::headers_not_supported), message{});
     // Encode now (the caller's headers may not outlive this call); register and send on the strand so
-    // the reply can never arrive before the request is known.
+    // the reply can never arrive before the request is known. Dispatched, not posted: a caller on the
+    // connection's I/O thread registers at once instead of queueing a hop (the handler is still never
+    // completed inline: `complete` posts).
     std::string block;
     if (hdrs) hdrs->encode(block);
-    asio::post(outer.strand, [self, subject = std::move(subject), payload = std::move(payload), block = std::move(block),
+    asio::dispatch(outer.strand, [self, subject = std::move(subject), payload = std::move(payload), block = std::move(block),
                            timeout, handler = std::move(handler)]() mutable {
         auto& im = *self->impl_;
         if (im.closing || self->state() == connection_state::closed)
