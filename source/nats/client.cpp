@@ -4,6 +4,7 @@
 #include "beamline/nats/protocol/parser.hpp"
 #include "beamline/nats/protocol/subject.hpp"
 #include "beamline/nats/sansio/handshake.hpp"
+#include "beamline/nats/sansio/outbound_buffer.hpp"
 #include "beamline/nats/sansio/read_buffer.hpp"
 #include "beamline/nats/sansio/server_pool.hpp"
 #include "beamline/nats/transport.hpp"
@@ -20,6 +21,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <charconv>
 #include <deque>
 #include <random>
 #include <unordered_map>
@@ -120,11 +122,15 @@ struct client::impl
     steady_timer wake_timer, ping_timer, sleep_timer, deadline;
     asio::ip::tcp::resolver resolver;
     std::mt19937_64 rng;
-    std::string control_out; ///< PING/PONG, written before publishes; dropped on disconnect
-    std::string writing;
+    std::string control_out; ///< PING/PONG, written after the publishes taken with them; dropped on disconnect
+    std::vector<std::string> writing;          ///< blocks of publishes being written, taken from pending_out
+    std::string control_writing;               ///< control frames being written, after `writing`
+    std::vector<asio::const_buffer> write_iov; ///< the gathered write of `writing` + `control_writing`
     std::unordered_map<std::uint64_t, subscription_ptr> subs;
     std::deque<std::shared_ptr<pong_waiter>> pong_waiters; ///< one per PING sent; null for keepalive
-    std::unordered_map<std::string, std::unique_ptr<pending_request>> requests;
+    /// Keyed by the number that ends the reply subject: no string built or hashed per request.
+    std::unordered_map<std::uint64_t, std::unique_ptr<pending_request>> requests;
+    std::string reply_subject; ///< reused to build each request's reply subject
     std::string inbox_prefix;
     subscription_ptr inbox_sub;
     std::uint64_t next_token = 0;
@@ -141,7 +147,10 @@ struct client::impl
 
     // (out)
     std::mutex out_mutex;
-    std::string pending_out;
+    sansio::outbound_buffer pending_out;
+    // Counted under the lock publish takes anyway: two atomic increments per message cost more.
+    std::uint64_t out_msgs = 0;
+    std::uint64_t out_bytes = 0;
     bool writer_idle = false;
     std::vector<subscription_ptr> new_subs; ///< registered by subscribe(), absorbed by the strand
 
@@ -149,7 +158,7 @@ struct client::impl
     std::atomic<std::uint64_t> next_sid{1};
     std::atomic<std::int64_t> max_payload{1024 * 1024};
     std::atomic<bool> headers_ok{true};
-    std::atomic<std::uint64_t> in_msgs{0}, in_bytes{0}, out_msgs{0}, out_bytes{0}, reconnects{0}, dropped{0};
+    std::atomic<std::uint64_t> in_msgs{0}, in_bytes{0}, reconnects{0}, dropped{0};
     std::atomic<std::size_t> writing_size{0};
     mutable std::mutex info_mutex;
     protocol::server_info info;
@@ -302,8 +311,11 @@ struct client::impl
 
     void on_reply(const message_view& v)
     {
-        auto token = v.subject.substr(inbox_prefix.size());
-        auto it = requests.find(std::string(token));
+        auto text = v.subject.substr(inbox_prefix.size());
+        std::uint64_t token = 0;
+        auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), token);
+        if (ec != std::errc{} || end != text.data() + text.size()) return; // not one of ours
+        auto it = requests.find(token);
         if (it == requests.end()) return; // timed out already
         auto r = std::move(it->second);
         requests.erase(it);
@@ -428,27 +440,39 @@ struct client::impl
         loop_exited();
     }
 
+    /// Writes whatever accumulated while the previous write was in flight, at once: publishes coalesce
+    /// under load, and an idle connection adds no delay. The lock is held to move the buffer's blocks
+    /// out (no copy) and to give them back once written. Control frames go after the publishes taken
+    /// with them, so a flush's PING follows everything published before it.
     awaitable<std::error_code> writer(std::uint64_t gen)
     {
         for (;;)
         {
             if (gen != generation || closing) co_return std::error_code(errc::connection_closed);
-            writing.swap(control_out);
+            control_writing.swap(control_out);
+            bool idle;
             {
                 std::lock_guard lock(out_mutex);
-                writing.append(pending_out);
-                pending_out.clear();
-                writer_idle = writing.empty();
-                writing_size.store(writing.size(), std::memory_order_relaxed);
+                writing_size.store(pending_out.size() + control_writing.size(), std::memory_order_relaxed);
+                pending_out.take(writing);
+                idle = writer_idle = writing.empty() && control_writing.empty();
             }
-            if (writing.empty())
+            if (idle)
             {
                 wake_timer.expires_at(steady_timer::time_point::max());
                 co_await wake_timer.async_wait(use_tuple);
                 continue;
             }
-            if (auto ec = co_await tr->write_all(writing)) co_return ec;
-            writing.clear();
+            write_iov.clear();
+            for (const auto& block : writing)
+                write_iov.push_back(asio::buffer(block));
+            if (!control_writing.empty()) write_iov.push_back(asio::buffer(control_writing));
+            if (auto ec = co_await tr->write_all(write_iov)) co_return ec;
+            control_writing.clear();
+            {
+                std::lock_guard lock(out_mutex);
+                pending_out.recycle(writing);
+            }
             writing_size.store(0, std::memory_order_relaxed);
         }
     }
@@ -718,6 +742,7 @@ struct client::impl
             ping_timer.cancel();
             wake_timer.cancel();
             writing.clear();
+            control_writing.clear();
             writing_size.store(0);
             control_out.clear();
             fail_pending(errc::disconnected);
@@ -869,26 +894,24 @@ std::error_code client::publish(std::string_view subject, std::string_view paylo
         std::size_t frame = subject.size() + reply.size() + hsize + payload.size() + 48;
         if (impl_->pending_out.size() + frame > limit)
             return up ? errc::pending_buffer_exceeded : errc::reconnect_buffer_exceeded;
-        auto& out = impl_->pending_out;
-        if (hdrs)
-        {
-            // HPUB with the header block encoded in place, no temporary.
-            out.append("HPUB ").append(subject).push_back(' ');
-            if (!reply.empty()) out.append(reply).push_back(' ');
-            out.append(std::to_string(hsize)).push_back(' ');
-            out.append(std::to_string(hsize + payload.size())).append("\r\n");
-            hdrs->encode(out);
-            out.append(payload).append("\r\n");
-        }
-        else
-        {
-            protocol::encode_pub(out, subject, reply, payload);
-        }
+        impl_->pending_out.append_frame(frame, [&](std::string& out) {
+            if (hdrs)
+            {
+                // HPUB with the header block encoded in place, no temporary.
+                protocol::encode_hpub_line(out, subject, reply, hsize, hsize + payload.size());
+                hdrs->encode(out);
+                out.append(payload).append("\r\n");
+            }
+            else
+            {
+                protocol::encode_pub(out, subject, reply, payload);
+            }
+        });
+        ++impl_->out_msgs;
+        impl_->out_bytes += hsize + payload.size();
         wake = up && impl_->writer_idle;
         if (wake) impl_->writer_idle = false;
     }
-    impl_->out_msgs.fetch_add(1, std::memory_order_relaxed);
-    impl_->out_bytes.fetch_add(hsize + payload.size(), std::memory_order_relaxed);
     if (wake) impl_->wake_writer(shared_from_this());
     return {};
 }
@@ -911,8 +934,10 @@ std::error_code client::do_subscribe(std::string_view subject, subscribe_options
         bool up = state_.load() == connection_state::connected;
         if (up)
         {
-            protocol::encode_sub(impl_->pending_out, sub->subject_, sub->queue_, sub->sid_);
-            if (sub->max_msgs_) protocol::encode_unsub(impl_->pending_out, sub->sid_, sub->max_msgs_);
+            impl_->pending_out.append_frame(sub->subject_.size() + sub->queue_.size() + 96, [&](std::string& out) {
+                protocol::encode_sub(out, sub->subject_, sub->queue_, sub->sid_);
+                if (sub->max_msgs_) protocol::encode_unsub(out, sub->sid_, sub->max_msgs_);
+            });
         }
         wake = up && impl_->writer_idle;
         if (wake) impl_->writer_idle = false;
@@ -950,7 +975,7 @@ void client::unsubscribe(const subscription_ptr& sub)
     {
         std::lock_guard lock(impl_->out_mutex);
         bool up = state_.load() == connection_state::connected || state_.load() == connection_state::draining;
-        if (up) protocol::encode_unsub(impl_->pending_out, sub->sid_);
+        if (up) impl_->pending_out.append_frame(32, [&](std::string& out) { protocol::encode_unsub(out, sub->sid_); });
         wake = up && impl_->writer_idle;
         if (wake) impl_->writer_idle = false;
     }
@@ -974,10 +999,12 @@ void client::start_request(std::string subject, std::string payload, const heade
     if (hdrs && !outer.headers_ok.load())
         return complete(std::move(handler), outer.strand, std::error_code(errc::headers_not_supported), message{});
     // Encode now (the caller's headers may not outlive this call); register and send on the strand so
-    // the reply can never arrive before the request is known.
+    // the reply can never arrive before the request is known. Dispatched, not posted: a caller on the
+    // connection's I/O thread registers at once instead of queueing a hop (the handler is still never
+    // completed inline: `complete` posts).
     std::string block;
     if (hdrs) hdrs->encode(block);
-    asio::post(outer.strand, [self, subject = std::move(subject), payload = std::move(payload), block = std::move(block),
+    asio::dispatch(outer.strand, [self, subject = std::move(subject), payload = std::move(payload), block = std::move(block),
                            timeout, handler = std::move(handler)]() mutable {
         auto& im = *self->impl_;
         if (im.closing || self->state() == connection_state::closed)
@@ -990,8 +1017,11 @@ void client::start_request(std::string subject, std::string payload, const heade
                 return complete(std::move(handler), im.strand, std::error_code(errc::connection_closed), message{});
             im.inbox_sub = sub;
         }
-        std::string token = std::to_string(++im.next_token);
-        std::string reply = im.inbox_prefix + token;
+        std::uint64_t token = ++im.next_token;
+        char digits[24];
+        auto digits_end = std::to_chars(digits, digits + sizeof digits, token).ptr;
+        std::string& reply = im.reply_subject;
+        reply.assign(im.inbox_prefix).append(digits, digits_end);
         std::error_code ec;
         if (block.empty())
         {
@@ -1014,7 +1044,7 @@ void client::start_request(std::string subject, std::string payload, const heade
             ti.requests.erase(it);
             complete(std::move(req->handler), ti.strand, std::error_code(errc::timeout), message{});
         });
-        im.requests.emplace(std::move(token), std::move(r));
+        im.requests.emplace(token, std::move(r));
     });
 }
 
@@ -1117,13 +1147,13 @@ statistics client::stats() const
     statistics s;
     s.in_msgs = impl_->in_msgs.load();
     s.in_bytes = impl_->in_bytes.load();
-    s.out_msgs = impl_->out_msgs.load();
-    s.out_bytes = impl_->out_bytes.load();
     s.reconnects = impl_->reconnects.load();
     s.dropped_msgs = impl_->dropped.load();
     {
         std::lock_guard lock(impl_->out_mutex);
         s.pending_bytes = impl_->pending_out.size();
+        s.out_msgs = impl_->out_msgs;
+        s.out_bytes = impl_->out_bytes;
     }
     s.pending_bytes += impl_->writing_size.load();
     return s;

@@ -66,6 +66,17 @@ asio::awaitable<std::error_code> transport::write_all(std::string_view bytes)
     co_return ec;
 }
 
+asio::awaitable<std::error_code> transport::write_all(const std::vector<asio::const_buffer>& buffers)
+{
+    if (tls_)
+    {
+        auto [ec, n] = co_await asio::async_write(*tls_, buffers, use_tuple);
+        co_return ec;
+    }
+    auto [ec, n] = co_await asio::async_write(socket_, buffers, use_tuple);
+    co_return ec;
+}
+
 void transport::close() noexcept
 {
     boost::system::error_code ignored;

@@ -13,6 +13,7 @@
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <vector>
 
 namespace beamline::nats
 {
@@ -33,6 +34,8 @@ public:
                                                     bool verify);
     asio::awaitable<std::pair<std::error_code, std::size_t>> read_some(std::span<char> buf);
     asio::awaitable<std::error_code> write_all(std::string_view bytes);
+    /// Writes the buffers in order as gathered writes (no copy); they must outlive the operation.
+    asio::awaitable<std::error_code> write_all(const std::vector<asio::const_buffer>& buffers);
 
     /// Closes the socket; pending operations complete with an error. Safe to call twice.
     void close() noexcept;

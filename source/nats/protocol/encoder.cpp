@@ -98,8 +98,8 @@ void encode_pub(std::string& out, std::string_view subject, std::string_view rep
     out.append("\r\n");
 }
 
-void encode_hpub(std::string& out, std::string_view subject, std::string_view reply, std::string_view header_block,
-                 std::string_view payload)
+void encode_hpub_line(std::string& out, std::string_view subject, std::string_view reply, std::size_t header_size,
+                      std::size_t total_size)
 {
     out.append("HPUB ");
     out.append(subject);
@@ -109,10 +109,16 @@ void encode_hpub(std::string& out, std::string_view subject, std::string_view re
         out.append(reply);
         out.push_back(' ');
     }
-    append_number(out, header_block.size());
+    append_number(out, header_size);
     out.push_back(' ');
-    append_number(out, header_block.size() + payload.size());
+    append_number(out, total_size);
     out.append("\r\n");
+}
+
+void encode_hpub(std::string& out, std::string_view subject, std::string_view reply, std::string_view header_block,
+                 std::string_view payload)
+{
+    encode_hpub_line(out, subject, reply, header_block.size(), header_block.size() + payload.size());
     out.append(header_block);
     out.append(payload);
     out.append("\r\n");

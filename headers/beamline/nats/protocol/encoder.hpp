@@ -3,6 +3,7 @@
 // complete frame to `out`, so frames can be coalesced into one write. Arguments are assumed valid
 // (the client validates subjects before encoding).
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -33,6 +34,9 @@ void encode_pub(std::string& out, std::string_view subject, std::string_view rep
 /// `header_block` is a complete encoded block (see nats::headers::encode).
 void encode_hpub(std::string& out, std::string_view subject, std::string_view reply, std::string_view header_block,
                  std::string_view payload);
+/// The control line of an HPUB alone, for a header block the caller encodes in place after it.
+void encode_hpub_line(std::string& out, std::string_view subject, std::string_view reply, std::size_t header_size,
+                      std::size_t total_size);
 void encode_sub(std::string& out, std::string_view subject, std::string_view queue, std::uint64_t sid);
 void encode_unsub(std::string& out, std::uint64_t sid, std::optional<std::uint64_t> max_msgs = std::nullopt);
 void encode_ping(std::string& out);

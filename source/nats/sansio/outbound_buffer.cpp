@@ -1,0 +1,53 @@
+#include "beamline/nats/sansio/outbound_buffer.hpp"
+
+#include <algorithm>
+
+namespace beamline::nats::sansio
+{
+
+std::string& outbound_buffer::block_for(std::size_t frame_size)
+{
+    if (!blocks_.empty())
+    {
+        std::string& last = blocks_.back();
+        if (last.capacity() - last.size() >= frame_size) return last;
+    }
+    // A frame larger than a block gets a block of its own size; it is not kept as a spare.
+    if (!spare_.empty() && spare_.back().capacity() >= frame_size)
+    {
+        blocks_.push_back(std::move(spare_.back()));
+        spare_.pop_back();
+    }
+    else
+    {
+        blocks_.emplace_back();
+        blocks_.back().reserve(std::max(block_size_, frame_size));
+    }
+    return blocks_.back();
+}
+
+void outbound_buffer::take(std::vector<std::string>& out)
+{
+    recycle(out);
+    out.swap(blocks_);
+    size_ = 0;
+}
+
+void outbound_buffer::recycle(std::vector<std::string>& blocks)
+{
+    for (auto& b : blocks)
+    {
+        if (spare_.size() >= spare_limit_ || b.capacity() > block_size_) continue;
+        b.clear();
+        spare_.push_back(std::move(b));
+    }
+    blocks.clear();
+}
+
+void outbound_buffer::clear()
+{
+    recycle(blocks_);
+    size_ = 0;
+}
+
+} // namespace beamline::nats::sansio

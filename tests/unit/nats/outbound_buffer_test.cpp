@@ -1,0 +1,90 @@
+#include "beamline/nats/sansio/outbound_buffer.hpp"
+
+#include <boost/test/unit_test.hpp>
+#include <string>
+#include <vector>
+
+using beamline::nats::sansio::outbound_buffer;
+
+namespace
+{
+std::string joined(const std::vector<std::string>& blocks)
+{
+    std::string out;
+    for (const auto& b : blocks)
+        out += b;
+    return out;
+}
+} // namespace
+
+BOOST_AUTO_TEST_SUITE(outbound_buffer_suite)
+
+BOOST_AUTO_TEST_CASE(frames_come_out_in_order_and_whole)
+{
+    outbound_buffer buf(16, 4);
+    std::string expected;
+    for (int i = 0; i < 10; ++i)
+    {
+        std::string frame = "PUB s " + std::to_string(i) + "\r\n";
+        buf.append_frame(frame.size(), [&](std::string& out) { out += frame; });
+        expected += frame;
+    }
+    BOOST_TEST(buf.size() == expected.size());
+    std::vector<std::string> taken;
+    buf.take(taken);
+    BOOST_TEST(buf.empty());
+    BOOST_TEST(joined(taken) == expected);
+    // No frame is split across blocks: every block ends at a frame boundary.
+    for (const auto& b : taken)
+        BOOST_TEST(b.substr(b.size() - 2) == "\r\n");
+}
+
+BOOST_AUTO_TEST_CASE(a_frame_larger_than_a_block_gets_its_own)
+{
+    outbound_buffer buf(8, 4);
+    buf.append("ab");
+    std::string big(100, 'x');
+    buf.append(big);
+    buf.append("cd");
+    std::vector<std::string> taken;
+    buf.take(taken);
+    BOOST_TEST(joined(taken) == "ab" + big + "cd");
+    BOOST_TEST(taken.size() == 3u);
+}
+
+BOOST_AUTO_TEST_CASE(written_blocks_are_reused_without_reallocating)
+{
+    outbound_buffer buf(64, 2);
+    buf.append("first");
+    std::vector<std::string> taken;
+    buf.take(taken);
+    const char* storage = taken.front().data();
+    buf.recycle(taken);
+    BOOST_TEST(taken.empty());
+    buf.append("second");
+    buf.take(taken);
+    BOOST_TEST(taken.size() == 1u);
+    BOOST_TEST(taken.front() == "second");
+    BOOST_TEST(static_cast<const void*>(taken.front().data()) == static_cast<const void*>(storage));
+}
+
+BOOST_AUTO_TEST_CASE(take_recycles_the_previous_blocks_and_clear_drops_data)
+{
+    outbound_buffer buf(64, 8);
+    buf.append(std::string(60, 'a'));
+    buf.append("0123456789");
+    std::vector<std::string> taken;
+    buf.take(taken);
+    BOOST_TEST(taken.size() == 2u); // the second frame did not fit in the first block's rest
+    buf.append("next");
+    buf.take(taken); // the two written blocks go back to the spares first
+    BOOST_TEST(joined(taken) == "next");
+    buf.append("dropped");
+    BOOST_TEST(buf.size() == 7u);
+    buf.clear();
+    BOOST_TEST(buf.empty());
+    buf.take(taken);
+    BOOST_TEST(taken.empty());
+}
+
+BOOST_AUTO_TEST_SUITE_END()
