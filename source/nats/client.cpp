@@ -65,6 +65,14 @@ void complete(Handler handler, const asio::any_io_executor& via, Args&&... args)
     });
 }
 
+/// A key with ':', a space or CR/LF would corrupt the header block (and could inject headers).
+bool valid_header_keys(const headers& h) noexcept
+{
+    for (const auto& f : h.fields())
+        if (!valid_header_key(f.first)) return false;
+    return true;
+}
+
 } // namespace
 
 std::string_view to_string(connection_state s) noexcept
@@ -882,6 +890,7 @@ std::error_code client::publish(std::string_view subject, std::string_view paylo
     if (static_cast<std::int64_t>(hsize + payload.size()) > impl_->max_payload.load(std::memory_order_relaxed))
         return errc::max_payload_exceeded;
     if (hdrs && !impl_->headers_ok.load(std::memory_order_relaxed)) return errc::headers_not_supported;
+    if (hdrs && !valid_header_keys(*hdrs)) return errc::invalid_header_key;
 
     bool wake;
     {
@@ -996,6 +1005,8 @@ void client::start_request(std::string subject, std::string payload, const heade
     std::size_t hsize = hdrs ? hdrs->encoded_size() : 0;
     if (static_cast<std::int64_t>(hsize + payload.size()) > outer.max_payload.load())
         return complete(std::move(handler), outer.strand, std::error_code(errc::max_payload_exceeded), message{});
+    if (hdrs && !valid_header_keys(*hdrs))
+        return complete(std::move(handler), outer.strand, std::error_code(errc::invalid_header_key), message{});
     if (hdrs && !outer.headers_ok.load())
         return complete(std::move(handler), outer.strand, std::error_code(errc::headers_not_supported), message{});
     // Encode now (the caller's headers may not outlive this call); register and send on the strand so
