@@ -99,14 +99,8 @@ std::optional<policy_error> write_atomically(const fs::path& target, std::string
 
 bool is_valid_store_id(std::string_view id) noexcept
 {
-    if (id.empty() || id.size() > 64 || id == "." || id == "..") return false;
-    for (char c : id)
-    {
-        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
-                  c == '.' || c == '-';
-        if (!ok) return false;
-    }
-    return true;
+    // The request's id rule, minus the two names a path would read as directories.
+    return is_tenant_or_policy_id(id) && id != "." && id != "..";
 }
 
 policy_store::policy_store(fs::path directory)

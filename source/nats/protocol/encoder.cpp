@@ -82,16 +82,22 @@ void encode_connect(std::string& out, const connect_info& info)
     out.append("\"protocol\":1}\r\n");
 }
 
-void encode_pub(std::string& out, std::string_view subject, std::string_view reply, std::string_view payload)
+/// `VERB subject [reply] ` — the start shared by PUB, HPUB and (with a queue for a reply) SUB.
+void append_verb_subject(std::string& out, std::string_view verb, std::string_view subject, std::string_view second)
 {
-    out.append("PUB ");
+    out.append(verb);
     out.append(subject);
     out.push_back(' ');
-    if (!reply.empty())
+    if (!second.empty())
     {
-        out.append(reply);
+        out.append(second);
         out.push_back(' ');
     }
+}
+
+void encode_pub(std::string& out, std::string_view subject, std::string_view reply, std::string_view payload)
+{
+    append_verb_subject(out, "PUB ", subject, reply);
     append_number(out, payload.size());
     out.append("\r\n");
     out.append(payload);
@@ -101,14 +107,7 @@ void encode_pub(std::string& out, std::string_view subject, std::string_view rep
 void encode_hpub_line(std::string& out, std::string_view subject, std::string_view reply, std::size_t header_size,
                       std::size_t total_size)
 {
-    out.append("HPUB ");
-    out.append(subject);
-    out.push_back(' ');
-    if (!reply.empty())
-    {
-        out.append(reply);
-        out.push_back(' ');
-    }
+    append_verb_subject(out, "HPUB ", subject, reply);
     append_number(out, header_size);
     out.push_back(' ');
     append_number(out, total_size);
@@ -126,14 +125,7 @@ void encode_hpub(std::string& out, std::string_view subject, std::string_view re
 
 void encode_sub(std::string& out, std::string_view subject, std::string_view queue, std::uint64_t sid)
 {
-    out.append("SUB ");
-    out.append(subject);
-    out.push_back(' ');
-    if (!queue.empty())
-    {
-        out.append(queue);
-        out.push_back(' ');
-    }
+    append_verb_subject(out, "SUB ", subject, queue);
     append_number(out, sid);
     out.append("\r\n");
 }
