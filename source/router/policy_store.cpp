@@ -1,4 +1,5 @@
 #include <beamline/router/policy_store.hpp>
+#include <beamline/router/ids.hpp>
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
