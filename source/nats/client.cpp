@@ -13,6 +13,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/dispatch.hpp>
@@ -22,7 +23,9 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include <charconv>
+#include <condition_variable>
 #include <deque>
+#include <optional>
 #include <random>
 #include <unordered_map>
 
@@ -155,6 +158,9 @@ struct client::impl
 
     // (out)
     std::mutex out_mutex;
+    std::condition_variable backlog_taken; ///< publishers over the high-water mark wait on it
+    int publish_waiters = 0;
+    std::optional<asio::io_context::executor_type> io_executor; ///< to tell our own threads apart
     sansio::outbound_buffer pending_out;
     // Counted under the lock publish takes anyway: two atomic increments per message cost more.
     std::uint64_t out_msgs = 0;
@@ -181,6 +187,22 @@ struct client::impl
         std::lock_guard lock(info_mutex);
         last_error = ec;
         last_error_text = std::move(text);
+    }
+
+    /// A publisher on a thread of its own waits until the writer has taken the backlog, so a fast
+    /// publisher cannot pile up megabytes that go cold before they are written. Threads of the
+    /// client's io_context never wait: the writer may need them. Bounded, so a stuck socket
+    /// degrades to the plain buffer limit instead of a hang.
+    void wait_for_backlog_taken(std::size_t high_water)
+    {
+        if (strand.running_in_this_thread()) return;
+        if (!io_executor || io_executor->running_in_this_thread()) return;
+        std::unique_lock lock(out_mutex);
+        ++publish_waiters;
+        backlog_taken.wait_for(lock, std::chrono::milliseconds(100), [&] {
+            return pending_out.size() <= high_water / 2 || self.state_.load() != connection_state::connected;
+        });
+        --publish_waiters;
     }
 
     /// Wakes the writer if it waits for work. Any thread.
@@ -464,6 +486,7 @@ struct client::impl
                 writing_size.store(pending_out.size() + control_writing.size(), std::memory_order_relaxed);
                 pending_out.take(writing);
                 idle = writer_idle = writing.empty() && control_writing.empty();
+                if (publish_waiters > 0) backlog_taken.notify_all();
             }
             if (idle)
             {
@@ -795,7 +818,10 @@ std::shared_ptr<client> client::create(executor_type ex, client_options opts, cl
 
 client::client(private_tag, executor_type ex, client_options opts, client_events events) : opts_(std::move(opts))
 {
+    std::optional<asio::io_context::executor_type> io_ex;
+    if (auto* p = ex.target<asio::io_context::executor_type>()) io_ex = *p;
     impl_ = std::make_unique<impl>(*this, std::move(ex), opts_, std::move(events));
+    impl_->io_executor = io_ex;
     auto seed = make_seed(opts_.random_seed);
 
     std::vector<server_url> urls;
@@ -893,6 +919,7 @@ std::error_code client::publish(std::string_view subject, std::string_view paylo
     if (hdrs && !valid_header_keys(*hdrs)) return errc::invalid_header_key;
 
     bool wake;
+    bool over_high_water;
     {
         std::lock_guard lock(impl_->out_mutex);
         auto st = state_.load(std::memory_order_relaxed);
@@ -920,8 +947,11 @@ std::error_code client::publish(std::string_view subject, std::string_view paylo
         impl_->out_bytes += hsize + payload.size();
         wake = up && impl_->writer_idle;
         if (wake) impl_->writer_idle = false;
+        over_high_water = up && opts_.publish_high_water_bytes != 0 &&
+                          impl_->pending_out.size() > opts_.publish_high_water_bytes;
     }
     if (wake) impl_->wake_writer(shared_from_this());
+    if (over_high_water) impl_->wait_for_backlog_taken(opts_.publish_high_water_bytes);
     return {};
 }
 

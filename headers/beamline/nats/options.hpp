@@ -63,6 +63,10 @@ struct client_options
     bool retry_on_failed_connect = false; ///< keep trying in the background after a failed first pass
     std::size_t reconnect_buffer_bytes = 8 * 1024 * 1024; ///< 0 disables buffering while disconnected
     std::size_t max_pending_bytes = 64 * 1024 * 1024;     ///< outbound bytes not yet written, connected
+    /// Flow control for publishers on threads of their own: past this many unwritten bytes,
+    /// publish() waits (briefly) for the writer to take the backlog, as a blocking client would.
+    /// Threads of the client's io_context never wait. 0 disables.
+    std::size_t publish_high_water_bytes = 512 * 1024;
     bool echo = true;
     bool no_responders = true;
 
