@@ -53,12 +53,14 @@ struct traffic_fixture
     std::optional<libnats_peer> caller;
 };
 
-// Replies per request, keyed by the reply subject's last token (the request's index).
+// Replies per request, keyed by the reply subject's last token (the request's index). A request
+// published when nothing serves the subject gets nats-server's "503 no responders" status message on
+// its reply subject instead: an empty body, not a reply, and not counted.
 std::map<std::string, int> count_by_index(const std::vector<received_message>& replies)
 {
     std::map<std::string, int> counts;
     for (const auto& r : replies)
-        ++counts[r.subject.substr(r.subject.rfind('.') + 1)];
+        if (!r.data.empty()) ++counts[r.subject.substr(r.subject.rfind('.') + 1)];
     return counts;
 }
 
@@ -68,6 +70,20 @@ json::object parse_object(const std::string& text)
     auto v = json::parse(text);
     BOOST_TEST_REQUIRE(v.is_object());
     return v.as_object();
+}
+
+// How many messages nats-server delivered to the (closed) connection named `name`: its /connz out_msgs.
+std::optional<std::size_t> delivered_to(const nats_server& server, const std::string& name)
+{
+    auto r =
+        beamline::app::http_call("127.0.0.1", server.monitor_port(), "GET", "/connz?state=all&limit=1024");
+    BOOST_TEST_INFO("/connz: " << r.status << " " << r.body.substr(0, 500) << r.error);
+    BOOST_TEST_REQUIRE(r.status == 200);
+    auto connz = json::parse(r.body);
+    for (const auto& c : connz.at("connections").as_array())
+        if (const auto* n = c.as_object().if_contains("name"); n && n->is_string() && n->as_string() == name)
+            return c.at("out_msgs").to_number<std::size_t>();
+    return std::nullopt;
 }
 
 } // namespace
@@ -175,7 +191,8 @@ BOOST_AUTO_TEST_CASE(hostile_input_gets_a_reply_each_and_the_daemon_stays_health
 
 BOOST_AUTO_TEST_CASE(sigterm_during_a_stream_answers_everything_received_and_exits_zero)
 {
-    traffic_fixture f(4, env_list{{"BEAMLINE_ROUTER_TENANT_INFLIGHT_MAX", "100000"}});
+    traffic_fixture f(4, env_list{{"BEAMLINE_ROUTER_TENANT_INFLIGHT_MAX", "100000"},
+                                  {"BEAMLINE_NATS_NAME", "router-under-test"}});
     message_collector replies(*f.caller, "it.stream.>");
     BOOST_TEST_REQUIRE(replies.status() == NATS_OK);
 
@@ -226,7 +243,13 @@ BOOST_AUTO_TEST_CASE(sigterm_during_a_stream_answers_everything_received_and_exi
     for (const auto& [index, n] : counts)
         if (n > 1) ++duplicated;
     BOOST_TEST_MESSAGE("requests confirmed before SIGTERM: " << confirmed_before_signal
-                                                             << ", replies: " << replies.messages().size());
+                                                             << ", answered: " << counts.size());
+    // nats-server's count of the messages it delivered to the router's connection: each of them was
+    // a decide request the router received, and each must have been answered.
+    auto delivered = delivered_to(f.server, "router-under-test");
+    BOOST_TEST_REQUIRE(delivered.has_value(), "the router's closed connection is not in /connz");
+    BOOST_TEST(counts.size() == *delivered,
+               counts.size() << " requests answered of " << *delivered << " delivered to the router");
     BOOST_TEST(missing == 0, missing << " requests delivered before SIGTERM got no reply (first: r-"
                                      << first_missing << ")");
     BOOST_TEST(duplicated == 0);
