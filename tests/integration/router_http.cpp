@@ -199,6 +199,57 @@ BOOST_AUTO_TEST_CASE(policy_admin_with_a_token)
     BOOST_TEST(f.router->http_get("/healthz").status == 200);
 }
 
+BOOST_AUTO_TEST_CASE(sighup_reloads_policies_and_keeps_the_last_good_version)
+{
+    http_fixture f;
+    f.policies.write("acme", "default", anthropic_only);
+    f.policies.write("acme", "broken", R"({"version":"1","providers":[{"name":"x","weight":-1}]})");
+    f.router->signal(SIGHUP);
+    BOOST_TEST(
+        eventually([&] { return provider_of(f.decide(decide_request("acme", "r-1"))) == "anthropic"; }, 5s));
+    // An invalid edit of a served policy is reported and the last good version keeps serving.
+    f.policies.write("acme", "default", "{\"version\":");
+    f.router->signal(SIGHUP);
+    BOOST_TEST(eventually([&] { return f.router->log().find("broken.json") != std::string::npos; }, 5s));
+    // Only invalid files are reported by path (the "policies loaded" line names the directory).
+    BOOST_TEST(eventually([&] { return f.router->log().find("default.json") != std::string::npos; }, 5s),
+               f.router->log());
+    BOOST_TEST(provider_of(f.decide(decide_request("acme", "r-2"))) == "anthropic");
+    auto broken = f.decide(decide_request("acme", "r-3", R"("policy_id":"broken")"));
+    BOOST_TEST(broken.at("error").at("code") == "policy_not_found");
+    BOOST_TEST(f.router->http_get("/healthz").status == 200);
+}
+
+BOOST_AUTO_TEST_CASE(healthz_is_503_without_policies)
+{
+    nats_server server{nats_server_options{.tls = tls_mode::mutual}};
+    policy_dir empty;
+    auto env = router_nats_env(server);
+    env.emplace_back("BEAMLINE_ROUTER_POLICIES_DIR", empty.path().string());
+    router_process router(env, 0ms);
+    // Connected and subscribed, yet unhealthy: nothing to decide with.
+    BOOST_TEST(eventually(
+        [&]
+        {
+            auto r = router.http_get("/healthz");
+            return r.status == 503 && r.body.find("no policies loaded") != std::string::npos;
+        },
+        10s));
+    auto r = router.http_get("/healthz");
+    BOOST_TEST(r.body.find(R"("nats":"connected")") != std::string::npos, r.body);
+}
+
+BOOST_AUTO_TEST_CASE(a_bad_configuration_value_is_refused_naming_the_key)
+{
+    auto r = run_shell("BEAMLINE_ROUTER_THREADS=lots BEAMLINE_HTTP_LISTEN=127.0.0.1:1 '" BEAMLINE_BINARY_DIR
+                       "/beamline_router' run");
+    BOOST_TEST(r.exit_code == 2, r.output);
+    BOOST_TEST(r.output.find("BEAMLINE_ROUTER_THREADS") != std::string::npos, r.output);
+    auto unknown = run_shell("BEAMLINE_ROUTER_THREADZ=2 '" BEAMLINE_BINARY_DIR "/beamline_router' ping");
+    BOOST_TEST(unknown.exit_code == 2, unknown.output);
+    BOOST_TEST(unknown.output.find("BEAMLINE_ROUTER_THREADZ") != std::string::npos, unknown.output);
+}
+
 BOOST_AUTO_TEST_CASE(cli_verbs_reach_the_running_daemon)
 {
     http_fixture f;

@@ -143,6 +143,41 @@ BOOST_AUTO_TEST_CASE(two_thousand_concurrent_requests_from_twenty_tenants_each_g
     BOOST_TEST(f.router->http_get("/healthz").status == 200);
 }
 
+BOOST_AUTO_TEST_CASE(two_daemons_in_the_queue_group_handle_each_request_once)
+{
+    traffic_fixture f(2);
+    auto env = router_nats_env(f.server);
+    env.emplace_back("BEAMLINE_ROUTER_POLICIES_DIR", f.policies.path().string());
+    router_process second(env);
+    message_collector replies(*f.caller, "it.pair.>");
+    BOOST_TEST_REQUIRE(replies.status() == NATS_OK);
+    constexpr int requests = 500;
+    for (int i = 0; i < requests; ++i)
+        BOOST_TEST_REQUIRE(f.caller->publish(decide_subject,
+                                             decide_request(tenant_name(i % 2), "r-" + std::to_string(i)), {},
+                                             "it.pair." + std::to_string(i)) == NATS_OK);
+    replies.wait_for(requests, 20s);
+    BOOST_TEST(f.caller->flush() == NATS_OK);
+    std::this_thread::sleep_for(200ms);
+    auto counts = count_by_index(replies.messages());
+    BOOST_TEST(counts.size() == std::size_t(requests));
+    BOOST_TEST(replies.messages().size() == std::size_t(requests));
+
+    // Both daemons took a share (nats-server picks a queue member at random for each message).
+    auto served = [](const router_process& r)
+    {
+        auto m = r.http_get("/metrics").body;
+        const std::string series = R"(router_decide_requests_total{outcome="ok",code="none"} )";
+        auto at = m.find(series);
+        return at == std::string::npos ? 0 : std::stoi(m.substr(at + series.size()));
+    };
+    int first = served(*f.router);
+    int other = served(second);
+    BOOST_TEST(first + other == requests);
+    BOOST_TEST(first > 0);
+    BOOST_TEST(other > 0);
+}
+
 BOOST_AUTO_TEST_CASE(hostile_input_gets_a_reply_each_and_the_daemon_stays_healthy)
 {
     traffic_fixture f(1);
