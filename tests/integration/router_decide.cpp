@@ -1,8 +1,6 @@
 // The router daemon end to end: decide over a real nats-server with mutual TLS, asked by libnats.
 // Success replies, every refusal the contract names, idempotent replays and ExecAssignments.
-#include "libnats_peer.hpp"
-#include "nats_server.hpp"
-#include "router_process.hpp"
+#include "router_setup.hpp"
 
 #include <boost/json.hpp>
 #include <boost/test/unit_test.hpp>
@@ -16,52 +14,25 @@ namespace json = boost::json;
 namespace
 {
 
-const std::string decide_subject = "beamline.router.v1.decide";
-
-const char* acme_policy = R"({"version":"7",
-  "providers":[{"name":"openai","weight":70,"expected_latency_ms":250,"cost":0.002},
-               {"name":"anthropic","weight":30,"expected_latency_ms":300,"cost":0.003}]})";
-
 const char* limited_policy = R"({"version":"1",
   "providers":[{"name":"openai","weight":1,"expected_latency_ms":100,"cost":0.001}],
   "rate_limit":{"enabled":true,"requests_per_second":1,"burst":1}})";
 
-// One nats-server with mutual TLS, a policies directory and the daemon, plus a libnats caller.
-struct router_fixture
+// A mutual-TLS nats-server and the daemon with tenants acme (policies default and limited) and globex.
+struct router_fixture : router_setup
 {
-    explicit router_fixture(env_list extra_env = {})
+    explicit router_fixture(const env_list& extra_env = {})
+        : router_setup(
+              nats_server_options{.tls = tls_mode::mutual},
+              [](const policy_dir& dir)
+              {
+                  dir.write("acme", "default", two_provider_policy);
+                  dir.write("acme", "limited", limited_policy);
+                  dir.write("globex", "default", two_provider_policy);
+              },
+              extra_env)
     {
-        policies.write("acme", "default", acme_policy);
-        policies.write("acme", "limited", limited_policy);
-        policies.write("globex", "default", acme_policy);
-        auto env = router_nats_env(server);
-        env.emplace_back("BEAMLINE_ROUTER_POLICIES_DIR", policies.path().string());
-        env.insert(env.end(), extra_env.begin(), extra_env.end());
-        router.emplace(env);
-        caller.emplace(options_for(server));
-        BOOST_TEST_REQUIRE(caller->connected(), caller->error());
     }
-
-    // Sends a decide request and returns the reply; fails the test when none came.
-    received_message ask(const std::string& body, const header_list& headers = {})
-    {
-        natsStatus failure = NATS_OK;
-        auto reply = caller->request(decide_subject, body, 5s, &failure, headers);
-        BOOST_TEST_REQUIRE(reply.has_value(), "no reply: " << natsStatus_GetText(failure));
-        return *reply;
-    }
-
-    json::object ask_json(const std::string& body, const header_list& headers = {})
-    {
-        auto reply = ask(body, headers);
-        BOOST_TEST_INFO("reply: " << reply.data);
-        return json::parse(reply.data).as_object();
-    }
-
-    nats_server server{nats_server_options{.tls = tls_mode::mutual}};
-    policy_dir policies;
-    std::optional<router_process> router;
-    std::optional<libnats_peer> caller;
 };
 
 std::string str(const json::object& o, const char* key)

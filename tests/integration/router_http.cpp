@@ -1,9 +1,7 @@
 // The router daemon's HTTP surface and CLI against a running daemon over a mutual-TLS nats-server:
 // health through a NATS outage, status, metrics, policy administration and the CLI verbs.
-#include "libnats_peer.hpp"
-#include "nats_server.hpp"
 #include "promtool.hpp"
-#include "router_process.hpp"
+#include "router_setup.hpp"
 #include "shell.hpp"
 
 #include <boost/json.hpp>
@@ -18,7 +16,6 @@ namespace json = boost::json;
 namespace
 {
 
-const std::string decide_subject = "beamline.router.v1.decide";
 const std::string token = "s3cret-admin-token";
 
 const char* openai_only = R"({"version":"1",
@@ -26,28 +23,25 @@ const char* openai_only = R"({"version":"1",
 const char* anthropic_only = R"({"version":"2",
   "providers":[{"name":"anthropic","weight":1,"expected_latency_ms":300,"cost":0.003}]})";
 
-struct http_fixture
+// A mutual-TLS nats-server and the daemon with one policy, acme/default (openai only), and by
+// default an admin token.
+struct http_fixture : router_setup
 {
-    explicit http_fixture(env_list extra_env = {{"BEAMLINE_HTTP_ADMIN_TOKEN", token}})
+    explicit http_fixture(const env_list& extra_env = {{"BEAMLINE_HTTP_ADMIN_TOKEN", token}})
+        : router_setup(
+              nats_server_options{.tls = tls_mode::mutual},
+              [](const policy_dir& dir) { dir.write("acme", "default", openai_only); },
+              with_quick_reconnect(extra_env))
     {
-        policies.write("acme", "default", openai_only);
-        auto env = router_nats_env(server);
-        env.emplace_back("BEAMLINE_ROUTER_POLICIES_DIR", policies.path().string());
-        env.emplace_back("BEAMLINE_NATS_RECONNECT_WAIT_MS", "100");
-        env.insert(env.end(), extra_env.begin(), extra_env.end());
-        router.emplace(env);
-        caller.emplace(options_for(server));
-        BOOST_TEST_REQUIRE(caller->connected(), caller->error());
     }
 
-    json::object decide(const std::string& body)
+    static env_list with_quick_reconnect(env_list env)
     {
-        natsStatus failure = NATS_OK;
-        auto reply = caller->request(decide_subject, body, 5s, &failure);
-        BOOST_TEST_REQUIRE(reply.has_value(), "no reply: " << natsStatus_GetText(failure));
-        BOOST_TEST_INFO("reply: " << reply->data);
-        return json::parse(reply->data).as_object();
+        env.emplace_back("BEAMLINE_NATS_RECONNECT_WAIT_MS", "100");
+        return env;
     }
+
+    json::object decide(const std::string& body) { return ask_json(body); }
 
     // The environment that points the CLI at this daemon.
     std::string cli(const std::string& args) const
@@ -55,11 +49,6 @@ struct http_fixture
         return "BEAMLINE_HTTP_LISTEN=" + router->http_listen() + " BEAMLINE_HTTP_ADMIN_TOKEN=" + token +
                " '" + BEAMLINE_BINARY_DIR + "/beamline_router' " + args;
     }
-
-    nats_server server{nats_server_options{.tls = tls_mode::mutual}};
-    policy_dir policies;
-    std::optional<router_process> router;
-    std::optional<libnats_peer> caller;
 };
 
 json::object body_of(const beamline::app::http_reply& r)

@@ -1,9 +1,7 @@
 // The router daemon under traffic: thousands of concurrent requests from many tenants, hostile
 // input, and SIGTERM in the middle of a stream. Every request that reached the router is answered
 // exactly once, and the daemon stays healthy.
-#include "libnats_peer.hpp"
-#include "nats_server.hpp"
-#include "router_process.hpp"
+#include "router_setup.hpp"
 
 #include <atomic>
 #include <boost/json.hpp>
@@ -20,12 +18,6 @@ namespace json = boost::json;
 namespace
 {
 
-const std::string decide_subject = "beamline.router.v1.decide";
-
-const char* two_providers = R"({"version":"1",
-  "providers":[{"name":"openai","weight":70,"expected_latency_ms":250,"cost":0.002},
-               {"name":"anthropic","weight":30,"expected_latency_ms":300,"cost":0.003}]})";
-
 std::string tenant_name(int i)
 {
     return "tenant-" + std::to_string(i);
@@ -33,24 +25,19 @@ std::string tenant_name(int i)
 
 // `tenants` tenants with the same policy, a mutual-TLS nats-server (max_payload 4 MiB, so that a
 // 2 MiB request reaches the router) and the daemon.
-struct traffic_fixture
+struct traffic_fixture : router_setup
 {
-    explicit traffic_fixture(int tenants, env_list extra_env = {})
+    explicit traffic_fixture(int tenants, const env_list& extra_env = {})
+        : router_setup(
+              nats_server_options{.tls = tls_mode::mutual, .max_payload = 4u << 20},
+              [tenants](const policy_dir& dir)
+              {
+                  for (int i = 0; i < tenants; ++i)
+                      dir.write(tenant_name(i), "default", two_provider_policy);
+              },
+              extra_env)
     {
-        for (int i = 0; i < tenants; ++i)
-            policies.write(tenant_name(i), "default", two_providers);
-        auto env = router_nats_env(server);
-        env.emplace_back("BEAMLINE_ROUTER_POLICIES_DIR", policies.path().string());
-        env.insert(env.end(), extra_env.begin(), extra_env.end());
-        router.emplace(env);
-        caller.emplace(options_for(server));
-        BOOST_TEST_REQUIRE(caller->connected(), caller->error());
     }
-
-    nats_server server{nats_server_options{.tls = tls_mode::mutual, .max_payload = 4u << 20}};
-    policy_dir policies;
-    std::optional<router_process> router;
-    std::optional<libnats_peer> caller;
 };
 
 // Replies per request, keyed by the reply subject's last token (the request's index). A request
@@ -146,9 +133,7 @@ BOOST_AUTO_TEST_CASE(two_thousand_concurrent_requests_from_twenty_tenants_each_g
 BOOST_AUTO_TEST_CASE(two_daemons_in_the_queue_group_handle_each_request_once)
 {
     traffic_fixture f(2);
-    auto env = router_nats_env(f.server);
-    env.emplace_back("BEAMLINE_ROUTER_POLICIES_DIR", f.policies.path().string());
-    router_process second(env);
+    router_process second(f.env());
     message_collector replies(*f.caller, "it.pair.>");
     BOOST_TEST_REQUIRE(replies.status() == NATS_OK);
     constexpr int requests = 500;
@@ -181,13 +166,7 @@ BOOST_AUTO_TEST_CASE(two_daemons_in_the_queue_group_handle_each_request_once)
 BOOST_AUTO_TEST_CASE(hostile_input_gets_a_reply_each_and_the_daemon_stays_healthy)
 {
     traffic_fixture f(1);
-    auto ask = [&](const std::string& body)
-    {
-        natsStatus failure = NATS_OK;
-        auto reply = f.caller->request(decide_subject, body, 5s, &failure);
-        BOOST_TEST_REQUIRE(reply.has_value(), "no reply: " << natsStatus_GetText(failure));
-        return parse_object(reply->data);
-    };
+    auto ask = [&](const std::string& body) { return f.ask_json(body); };
     auto expect_schema_error = [](const json::object& reply, const std::string& cause)
     {
         BOOST_TEST(reply.at("ok") == false);

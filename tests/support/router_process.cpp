@@ -1,5 +1,7 @@
 #include "router_process.hpp"
 
+#include "child_process.hpp"
+
 #include <arpa/inet.h>
 #include <boost/test/results_collector.hpp>
 #include <boost/test/unit_test.hpp>
@@ -30,25 +32,6 @@ using namespace std::chrono_literals;
 
 namespace
 {
-
-bool failed_so_far()
-{
-    try
-    {
-        namespace ut = boost::unit_test;
-        return !ut::results_collector.results(ut::framework::current_test_case().p_id).passed();
-    }
-    catch (...)
-    {
-        return false;
-    }
-}
-
-bool keep_dir()
-{
-    const char* keep = std::getenv("BEAMLINE_TEST_KEEP_DIRS");
-    return keep != nullptr && std::string(keep) == "1";
-}
 
 // The inherited environment with `overrides` applied, as NAME=value strings.
 std::vector<std::string> child_environment(const env_list& overrides)
@@ -107,20 +90,12 @@ int loopback_get_status(std::uint16_t port, const std::string& target)
 
 } // namespace
 
-static fs::path make_temp_dir(const char* prefix)
-{
-    std::string pattern = (fs::temp_directory_path() / (std::string(prefix) + "XXXXXX")).string();
-    if (::mkdtemp(pattern.data()) == nullptr)
-        throw std::runtime_error("cannot create a temporary directory: " + std::string(std::strerror(errno)));
-    return pattern;
-}
-
 policy_dir::policy_dir() : path_(make_temp_dir("beamline_policies_")) {}
 
 policy_dir::~policy_dir()
 {
     std::error_code ignored;
-    if (!keep_dir()) fs::remove_all(path_, ignored);
+    if (!keep_test_dirs()) fs::remove_all(path_, ignored);
 }
 
 fs::path policy_dir::write(const std::string& tenant, const std::string& policy,
@@ -162,35 +137,8 @@ router_process::router_process(const env_list& env, std::chrono::milliseconds re
     if (!names(env, "BEAMLINE_ROUTER_PIDFILE"))
         full.emplace_back("BEAMLINE_ROUTER_PIDFILE", (dir_ / "beamline_router.pid").string());
 
-    // Everything the child needs is prepared before fork(): only async-signal-safe calls follow.
-    std::string binary = BEAMLINE_BINARY_DIR "/beamline_router";
-    std::vector<char*> argv{binary.data(), const_cast<char*>("run"), nullptr};
-    auto env_strings = child_environment(full);
-    std::vector<char*> envp;
-    for (auto& s : env_strings)
-        envp.push_back(s.data());
-    envp.push_back(nullptr);
-    std::string log_file = (dir_ / "router.log").string();
-    int log_fd = ::open(log_file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-    if (log_fd < 0) throw std::runtime_error("cannot open " + log_file + ": " + std::strerror(errno));
-    pid_t parent = ::getpid();
-    pid_t child = ::fork();
-    if (child == 0)
-    {
-        // The daemon must not outlive a test process that crashes.
-        ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (::getppid() != parent) ::_exit(127);
-        int null_fd = ::open("/dev/null", O_RDONLY);
-        ::dup2(null_fd, STDIN_FILENO);
-        ::dup2(log_fd, STDOUT_FILENO);
-        ::dup2(log_fd, STDERR_FILENO);
-        ::execve(argv[0], argv.data(), envp.data());
-        ::_exit(127);
-    }
-    int fork_error = errno;
-    ::close(log_fd);
-    if (child < 0) throw std::runtime_error("fork(): " + std::string(std::strerror(fork_error)));
-    pid_ = child;
+    pid_ = spawn_logged({BEAMLINE_BINARY_DIR "/beamline_router", "run"}, dir_ / "router.log",
+                        child_environment(full));
 
     if (ready_limit.count() > 0 && !wait_health(200, ready_limit))
     {
@@ -207,10 +155,10 @@ router_process::~router_process()
         ::kill(pid_, SIGKILL);
         ::waitpid(pid_, nullptr, 0);
     }
-    if (failed_so_far())
+    if (current_test_failed())
         std::cerr << "----- router log " << (dir_ / "router.log") << " -----\n" << log() << "-----\n";
     std::error_code ignored;
-    if (!keep_dir()) fs::remove_all(dir_, ignored);
+    if (!keep_test_dirs()) fs::remove_all(dir_, ignored);
 }
 
 std::string router_process::log() const
