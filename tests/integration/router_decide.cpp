@@ -145,6 +145,30 @@ BOOST_AUTO_TEST_CASE(intake_refusals_name_their_cause)
         "invalid_request", "CORRELATION_FIELDS_INVALID", "flow_id");
 }
 
+BOOST_AUTO_TEST_CASE(the_version_header_wins_over_the_payload)
+{
+    router_fixture f;
+    auto body = R"({"version":"2","request_id":"r-v","tenant_id":"acme","task":{"type":"t","payload":{}}})";
+    BOOST_TEST(f.ask_json(body, {{"version", "1"}}).at("ok") == true);
+}
+
+BOOST_AUTO_TEST_CASE(an_assignment_without_a_caller_trace_starts_one)
+{
+    router_fixture f;
+    libnats_peer worker(options_for(f.server));
+    BOOST_TEST_REQUIRE(worker.connected(), worker.error());
+    message_collector assignments(worker, "caf.exec.assign.v1");
+    BOOST_TEST_REQUIRE(worker.flush() == NATS_OK);
+    BOOST_TEST_REQUIRE(f.ask_json(decide_request("acme", "r-nt", R"("push_assignment":1)")).at("ok") == true);
+    auto got = assignments.wait_for(1, 5s);
+    BOOST_TEST_REQUIRE(got.size() == 1u);
+    auto trace = header(got[0], "trace_id");
+    BOOST_TEST(std::regex_match(trace, std::regex("[0-9a-f]{32}")), trace);
+    BOOST_TEST(trace != std::string(32, '0'));
+    BOOST_TEST(header(got[0], "traceparent").substr(0, 36) == "00-" + trace + "-");
+    BOOST_TEST(json::serialize(json::parse(got[0].data).at("correlation")) == "{}");
+}
+
 BOOST_AUTO_TEST_CASE(tenant_outside_the_allow_list_is_unauthorized)
 {
     router_fixture f(env_list{{"BEAMLINE_ROUTER_TENANTS_ALLOW", "acme"}});
