@@ -94,6 +94,18 @@ BOOST_AUTO_TEST_CASE(healthz_follows_the_nats_connection)
     BOOST_TEST(f.decide(decide_request("acme", "r-back")).at("ok") == true);
 }
 
+BOOST_AUTO_TEST_CASE(sigterm_while_nats_is_down_still_exits_zero)
+{
+    http_fixture f;
+    f.caller.reset();
+    f.server.stop();
+    BOOST_TEST_REQUIRE(f.router->wait_health(503, 15s));
+    f.router->signal(SIGTERM);
+    auto code = f.router->wait_exit(20s);
+    BOOST_TEST_REQUIRE(code.has_value(), "the daemon did not exit within 20 s of SIGTERM");
+    BOOST_TEST(*code == 0);
+}
+
 BOOST_AUTO_TEST_CASE(probes_status_and_metrics)
 {
     http_fixture f;
