@@ -194,6 +194,17 @@ BOOST_AUTO_TEST_CASE(policy_admin_with_a_token)
     BOOST_TEST(reload.status == 200, reload.body);
     BOOST_TEST(provider_of(f.decide(decide_request("globex", "r-5"))) == "openai");
 
+    // Ids that would leave the policies directory are refused.
+    for (const char* target : {"/v1/policies/../evil", "/v1/policies/%2e%2e/evil", "/v1/policies/acme/..",
+                               "/v1/policies/acme/a%2Fb"})
+    {
+        auto escape = f.router->http("PUT", target, openai_only, token);
+        BOOST_TEST((escape.status == 400 || escape.status == 404),
+                   target << ": " << escape.status << " " << escape.body);
+    }
+    BOOST_TEST(!std::filesystem::exists(f.policies.path().parent_path() / "evil.json"));
+    BOOST_TEST(!std::filesystem::exists(f.policies.path() / "acme" / "...json"));
+
     // A 2 MiB body is refused before it is read.
     auto huge = f.router->http("PUT", "/v1/policies/acme/huge", std::string(2u << 20, ' '), token);
     BOOST_TEST(huge.status == 413, huge.status << " " << huge.error);
