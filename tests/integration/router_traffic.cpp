@@ -8,6 +8,7 @@
 #include <boost/test/unit_test.hpp>
 #include <csignal>
 #include <map>
+#include <sstream>
 #include <string>
 #include <thread>
 
@@ -81,7 +82,9 @@ BOOST_AUTO_TEST_CASE(two_thousand_concurrent_requests_from_twenty_tenants_each_g
 {
     constexpr int tenants = 20;
     constexpr int requests = 2000;
-    traffic_fixture f(tenants, env_list{{"BEAMLINE_ROUTER_TENANT_INFLIGHT_MAX", "10000"}});
+    // Tenant labels capped at 5: the other 15 tenants share "_other" in the per-tenant metrics.
+    traffic_fixture f(tenants, env_list{{"BEAMLINE_ROUTER_TENANT_INFLIGHT_MAX", "10000"},
+                                        {"BEAMLINE_HTTP_METRICS_TENANT_CAP", "5"}});
     message_collector replies(*f.caller, "it.replies.>");
     BOOST_TEST_REQUIRE(replies.status() == NATS_OK);
     for (int i = 0; i < requests; ++i)
@@ -127,6 +130,21 @@ BOOST_AUTO_TEST_CASE(two_thousand_concurrent_requests_from_twenty_tenants_each_g
     BOOST_TEST(missing == 0);
     BOOST_TEST(duplicated == 0);
     BOOST_TEST(refused == 0);
+    auto metrics = f.router->http_get("/metrics").body;
+    int labelled = 0;
+    int total = 0;
+    std::string other_series;
+    std::istringstream lines(metrics);
+    for (std::string line; std::getline(lines, line);)
+        if (line.rfind("router_tenant_decide_requests_total{", 0) == 0)
+        {
+            ++labelled;
+            total += std::stoi(line.substr(line.rfind(' ') + 1));
+            if (line.find(R"(tenant="_other")") != std::string::npos) other_series = line;
+        }
+    BOOST_TEST(labelled == 6, metrics);
+    BOOST_TEST(total == requests);
+    BOOST_TEST(other_series == R"(router_tenant_decide_requests_total{tenant="_other"} 1500)");
     BOOST_TEST(f.router->http_get("/healthz").status == 200);
 }
 
