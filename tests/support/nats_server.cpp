@@ -1,5 +1,7 @@
 #include "nats_server.hpp"
 
+#include "child_process.hpp"
+
 #include <arpa/inet.h>
 #include <boost/test/results_collector.hpp>
 #include <boost/test/unit_test.hpp>
@@ -45,19 +47,6 @@ std::string nats_server_binary()
     return "nats-server";
 }
 
-fs::path make_temp_dir(const char* prefix)
-{
-    std::string pattern = (fs::temp_directory_path() / (std::string(prefix) + "XXXXXX")).string();
-    if (::mkdtemp(pattern.data()) == nullptr)
-        throw std::runtime_error("cannot create a temporary directory: " + std::string(std::strerror(errno)));
-    return pattern;
-}
-
-bool keep_dirs()
-{
-    return env_or("BEAMLINE_TEST_KEEP_DIRS", "") == "1";
-}
-
 // The certificates live for the whole process and are removed when it exits.
 struct certificate_store
 {
@@ -66,7 +55,7 @@ struct certificate_store
     ~certificate_store()
     {
         std::error_code ignored;
-        if (!dir.empty() && !keep_dirs()) fs::remove_all(dir, ignored);
+        if (!dir.empty() && !keep_test_dirs()) fs::remove_all(dir, ignored);
     }
 };
 
@@ -86,20 +75,6 @@ bool accepts_connections(std::uint16_t port)
     bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0;
     ::close(fd);
     return ok;
-}
-
-bool current_test_failed()
-{
-    try
-    {
-        namespace ut = boost::unit_test;
-        auto id = ut::framework::current_test_case().p_id;
-        return !ut::results_collector.results(id).passed();
-    }
-    catch (...)
-    {
-        return false;
-    }
 }
 
 } // namespace
@@ -171,7 +146,7 @@ nats_server::nats_server(nats_server_options options) : options_(std::move(optio
         if (attempt == attempts || reason.find("address already in use") == std::string::npos)
         {
             std::error_code ignored;
-            if (!keep_dirs()) fs::remove_all(dir_, ignored);
+            if (!keep_test_dirs()) fs::remove_all(dir_, ignored);
             throw std::runtime_error("nats-server did not start on 127.0.0.1:" + std::to_string(port_) +
                                      "; its log:\n" + reason);
         }
@@ -189,7 +164,7 @@ nats_server::~nats_server()
     }
     dump_log_if_asked();
     std::error_code ignored;
-    if (!keep_dirs()) fs::remove_all(dir_, ignored);
+    if (!keep_test_dirs()) fs::remove_all(dir_, ignored);
 }
 
 std::string nats_server::url() const
@@ -247,31 +222,8 @@ void nats_server::write_config() const
 void nats_server::spawn()
 {
     if (running()) return;
-    // Everything the child needs is prepared before fork(): only async-signal-safe calls follow.
-    std::string binary = nats_server_binary();
     std::string config = (dir_ / "nats-server.conf").string();
-    std::string log_file = log_path().string();
-    std::vector<char*> argv{binary.data(), const_cast<char*>("-c"), config.data(), nullptr};
-    int log_fd = ::open(log_file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-    if (log_fd < 0) throw std::runtime_error("cannot open " + log_file + ": " + std::strerror(errno));
-    pid_t parent = ::getpid();
-    pid_t child = ::fork();
-    if (child == 0)
-    {
-        // The server must not outlive a test process that crashes.
-        ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (::getppid() != parent) ::_exit(127);
-        int null_fd = ::open("/dev/null", O_RDONLY);
-        ::dup2(null_fd, STDIN_FILENO);
-        ::dup2(log_fd, STDOUT_FILENO);
-        ::dup2(log_fd, STDERR_FILENO);
-        ::execvp(argv[0], argv.data());
-        ::_exit(127);
-    }
-    int fork_error = errno;
-    ::close(log_fd);
-    if (child < 0) throw std::runtime_error("fork(): " + std::string(std::strerror(fork_error)));
-    pid_ = child;
+    pid_ = spawn_logged({nats_server_binary(), "-c", config}, log_path());
     frozen_ = false;
 }
 
