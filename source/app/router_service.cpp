@@ -406,8 +406,9 @@ asio::awaitable<void> router_service::drain(std::chrono::milliseconds timeout)
     auto self = impl_;
     self->draining.store(true);
     log::info("draining: no new decide requests", {{"inflight", static_cast<double>(self->inflight.load())}});
-    self->client->unsubscribe(self->decide_sub);
     auto deadline = clock::now() + timeout;
+    // Requests the server routed to us before it read the UNSUB still arrive and get their replies.
+    co_await self->client->drain_subscription(self->decide_sub, std::min<std::chrono::milliseconds>(timeout, 2s));
     while (self->inflight.load() > 0 && clock::now() < deadline)
     {
         self->drained.expires_after(std::min<clock::duration>(deadline - clock::now(), 50ms));

@@ -205,6 +205,30 @@ struct client::impl
         --publish_waiters;
     }
 
+    /// Sends UNSUB for `sub` (when connected; a reconnect re-subscribes only active ones).
+    void send_unsub(const subscription& sub, const std::shared_ptr<client>& keep_alive)
+    {
+        bool wake;
+        {
+            std::lock_guard lock(out_mutex);
+            auto st = self.state_.load();
+            bool up = st == connection_state::connected || st == connection_state::draining;
+            if (up) pending_out.append_frame(32, [&](std::string& out) { protocol::encode_unsub(out, sub.sid_); });
+            wake = up && writer_idle;
+            if (wake) writer_idle = false;
+        }
+        if (wake) wake_writer(keep_alive);
+    }
+
+    /// Drops the subscription from the dispatch table (on the strand).
+    void forget(std::uint64_t sid, const std::shared_ptr<client>& keep_alive)
+    {
+        asio::post(strand, [k = keep_alive, this, sid] {
+            absorb_new_subs();
+            subs.erase(sid);
+        });
+    }
+
     /// Wakes the writer if it waits for work. Any thread.
     void wake_writer(const std::shared_ptr<client>& keep_alive)
     {
@@ -1010,20 +1034,20 @@ std::error_code client::subscribe_inline(std::string_view subject, subscribe_opt
 void client::unsubscribe(const subscription_ptr& sub)
 {
     if (!sub || !sub->active_.exchange(false)) return;
-    bool wake;
-    {
-        std::lock_guard lock(impl_->out_mutex);
-        bool up = state_.load() == connection_state::connected || state_.load() == connection_state::draining;
-        if (up) impl_->pending_out.append_frame(32, [&](std::string& out) { protocol::encode_unsub(out, sub->sid_); });
-        wake = up && impl_->writer_idle;
-        if (wake) impl_->writer_idle = false;
-    }
-    auto self = shared_from_this();
-    asio::post(impl_->strand, [self, sid = sub->sid_] {
-        self->impl_->absorb_new_subs();
-        self->impl_->subs.erase(sid);
-    });
-    if (wake) impl_->wake_writer(self);
+    impl_->send_unsub(*sub, shared_from_this());
+    impl_->forget(sub->sid_, shared_from_this());
+}
+
+awaitable<std::error_code> client::drain_subscription(subscription_ptr sub, std::chrono::milliseconds timeout)
+{
+    if (!sub || !sub->active_.load()) co_return std::error_code{};
+    auto keep = shared_from_this();
+    // The server may have sent messages before it reads the UNSUB: they keep being delivered until
+    // the PONG that follows proves there are no more.
+    impl_->send_unsub(*sub, keep);
+    auto ec = co_await flush(timeout);
+    if (sub->active_.exchange(false)) impl_->forget(sub->sid_, keep);
+    co_return ec;
 }
 
 void client::start_request(std::string subject, std::string payload, const headers* hdrs,
@@ -1128,32 +1152,40 @@ awaitable<std::error_code> client::drain(std::chrono::milliseconds timeout)
 {
     auto self = shared_from_this();
     auto deadline = std::chrono::steady_clock::now() + timeout;
-    // Stop the flow: unsubscribe everything but the request inbox.
-    co_await asio::post(impl_->strand, asio::use_awaitable);
-    std::vector<subscription_ptr> draining;
-    impl_->absorb_new_subs();
-    for (auto& [sid, sub] : impl_->subs)
-        if (sub != impl_->inbox_sub) draining.push_back(sub);
+    // The subscriptions are the strand's: collect them there (raw pointer in the initiation, as
+    // everywhere with use_awaitable).
+    impl* im = impl_.get();
+    std::vector<subscription_ptr> draining =
+        co_await asio::async_initiate<decltype(asio::use_awaitable), void(std::vector<subscription_ptr>)>(
+            [im](auto handler) {
+                asio::post(im->strand, [im, h = std::move(handler)]() mutable {
+                    im->absorb_new_subs();
+                    std::vector<subscription_ptr> out;
+                    for (auto& [sid, sub] : im->subs)
+                        if (sub != im->inbox_sub) out.push_back(sub);
+                    complete(std::move(h), im->strand, std::move(out));
+                });
+            },
+            asio::use_awaitable);
+    // UNSUB everything, still active; the PONG after it means the server sent all it will send.
     for (auto& sub : draining)
-    {
-        bool was_active = sub->active_.load();
-        unsubscribe(sub);
-        if (was_active) sub->active_.store(true); // let queued messages still be handled
-    }
+        impl_->send_unsub(*sub, self);
     if (state() == connection_state::connected) state_.store(connection_state::draining);
-    // Let queued messages be handled.
+    std::error_code ec = co_await flush(std::max(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                     deadline - std::chrono::steady_clock::now()),
+                                                 std::chrono::milliseconds(100)));
+    // Let what was queued be handled, then stop delivering.
     steady_timer t(co_await asio::this_coro::executor);
     for (;;)
     {
-        bool busy = std::any_of(draining.begin(), draining.end(), [](const subscription_ptr& s) { return s->pending_msgs() > 0; });
+        bool busy = std::any_of(draining.begin(), draining.end(),
+                                [](const subscription_ptr& s) { return s->pending_msgs() > 0; });
         if (!busy || std::chrono::steady_clock::now() >= deadline) break;
         t.expires_after(5ms);
         co_await t.async_wait(use_tuple);
     }
     for (auto& s : draining)
         s->active_.store(false);
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-    std::error_code ec = co_await flush(std::max(left, std::chrono::milliseconds(100)));
     close();
     co_return ec;
 }

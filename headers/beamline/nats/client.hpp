@@ -145,6 +145,9 @@ public:
     std::error_code subscribe_inline(std::string_view subject, subscribe_options opts,
                                      std::function<void(const message_view&)> handler, subscription_ptr& out);
     void unsubscribe(const subscription_ptr& sub);
+    /// Unsubscribes without losing what is already on its way: messages the server sent before it
+    /// read the UNSUB are still delivered, up to the PONG of a flush. For graceful shutdown.
+    asio::awaitable<std::error_code> drain_subscription(subscription_ptr sub, std::chrono::milliseconds timeout);
 
     /// Request/reply through one wildcard inbox subscription. Fails with `no_responders` at once
     /// when nobody listens, `timeout`, or `disconnected` if the connection drops meanwhile.
