@@ -295,7 +295,8 @@ struct client::impl
         }
         if (sub->max_msgs_ != 0 && n >= sub->max_msgs_)
         {
-            sub->active_.store(false);
+            // Route nothing more to it, but leave it active: the messages already queued for its
+            // handler are within max_msgs and must still be delivered.
             subs.erase(sub->sid_);
         }
     }
