@@ -516,8 +516,7 @@ struct client::impl
                 }
                 case sansio::handshake_action::write: io = co_await tr->write_all(act.bytes); break;
                 case sansio::handshake_action::tls_handshake:
-                    io = co_await tr->upgrade_to_tls(ssl_ctx, entry.tls_name.empty() ? entry.url.host : entry.tls_name,
-                                                     self.opts_.tls.verify);
+                    io = co_await tr->upgrade_to_tls(ssl_ctx, tls_name_for(entry), self.opts_.tls.verify);
                     tls_failed = static_cast<bool>(io);
                     break;
                 case sansio::handshake_action::done: break;
@@ -570,6 +569,13 @@ struct client::impl
         set_error(ec, text);
         tr->close();
         co_return ec;
+    }
+
+    /// The name to verify and send as SNI: the configured one, else the URL's (or discovered) host.
+    const std::string& tls_name_for(const sansio::server_entry& entry) const
+    {
+        if (!self.opts_.tls.server_name.empty()) return self.opts_.tls.server_name;
+        return entry.tls_name.empty() ? entry.url.host : entry.tls_name;
     }
 
     protocol::connect_info make_connect_info(const sansio::server_entry& entry) const
