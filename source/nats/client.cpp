@@ -557,6 +557,7 @@ struct client::impl
             text = "TLS wanted but " + where + " does not offer it";
         }
         else if (tr->tls() && (ec == std::error_code(boost::system::error_code(asio::error::eof)) ||
+                                 ec == std::error_code(boost::system::error_code(asio::error::connection_reset)) ||
                                  ec == std::error_code(boost::system::error_code(asio::ssl::error::stream_truncated))))
         {
             text = "TLS handshake failed: the server closed the connection (client certificate refused?) (" + where + ")";
