@@ -88,6 +88,7 @@ BOOST_AUTO_TEST_CASE(server_restart_under_publish_load_loses_nothing_published_a
     std::atomic<int> next{0};
     std::vector<char> must_arrive(total, 0); // written by the publisher thread only
     std::atomic<int> failed_publishes{0};
+    std::atomic<int> buffered_publishes{0};
     std::atomic<int> restarted_at{total};
     std::thread publisher(
         [&]
@@ -101,6 +102,7 @@ BOOST_AUTO_TEST_CASE(server_restart_under_publish_load_loses_nothing_published_a
                     ++failed_publishes;
                 else if (buffered || i >= restarted_at.load())
                     must_arrive[i] = 1;
+                if (buffered) ++buffered_publishes;
                 next.store(i + 1);
                 std::this_thread::sleep_for(1ms);
             }
@@ -116,6 +118,7 @@ BOOST_AUTO_TEST_CASE(server_restart_under_publish_load_loses_nothing_published_a
     BOOST_TEST(eventually([&] { return c->connected(); }, 10s), "state " << to_string(c->state()));
     BOOST_TEST_REQUIRE(!io.wait(c->flush(5s)));
     BOOST_TEST(failed_publishes.load() == 0);
+    BOOST_TEST(buffered_publishes.load() > 0); // the reconnect buffer was exercised
     BOOST_TEST(log.reconnected.load() >= 1);
     BOOST_TEST(c->stats().reconnects >= 1u);
     BOOST_TEST(log.disconnect_count() >= 1u);
