@@ -170,9 +170,7 @@ BOOST_AUTO_TEST_CASE(queue_subscribers_share_messages_each_delivered_once)
     libnats_peer peer(options_for(server));
     BOOST_TEST_REQUIRE(peer.connected(), peer.error());
     constexpr int total = 200;
-    for (int i = 0; i < total; ++i)
-        BOOST_TEST_REQUIRE(peer.publish("it.work", std::to_string(i)) == NATS_OK);
-    BOOST_TEST_REQUIRE(peer.flush() == NATS_OK);
+    BOOST_TEST_REQUIRE(publish_numbered(peer, "it.work", total) == NATS_OK);
 
     BOOST_TEST(eventually([&] { return a.messages().size() + b.messages().size() >= total; }, 5s));
     std::map<std::string, int> seen;
@@ -249,9 +247,7 @@ BOOST_AUTO_TEST_CASE(auto_unsubscribe_stops_after_max_msgs)
 
     libnats_peer peer(options_for(server));
     BOOST_TEST_REQUIRE(peer.connected(), peer.error());
-    for (int i = 0; i < 20; ++i)
-        BOOST_TEST_REQUIRE(peer.publish("it.limited", std::to_string(i)) == NATS_OK);
-    BOOST_TEST_REQUIRE(peer.flush() == NATS_OK);
+    BOOST_TEST_REQUIRE(publish_numbered(peer, "it.limited", 20) == NATS_OK);
     BOOST_TEST_REQUIRE(!io.wait(c->flush(2s))); // everything the server routed to us has been read
 
     auto got = inbox.wait_for(20, 500ms);
@@ -286,9 +282,7 @@ BOOST_AUTO_TEST_CASE(drain_delivers_queued_messages_then_closes)
     libnats_peer peer(options_for(server));
     BOOST_TEST_REQUIRE(peer.connected(), peer.error());
     constexpr int total = 50;
-    for (int i = 0; i < total; ++i)
-        BOOST_TEST_REQUIRE(peer.publish("it.drain", std::to_string(i)) == NATS_OK);
-    BOOST_TEST_REQUIRE(peer.flush() == NATS_OK);
+    BOOST_TEST_REQUIRE(publish_numbered(peer, "it.drain", total) == NATS_OK);
     BOOST_TEST_REQUIRE(!io.wait(c->flush(2s)));
 
     BOOST_TEST(!io.wait(c->drain(10s)));

@@ -203,9 +203,7 @@ BOOST_AUTO_TEST_CASE(slow_consumer_drops_beyond_its_pending_limit_and_reports_on
     libnats_peer peer(options_for(server));
     BOOST_TEST_REQUIRE(peer.connected(), peer.error());
     constexpr int total = 100;
-    for (int i = 0; i < total; ++i)
-        BOOST_TEST_REQUIRE(peer.publish("it.slow", std::to_string(i)) == NATS_OK);
-    BOOST_TEST_REQUIRE(peer.flush() == NATS_OK);
+    BOOST_TEST_REQUIRE(publish_numbered(peer, "it.slow", total) == NATS_OK);
     BOOST_TEST_REQUIRE(!io.wait(c->flush(2s))); // every message has reached the subscription
 
     BOOST_TEST(sub->dropped() > 0u);

@@ -148,6 +148,15 @@ inline std::shared_ptr<nats::client> connected_client(io_runner& io, nats::clien
     return c;
 }
 
+// Publishes "0", "1", ... on `subject` from libnats, then flushes: the server has routed them all
+// when this returns NATS_OK.
+inline natsStatus publish_numbered(libnats_peer& peer, const std::string& subject, int count)
+{
+    for (int i = 0; i < count; ++i)
+        if (natsStatus s = peer.publish(subject, std::to_string(i)); s != NATS_OK) return s;
+    return peer.flush();
+}
+
 // Closes the client and waits until its state says so, so nothing outlives the test's io_runner.
 inline void close_and_wait(nats::client& c)
 {
