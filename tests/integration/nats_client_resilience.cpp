@@ -177,6 +177,32 @@ BOOST_AUTO_TEST_CASE(frozen_server_is_detected_as_stale_and_the_client_recovers_
     close_and_wait(*c);
 }
 
+BOOST_AUTO_TEST_CASE(pending_request_fails_with_disconnected_when_the_server_goes_away)
+{
+    nats_server server;
+    io_runner io;
+    libnats_peer peer(options_for(server));
+    BOOST_TEST_REQUIRE(peer.connected(), peer.error());
+    message_collector silent(peer, "it.never.answers");
+    BOOST_TEST_REQUIRE(peer.flush() == NATS_OK);
+    auto options = client_options_for(server);
+    options.reconnect_wait = 200ms;
+    auto c = connected_client(io, options);
+
+    auto pending =
+        asio::co_spawn(io.executor(), c->request("it.never.answers", "hello?", 60s), asio::use_future);
+    BOOST_TEST_REQUIRE(silent.wait_for(1, 5s).size() == 1u); // the request reached the server
+    server.stop();
+    BOOST_TEST_REQUIRE((pending.wait_for(10s) == std::future_status::ready));
+    auto [ec, reply] = pending.get();
+    BOOST_TEST((ec == nats::errc::disconnected), ec.message());
+
+    server.start();
+    BOOST_TEST(eventually([&] { return c->connected(); }, 10s), "state " << c->state());
+    BOOST_TEST(!io.wait(c->flush(2s)));
+    close_and_wait(*c);
+}
+
 BOOST_AUTO_TEST_CASE(slow_consumer_drops_beyond_its_pending_limit_and_reports_once)
 {
     nats_server server;
