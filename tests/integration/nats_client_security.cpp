@@ -122,6 +122,35 @@ BOOST_AUTO_TEST_CASE(mutual_tls_with_a_certificate_from_another_ca_fails_with_a_
                    nats::errc::tls_handshake_failed, "TLS handshake failed: ");
 }
 
+BOOST_AUTO_TEST_CASE(mutual_tls_connection_is_renegotiated_after_a_server_restart)
+{
+    nats_server server({.tls = tls_mode::mutual});
+    io_runner io;
+    auto options = client_options_for(server, client_identity::ours);
+    options.reconnect_wait = 200ms;
+    options.reconnect_jitter_tls = 100ms;
+    std::atomic<int> reconnected{0};
+    nats::client_events events;
+    events.reconnected = [&] { ++reconnected; };
+    auto c = connected_client(io, options, events);
+    client_inbox inbox;
+    nats::subscription_ptr sub;
+    BOOST_TEST_REQUIRE(!c->subscribe("it.secure.again", {}, inbox.handler(), sub));
+    BOOST_TEST_REQUIRE(!io.wait(c->flush(2s)));
+
+    server.stop();
+    server.start();
+    BOOST_TEST(eventually([&] { return reconnected.load() == 1 && c->connected(); }, 10s),
+               "state " << c->state() << ": " << c->last_error_text());
+    libnats_peer peer(options_for(server));
+    BOOST_TEST_REQUIRE(peer.connected(), peer.error());
+    BOOST_TEST(peer.publish("it.secure.again", "over a new TLS session") == NATS_OK);
+    auto got = inbox.wait_for(1, 5s);
+    BOOST_TEST_REQUIRE(got.size() == 1u);
+    BOOST_TEST(got[0].payload() == "over a new TLS session");
+    close_and_wait(*c);
+}
+
 BOOST_AUTO_TEST_CASE(user_and_password_are_accepted_from_options_or_url)
 {
     nats_server server({.user = "router", .password = "p@ss word"});
