@@ -74,6 +74,26 @@ BOOST_AUTO_TEST_CASE(connects_publishes_and_receives_its_own_subscription)
     BOOST_TEST(c->publish("it.plain", "after close") == nats::errc::connection_closed);
 }
 
+BOOST_AUTO_TEST_CASE(failed_connects_name_their_cause)
+{
+    io_runner io;
+    nats::client_options bad_url;
+    bad_url.servers = {"nats://127.0.0.1:notaport"};
+    auto c = nats::client::create(io.executor(), bad_url);
+    BOOST_TEST((io.wait(c->connect()) == nats::errc::invalid_url));
+    BOOST_TEST(c->last_error_text().find("nats://127.0.0.1:notaport") != std::string::npos,
+               c->last_error_text());
+
+    nats::client_options nobody;
+    std::string where = "nats://127.0.0.1:" + std::to_string(free_loopback_port());
+    nobody.servers = {where};
+    auto d = nats::client::create(io.executor(), nobody);
+    auto ec = io.wait(d->connect());
+    BOOST_TEST((ec == std::errc::connection_refused), ec.message());
+    BOOST_TEST(d->last_error_text().find(where) != std::string::npos, d->last_error_text());
+    BOOST_TEST(eventually([&] { return d->state() == nats::connection_state::closed; }, 2s));
+}
+
 BOOST_AUTO_TEST_CASE(flush_is_a_round_trip_that_fails_when_not_connected)
 {
     nats_server server;
