@@ -4,6 +4,8 @@
 #include "client_harness.hpp"
 
 #include <boost/test/unit_test.hpp>
+#include <fstream>
+#include <sstream>
 using namespace beamline::test;
 using namespace std::chrono_literals;
 namespace nats = beamline::nats;
@@ -209,6 +211,41 @@ BOOST_AUTO_TEST_CASE(wrong_token_retried_in_background_stops_after_the_same_auth
                c->last_error_text());
     BOOST_TEST(eventually([&] { return c->state() == nats::connection_state::closed; }, 10s),
                "state: " << to_string(c->state()));
+    BOOST_TEST(eventually([&] { return closed_events.load() == 1; }, 2s));
+    auto attempts = refused_attempts(server);
+    BOOST_TEST(attempts == 2u);
+    std::this_thread::sleep_for(1s);
+    BOOST_TEST(refused_attempts(server) == attempts);
+}
+
+BOOST_AUTO_TEST_CASE(token_rotated_while_disconnected_stops_reconnecting_after_two_refusals)
+{
+    nats_server server({.token = "before"});
+    io_runner io;
+    std::atomic<int> closed_events{0};
+    nats::client_events events;
+    events.closed = [&](std::error_code) { ++closed_events; };
+    auto options = client_options_for(server);
+    options.reconnect_wait = 200ms;
+    auto c = connected_client(io, options, events);
+
+    // The server comes back on the same port expecting another token.
+    server.stop();
+    auto config_path = server.dir() / "nats-server.conf";
+    std::stringstream config;
+    config << std::ifstream(config_path).rdbuf();
+    std::string text = config.str();
+    auto at = text.find("\"before\"");
+    BOOST_TEST_REQUIRE(at != std::string::npos);
+    text.replace(at, 8, "\"after\"");
+    std::ofstream(config_path, std::ios::trunc) << text;
+    server.start();
+
+    BOOST_TEST(eventually([&] { return c->state() == nats::connection_state::closed; }, 15s),
+               "state " << c->state() << ": " << c->last_error_text());
+    BOOST_TEST((c->last_error() == nats::server_errc::authorization_violation), c->last_error_text());
+    BOOST_TEST(c->last_error_text().find("'Authorization Violation'") != std::string::npos,
+               c->last_error_text());
     BOOST_TEST(eventually([&] { return closed_events.load() == 1; }, 2s));
     auto attempts = refused_attempts(server);
     BOOST_TEST(attempts == 2u);
