@@ -24,6 +24,22 @@ std::size_t refused_attempts(const nats_server& server)
     return count;
 }
 
+// After the same authorization error twice the client closes for good: no third attempt follows.
+void expect_gave_up_after_two_refusals(const nats_server& server, const nats::client& c,
+                                       const std::atomic<int>& closed_events)
+{
+    BOOST_TEST(eventually([&] { return c.state() == nats::connection_state::closed; }, 15s),
+               "state " << c.state() << ": " << c.last_error_text());
+    BOOST_TEST((c.last_error() == nats::server_errc::authorization_violation), c.last_error_text());
+    BOOST_TEST(c.last_error_text().find("'Authorization Violation'") != std::string::npos,
+               c.last_error_text());
+    BOOST_TEST(eventually([&] { return closed_events.load() == 1; }, 2s));
+    auto attempts = refused_attempts(server);
+    BOOST_TEST(attempts == 2u);
+    std::this_thread::sleep_for(1s);
+    BOOST_TEST(refused_attempts(server) == attempts);
+}
+
 // Connects and exchanges one message through the server, on a subject of our own.
 void expect_working_connection(io_runner& io, const nats::client_options& options)
 {
@@ -209,13 +225,7 @@ BOOST_AUTO_TEST_CASE(wrong_token_retried_in_background_stops_after_the_same_auth
     BOOST_TEST(c->last_error_text().find("refused the connection: 'Authorization Violation'") !=
                    std::string::npos,
                c->last_error_text());
-    BOOST_TEST(eventually([&] { return c->state() == nats::connection_state::closed; }, 10s),
-               "state: " << to_string(c->state()));
-    BOOST_TEST(eventually([&] { return closed_events.load() == 1; }, 2s));
-    auto attempts = refused_attempts(server);
-    BOOST_TEST(attempts == 2u);
-    std::this_thread::sleep_for(1s);
-    BOOST_TEST(refused_attempts(server) == attempts);
+    expect_gave_up_after_two_refusals(server, *c, closed_events);
 }
 
 BOOST_AUTO_TEST_CASE(token_rotated_while_disconnected_stops_reconnecting_after_two_refusals)
@@ -241,16 +251,7 @@ BOOST_AUTO_TEST_CASE(token_rotated_while_disconnected_stops_reconnecting_after_t
     std::ofstream(config_path, std::ios::trunc) << text;
     server.start();
 
-    BOOST_TEST(eventually([&] { return c->state() == nats::connection_state::closed; }, 15s),
-               "state " << c->state() << ": " << c->last_error_text());
-    BOOST_TEST((c->last_error() == nats::server_errc::authorization_violation), c->last_error_text());
-    BOOST_TEST(c->last_error_text().find("'Authorization Violation'") != std::string::npos,
-               c->last_error_text());
-    BOOST_TEST(eventually([&] { return closed_events.load() == 1; }, 2s));
-    auto attempts = refused_attempts(server);
-    BOOST_TEST(attempts == 2u);
-    std::this_thread::sleep_for(1s);
-    BOOST_TEST(refused_attempts(server) == attempts);
+    expect_gave_up_after_two_refusals(server, *c, closed_events);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
