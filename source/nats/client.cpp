@@ -358,7 +358,8 @@ struct client::impl
         }
         if (sub->max_msgs_ != 0 && n >= sub->max_msgs_)
         {
-            sub->active_.store(false);
+            // Route nothing more to it, but leave it active: the messages already queued for its
+            // handler are within max_msgs and must still be delivered.
             subs.erase(sub->sid_);
         }
     }
@@ -594,8 +595,7 @@ struct client::impl
                 }
                 case sansio::handshake_action::write: io = co_await tr->write_all(act.bytes); break;
                 case sansio::handshake_action::tls_handshake:
-                    io = co_await tr->upgrade_to_tls(ssl_ctx, entry.tls_name.empty() ? entry.url.host : entry.tls_name,
-                                                     self.opts_.tls.verify);
+                    io = co_await tr->upgrade_to_tls(ssl_ctx, tls_name_for(entry), self.opts_.tls.verify);
                     tls_failed = static_cast<bool>(io);
                     break;
                 case sansio::handshake_action::done: break;
@@ -636,6 +636,7 @@ struct client::impl
             text = "TLS wanted but " + where + " does not offer it";
         }
         else if (tr->tls() && (ec == std::error_code(boost::system::error_code(asio::error::eof)) ||
+                                 ec == std::error_code(boost::system::error_code(asio::error::connection_reset)) ||
                                  ec == std::error_code(boost::system::error_code(asio::ssl::error::stream_truncated))))
         {
             text = "TLS handshake failed: the server closed the connection (client certificate refused?) (" + where + ")";
@@ -648,6 +649,13 @@ struct client::impl
         set_error(ec, text);
         tr->close();
         co_return ec;
+    }
+
+    /// The name to verify and send as SNI: the configured one, else the URL's (or discovered) host.
+    const std::string& tls_name_for(const sansio::server_entry& entry) const
+    {
+        if (!self.opts_.tls.server_name.empty()) return self.opts_.tls.server_name;
+        return entry.tls_name.empty() ? entry.url.host : entry.tls_name;
     }
 
     protocol::connect_info make_connect_info(const sansio::server_entry& entry) const
