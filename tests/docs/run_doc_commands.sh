@@ -160,16 +160,24 @@ for doc in "${DOCS[@]}"; do
         line=$(cat "${block%.sh}.line")
         first=$(grep -m1 -vE '^[[:space:]]*(#|$)' "$block" || head -n1 "$block")
         t0=$(date +%s.%N)
-        # A clean environment (only the sandbox's), the preamble, then the block as written.
-        printf 'cd %q || exit 1\n. scripts/ops_env.sh || exit 1\nset -eo pipefail\n. %q\n' \
-            "$ROOT" "$block" > "${block%.sh}.run"
+        # A clean environment (only the sandbox's), the preamble, then the block as written; the ERR
+        # trap writes the command that stopped the block to descriptor 3.
+        {
+            printf 'cd %q || exit 1\n' "$ROOT"
+            echo '. scripts/ops_env.sh || exit 1'
+            echo 'set -eo pipefail'
+            echo "trap 'echo \"\$BASH_COMMAND\" >&3' ERR"
+            printf '. %q\n' "$block"
+        } > "${block%.sh}.run"
         env -i bash -c 'set -a; . "$1"; set +a; exec timeout -k 5 "$2" bash "$3"' _ \
-            "$dir/env" "$BLOCK_TIMEOUT" "${block%.sh}.run" > "${block%.sh}.out" 2>&1 < /dev/null
+            "$dir/env" "$BLOCK_TIMEOUT" "${block%.sh}.run" > "${block%.sh}.out" 2>&1 < /dev/null \
+            3> "${block%.sh}.failed"
         rc=$?
         elapsed=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN {printf "%.1f", b - a}')
         total=$((total + 1))
         if [ $rc -ne 0 ]; then
             why="exit status $rc"
+            [ -s "${block%.sh}.failed" ] && why="\`$(tail -n 1 "${block%.sh}.failed")\` failed, exit status $rc"
             [ $rc -eq 124 ] || [ $rc -eq 137 ] && why="timed out after ${BLOCK_TIMEOUT}s (exit status $rc)"
             {
                 say "FAIL: $doc:$line: block starting \`$first\`: $why"
