@@ -4,15 +4,15 @@
 #
 #   . scripts/ops_env.sh
 #
-# It sets the ports, directories and router settings that scripts/run.sh uses, so the router's own
-# verbs (`beamline_router stop|status|ping|policy ...`) reach the daemon run.sh started. Variables
-# already set in the environment win, so `NATS_PORT=14222 . scripts/ops_env.sh` moves everything.
+# scripts/run.sh sources it as well, so the router's own verbs (`beamline_router stop|status|ping|
+# policy ...`) reach the daemon run.sh started. Variables already set in the environment win, so
+# `NATS_PORT=14222 . scripts/ops_env.sh` moves everything.
 #
 #   BUILD_DIR (<repo>/build, and put first on PATH)  ARTIFACTS_DIR (<repo>/_artifacts)
 #   CERTS_DIR (<repo>/certs)  POLICIES_DIR (<repo>/config/policies)
 #   NATS_PORT (4222)  NATS_MONITOR_PORT (8222)  HTTP_LISTEN (0.0.0.0:8080)
 #   BEAMLINE_NATS_URL, BEAMLINE_NATS_TLS_{CA,CERT,KEY}, BEAMLINE_HTTP_LISTEN,
-#   BEAMLINE_ROUTER_POLICIES_DIR, BEAMLINE_ROUTER_PIDFILE, BEAMLINE_LOG_FILE   as scripts/run.sh sets them
+#   BEAMLINE_ROUTER_POLICIES_DIR, BEAMLINE_ROUTER_PIDFILE, BEAMLINE_LOG_FILE   the daemon's settings
 #   BEAMLINE_HTTP_ADMIN_TOKEN   the admin API's bearer token; when unset, read from (or first written to)
 #                               $ARTIFACTS_DIR/admin.token, mode 0600
 #   HTTP_URL      the router's HTTP base URL, e.g. http://127.0.0.1:8080
@@ -41,7 +41,7 @@ export BEAMLINE_LOG_FILE="$ARTIFACTS_DIR/beamline_router.log"
 if [ -z "${BEAMLINE_HTTP_ADMIN_TOKEN:-}" ]; then
     mkdir -p "$ARTIFACTS_DIR"
     if [ ! -s "$ARTIFACTS_DIR/admin.token" ]; then
-        (umask 077 && openssl rand -hex 24 > "$ARTIFACTS_DIR/admin.token")
+        (umask 077 && head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$ARTIFACTS_DIR/admin.token")
     fi
     BEAMLINE_HTTP_ADMIN_TOKEN="$(cat "$ARTIFACTS_DIR/admin.token")"
     export BEAMLINE_HTTP_ADMIN_TOKEN
