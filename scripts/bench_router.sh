@@ -28,6 +28,13 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
+# The processes under test are configured by this script alone. A caller's shell may carry a live
+# daemon's settings (scripts/ops_env.sh exports its pidfile, log file and TLS files); inherited,
+# they would make the bench's router take over that daemon's pidfile and log.
+while read -r var; do
+    [ "$var" = BEAMLINE_ROUTER_BIN ] || unset "$var"
+done < <(compgen -e | grep -E '^BEAMLINE_(NATS|ROUTER|HTTP|LOG)_')
+
 usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; }
 
 TLS=0
@@ -214,7 +221,7 @@ else
 fi
 start_process "$LOGS/router.log" env BEAMLINE_NATS_URL="$NATS_URL" \
     BEAMLINE_ROUTER_POLICIES_DIR="$POLICIES_DIR" BEAMLINE_HTTP_LISTEN="127.0.0.1:$HTTP_PORT" \
-    BEAMLINE_LOG_LEVEL=warn "${ROUTER_ENV[@]}" "${ROUTER_CMD[@]}"
+    BEAMLINE_LOG_LEVEL=warn BEAMLINE_ROUTER_PIDFILE="$WORK/router.pid" "${ROUTER_ENV[@]}" "${ROUTER_CMD[@]}"
 ROUTER_PID=$STARTED_PID
 
 if [ "$REQUIRE_HEALTHZ" = 1 ]; then

@@ -10,7 +10,8 @@
 # Environment (defaults):
 #   HTTP_LISTEN (0.0.0.0:8080)  NATS_PORT (4222)  NATS_MONITOR_PORT (8222)
 #   POLICIES_DIR (<repo>/config/policies)  CERTS_DIR (<repo>/certs)  ARTIFACTS_DIR (<repo>/_artifacts)
-# The router's log is $ARTIFACTS_DIR/beamline_router.log, its pidfile $ARTIFACTS_DIR/beamline_router.pid.
+# The router's log is $ARTIFACTS_DIR/beamline_router.log, its pidfile $ARTIFACTS_DIR/beamline_router.pid,
+# its admin token $ARTIFACTS_DIR/admin.token (scripts/ops_env.sh sets all of it).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -27,15 +28,9 @@ HTTP_LISTEN="${HTTP_LISTEN:-0.0.0.0:8080}"
 http_port="${HTTP_LISTEN##*:}"
 router="$(router_bin)"
 
-# The router's whole configuration, from the environment (see `beamline_router --help`).
-export BEAMLINE_NATS_URL="tls://127.0.0.1:$NATS_PORT"
-export BEAMLINE_NATS_TLS_CA="$CERTS_DIR/ca.pem"
-export BEAMLINE_NATS_TLS_CERT="$CERTS_DIR/client.pem"
-export BEAMLINE_NATS_TLS_KEY="$CERTS_DIR/client-key.pem"
-export BEAMLINE_HTTP_LISTEN="$HTTP_LISTEN"
-export BEAMLINE_ROUTER_POLICIES_DIR="${POLICIES_DIR:-$BEAMLINE_ROOT/config/policies}"
-export BEAMLINE_ROUTER_PIDFILE="$ARTIFACTS_DIR/beamline_router.pid"
-export BEAMLINE_LOG_FILE="$ARTIFACTS_DIR/beamline_router.log"
+# The router's whole configuration, from the environment (see `beamline_router --help`), shared
+# with the operator documents' shell so that `beamline_router stop|status|policy` reach this daemon.
+. "$BEAMLINE_ROOT/scripts/ops_env.sh"
 
 if [ "$cmd" = stop ]; then
     [ -x "$router" ] && "$router" stop || true
