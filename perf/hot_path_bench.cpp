@@ -1,0 +1,158 @@
+// Microbenchmarks of the decide hot path, one piece at a time, in one process:
+//   parse_frame (a MSG with a decide body), parse_decide_request (intake), select_provider
+//   (weighted, and a sticky hit), append_decide_success (reply encoding), and the whole
+//   decide_engine (intake + decide) on one tenant.
+// Prints ns per call (median of several batches) and a JSON line; figures, never assertions.
+//
+//   build/perf/beamline_hot_path_bench [--iterations N] [--batches B]
+
+#include "beamline/nats/protocol/parser.hpp"
+#include "beamline/router/decide_engine.hpp"
+#include "beamline/router/decide_reply.hpp"
+#include "beamline/router/policy.hpp"
+#include "beamline/router/selection.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace
+{
+
+using clock_type = std::chrono::steady_clock;
+namespace router = beamline::router;
+
+volatile std::size_t sink; // keeps results alive so the optimiser cannot drop the work
+
+/// Median ns per call over `batches` batches of `iterations` calls.
+double measure(std::size_t iterations, std::size_t batches, const std::function<std::size_t()>& call)
+{
+    std::vector<double> per_call;
+    for (std::size_t i = 0; i < iterations / 10 + 1; ++i)
+        sink = call(); // warm-up
+    for (std::size_t b = 0; b < batches; ++b)
+    {
+        auto start = clock_type::now();
+        std::size_t acc = 0;
+        for (std::size_t i = 0; i < iterations; ++i)
+            acc += call();
+        auto ns = std::chrono::duration<double, std::nano>(clock_type::now() - start).count();
+        sink = acc;
+        per_call.push_back(ns / static_cast<double>(iterations));
+    }
+    std::sort(per_call.begin(), per_call.end());
+    return per_call[per_call.size() / 2];
+}
+
+constexpr const char* policy_json = R"({"version":"3",
+  "providers":[{"name":"openai","weight":70,"expected_latency_ms":250,"cost":0.002},
+               {"name":"anthropic","weight":30,"expected_latency_ms":300,"cost":0.003}],
+  "sticky":{"enabled":true,"session_key":"user_id","ttl":"10m"},
+  "fallback":{"provider":"local_llm"}})";
+
+constexpr const char* request_json =
+    R"({"version":"1","request_id":"r-000001","tenant_id":"acme","policy_id":"default",)"
+    R"("trace_id":"4bf92f3577b34da6a3ce929d0e0e4736","task":{"type":"text.generate","payload":{"prompt":"hi"}},)"
+    R"("constraints":{"max_latency_ms":2000},"metadata":{"user_id":"u-42"}})";
+
+} // namespace
+
+int main(int argc, char** argv)
+{
+    std::size_t iterations = 200000, batches = 7;
+    for (int i = 1; i + 1 < argc; i += 2)
+    {
+        std::string a = argv[i];
+        if (a == "--iterations") iterations = std::strtoull(argv[i + 1], nullptr, 10);
+        else if (a == "--batches") batches = std::strtoull(argv[i + 1], nullptr, 10);
+        else
+        {
+            std::fprintf(stderr, "usage: %s [--iterations N] [--batches B]\n", argv[0]);
+            return 2;
+        }
+    }
+
+    std::string body = request_json;
+    std::string frame = "MSG beamline.router.v1.decide 1 _INBOX.abcdefghijklmnopqrstuv.17 " +
+                        std::to_string(body.size()) + "\r\n" + body + "\r\n";
+    auto parsed_policy = router::parse_policy(policy_json, "default");
+    if (!parsed_policy)
+    {
+        std::fprintf(stderr, "bench policy invalid: %s\n", parsed_policy.error().message.c_str());
+        return 1;
+    }
+    const router::policy& pol = *parsed_policy;
+
+    // A policy store on disk for the whole-engine figure.
+    auto dir = std::filesystem::temp_directory_path() / ("beamline-hotpath-" + std::to_string(::getpid()));
+    std::filesystem::create_directories(dir / "acme");
+    std::ofstream(dir / "acme" / "default.json") << policy_json;
+    router::policy_store store(dir);
+    store.load_directory();
+    router::decide_engine engine(store, {});
+    router::tenant_state tenant("acme", {}, 42);
+
+    router::request_meta meta{"beamline.router.v1.decide", std::nullopt, std::nullopt};
+    router::intake_limits limits;
+    boost::json::object context{{"user_id", "u-42"}};
+    router::constraints none;
+    router::sticky_store sticky;
+    router::selection_rng rng(7);
+    auto now = std::chrono::steady_clock::now();
+    router::decision d{"openai", router::decision_reason::weighted, 250, 0.002, "default", "3"};
+    std::string out;
+
+    struct row
+    {
+        const char* name;
+        double ns;
+    };
+    std::vector<row> rows;
+    rows.push_back({"parse_frame (MSG, 250-byte body)", measure(iterations, batches, [&] {
+                        beamline::nats::protocol::frame f;
+                        return beamline::nats::protocol::parse_frame(frame, f).consumed;
+                    })});
+    rows.push_back({"parse_decide_request (intake)", measure(iterations / 4, batches, [&] {
+                        auto r = router::parse_decide_request(body, meta, limits);
+                        return static_cast<std::size_t>(r.ok());
+                    })});
+    rows.push_back({"select_provider (weighted)", measure(iterations, batches, [&] {
+                        router::selection_request sel{context, none, rng(), {}, nullptr, now};
+                        auto r = router::select_provider(pol, sel);
+                        return r ? r->provider_id.size() : 0;
+                    })});
+    rows.push_back({"select_provider (sticky hit)", measure(iterations, batches, [&] {
+                        router::selection_request sel{context, none, rng(), {}, &sticky, now};
+                        auto r = router::select_provider(pol, sel);
+                        return r ? r->provider_id.size() : 0;
+                    })});
+    rows.push_back({"append_decide_success (reply)", measure(iterations, batches, [&] {
+                        out.clear();
+                        router::append_decide_success(out, d, {"r-000001", "acme", "4bf92f3577b34da6a3ce929d0e0e4736"});
+                        return out.size();
+                    })});
+    rows.push_back({"decide_engine intake + decide", measure(iterations / 4, batches, [&] {
+                        router::decide_outcome o;
+                        auto req = engine.intake(body, meta, o);
+                        if (req) engine.decide(*req, tenant, std::chrono::steady_clock::now(), o);
+                        return o.reply.size();
+                    })});
+    std::filesystem::remove_all(dir);
+
+    std::printf("%-36s %12s\n", "hot-path piece", "ns per call");
+    std::string json = "{\"unit\":\"ns_per_call\"";
+    for (const auto& r : rows)
+    {
+        std::printf("%-36s %12.0f\n", r.name, r.ns);
+        json += ",\"" + std::string(r.name) + "\":" + std::to_string(static_cast<long long>(r.ns));
+    }
+    json += "}";
+    std::printf("%s\n", json.c_str());
+    return 0;
+}
