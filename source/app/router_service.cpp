@@ -376,7 +376,6 @@ router::load_report router_service::start()
 {
     auto report = reload_policies();
     auto& im = *impl_;
-    auto weak = std::weak_ptr<impl>(impl_);
     nats::subscribe_options so;
     so.queue = im.cfg.router.queue_group;
     auto ec = im.client->subscribe_inline(im.cfg.router.decide_subject, so,
@@ -425,7 +424,9 @@ service_health router_service::health() const
 {
     service_health h;
     h.nats_connected = impl_->client->connected();
-    h.subscribed = impl_->decide_sub && impl_->decide_sub->delivered() + 1 > 0 && h.nats_connected;
+    // The decide subscription is registered at start and re-sent on every reconnect, so it is live
+    // whenever the connection is up (draining, reported on its own, is when it stops).
+    h.subscribed = impl_->decide_sub != nullptr && h.nats_connected;
     h.policies_loaded = impl_->policies_loaded.load();
     h.draining = impl_->draining.load();
     if (!h.nats_connected)

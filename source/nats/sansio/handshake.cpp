@@ -47,7 +47,7 @@ handshake_action handshake::read_until_pong(read_buffer& rb)
         {
         case protocol::frame_kind::pong: rb.consume(r.consumed); return finish({});
         case protocol::frame_kind::ok:
-        case protocol::frame_kind::ping: // answered by the steady-state loop's first PONG round
+        case protocol::frame_kind::ping: // the server does not ping before our PONG; tolerated, not answered
             break;
         case protocol::frame_kind::info:
             if (auto ec = protocol::parse_server_info(f.text, info_)) return finish(ec);
@@ -63,11 +63,7 @@ handshake_action handshake::read_until_pong(read_buffer& rb)
 
 handshake_action handshake::resume(std::error_code io_ec, read_buffer& rb)
 {
-    if (io_ec)
-    {
-        if (state_ == state::tls_handshake) return finish(io_ec);
-        return finish(io_ec);
-    }
+    if (io_ec) return finish(io_ec);
     switch (state_)
     {
     case state::await_info:
