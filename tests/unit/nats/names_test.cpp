@@ -4,6 +4,7 @@
 #include <beamline/nats/options.hpp>
 #include <beamline/nats/protocol/subject.hpp>
 #include <boost/test/unit_test.hpp>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -14,10 +15,10 @@ BOOST_AUTO_TEST_SUITE(nats_subjects)
 BOOST_AUTO_TEST_CASE(publish_subjects)
 {
     for (std::string_view s : {"foo", "foo.bar", "foo.bar.baz", "_INBOX.abc.1", "a-b_c", "caf\xc3\xa9",
-                               "foo.*bar", "$JS.API.INFO"})
+                               "foo.*bar", "$JS.API.INFO", "foo>", "a*b.c>", ">>", "x.**"})
         BOOST_TEST(valid_publish_subject(s), s);
     for (std::string_view s : {"", ".", "foo.", ".foo", "foo..bar", "foo bar", "foo\tbar", "foo\r\n",
-                               "foo\x7f", "*", ">", "foo.*", "foo.>", "foo.*.bar"})
+                               "foo\x7f", "*", ">", "foo.*", "foo.>", "foo.*.bar", "*.foo", ">.foo", "foo.*.", "a\x01b"})
         BOOST_TEST(!valid_publish_subject(s), s);
 }
 
@@ -27,8 +28,61 @@ BOOST_AUTO_TEST_CASE(subscribe_subjects)
          {"foo", "foo.bar", "*", ">", "foo.*", "foo.>", "*.>", "foo.*.bar", "_INBOX.x.*"})
         BOOST_TEST(valid_subscribe_subject(s), s);
     for (std::string_view s : {"", ".", "foo.", "..", "foo..bar", "foo bar", "foo.>.bar", ">.foo", "foo>",
-                               "foo.*bar", "foo.b*r", ">>", "foo\n"})
+                               "foo.*bar", "foo.b*r", ">>", "foo\n", "foo.*.", "*.", "x.**", "a.>.", "a.>>"})
         BOOST_TEST(!valid_subscribe_subject(s), s);
+}
+
+namespace
+{
+// The rules spelled out token by token, to check the word-at-a-time validator against.
+bool reference_valid(std::string_view s, bool wildcards)
+{
+    if (s.empty()) return false;
+    std::vector<std::string_view> tokens;
+    std::size_t start = 0;
+    for (std::size_t i = 0; i <= s.size(); ++i)
+        if (i == s.size() || s[i] == '.')
+        {
+            tokens.push_back(s.substr(start, i - start));
+            start = i + 1;
+        }
+    for (std::size_t t = 0; t < tokens.size(); ++t)
+    {
+        auto tok = tokens[t];
+        if (tok.empty()) return false;
+        for (char c : tok)
+            if (static_cast<unsigned char>(c) <= 32 || c == 127) return false;
+        bool wildcard = tok == "*" || tok == ">";
+        if (wildcard && (!wildcards || (tok == ">" && t + 1 != tokens.size()))) return false;
+        if (!wildcard && wildcards && tok.find_first_of("*>") != std::string_view::npos) return false;
+    }
+    return true;
+}
+} // namespace
+
+BOOST_AUTO_TEST_CASE(validators_agree_with_the_rules_on_random_subjects)
+{
+    // Mostly letters and dots, some wildcards, spaces, controls, DEL and UTF-8 bytes, at lengths
+    // around the 8-byte words the validator reads.
+    const char alphabet[] = {'a', 'b', 'Z', '_', '-', '.', '.', '.', '*', '>', ' ', '\t', '\x7f', '\x01',
+                             '\xc3', '\xa9', '0', '$'};
+    std::mt19937 rng(12345);
+    int checked = 0;
+    for (int round = 0; round < 200000; ++round)
+    {
+        std::size_t len = rng() % 26;
+        std::string s;
+        for (std::size_t i = 0; i < len; ++i)
+            s.push_back(alphabet[rng() % sizeof alphabet]);
+        for (bool wildcards : {false, true})
+        {
+            bool got = wildcards ? valid_subscribe_subject(s) : valid_publish_subject(s);
+            if (got != reference_valid(s, wildcards))
+                BOOST_FAIL("disagreement on \"" << s << "\" (wildcards " << wildcards << ")");
+            ++checked;
+        }
+    }
+    BOOST_TEST(checked == 400000);
 }
 
 BOOST_AUTO_TEST_CASE(queue_names)
