@@ -27,7 +27,8 @@ std::vector<std::string> values_of(const header_list& headers, const std::string
 std::vector<std::string> values_of(const nats::message& m, std::string_view key)
 {
     std::vector<std::string> out;
-    for (auto v : m.parsed_headers().values(key))
+    auto parsed = m.parsed_headers(); // values() views into it
+    for (auto v : parsed.values(key))
         out.emplace_back(v);
     return out;
 }

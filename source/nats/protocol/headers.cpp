@@ -87,14 +87,14 @@ void headers::erase(std::string_view key)
     std::erase_if(fields_, [&](const field& f) { return f.first == key; });
 }
 
-std::optional<std::string_view> headers::get(std::string_view key) const noexcept
+std::optional<std::string_view> headers::get(std::string_view key) const& noexcept
 {
     for (const auto& f : fields_)
         if (f.first == key) return std::string_view(f.second);
     return std::nullopt;
 }
 
-std::vector<std::string_view> headers::values(std::string_view key) const
+std::vector<std::string_view> headers::values(std::string_view key) const&
 {
     std::vector<std::string_view> out;
     for (const auto& f : fields_)

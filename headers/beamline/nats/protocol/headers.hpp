@@ -26,9 +26,12 @@ public:
     headers& set(std::string_view key, std::string_view value);
     void erase(std::string_view key);
 
-    /// First value of `key`, if any.
-    std::optional<std::string_view> get(std::string_view key) const noexcept;
-    std::vector<std::string_view> values(std::string_view key) const;
+    /// First value of `key`, if any. The views point into this object, so neither may be asked
+    /// of a temporary (`msg.parsed_headers().values(k)` would dangle: it does not compile).
+    std::optional<std::string_view> get(std::string_view key) const& noexcept;
+    std::optional<std::string_view> get(std::string_view key) const&& = delete;
+    std::vector<std::string_view> values(std::string_view key) const&;
+    std::vector<std::string_view> values(std::string_view key) const&& = delete;
 
     const std::vector<field>& fields() const noexcept { return fields_; }
     bool empty() const noexcept { return fields_.empty() && status_ == 0; }
