@@ -123,6 +123,7 @@ struct client::impl
     asio::ssl::context ssl_ctx;
     std::error_code config_error; ///< a bad URL or unreadable TLS file, reported by connect()
     bool tls_wanted = false;
+    bool system_cas_loaded = false; ///< (strand)
 
     // (strand)
     sansio::server_pool pool;
@@ -187,6 +188,15 @@ struct client::impl
         std::lock_guard lock(info_mutex);
         last_error = ec;
         last_error_text = std::move(text);
+    }
+
+    /// Without a CA file, certificates are verified against the system store, read once, here.
+    void load_system_cas_once()
+    {
+        if (system_cas_loaded || !self.opts_.tls.ca_file.empty()) return;
+        system_cas_loaded = true;
+        boost::system::error_code ignored; // an unreadable store shows as a verification failure
+        ssl_ctx.set_default_verify_paths(ignored);
     }
 
     /// A publisher on a thread of its own waits until the writer has taken the backlog, so a fast
@@ -595,6 +605,7 @@ struct client::impl
                 }
                 case sansio::handshake_action::write: io = co_await tr->write_all(act.bytes); break;
                 case sansio::handshake_action::tls_handshake:
+                    load_system_cas_once();
                     io = co_await tr->upgrade_to_tls(ssl_ctx, tls_name_for(entry), self.opts_.tls.verify);
                     tls_failed = static_cast<bool>(io);
                     break;
@@ -881,10 +892,9 @@ client::client(private_tag, executor_type ex, client_options opts, client_events
     boost::system::error_code ec;
     ctx.set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
                     asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 | asio::ssl::context::no_tlsv1_1);
-    if (!opts_.tls.ca_file.empty())
-        ctx.load_verify_file(opts_.tls.ca_file, ec);
-    else
-        ctx.set_default_verify_paths(ec);
+    // The system store is read at the first TLS upgrade instead (parsing it costs milliseconds,
+    // and a plain connection never needs it).
+    if (!opts_.tls.ca_file.empty()) ctx.load_verify_file(opts_.tls.ca_file, ec);
     if (ec && !impl_->config_error)
     {
         impl_->config_error = errc::tls_handshake_failed;
