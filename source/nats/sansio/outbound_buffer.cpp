@@ -44,6 +44,25 @@ void outbound_buffer::recycle(std::vector<std::string>& blocks)
     blocks.clear();
 }
 
+void outbound_buffer::put_back_unsent(std::vector<std::string>& taken, std::size_t sent)
+{
+    std::size_t written_blocks = 0;
+    while (written_blocks < taken.size() && sent >= taken[written_blocks].size())
+        sent -= taken[written_blocks++].size();
+    std::vector<std::string> rest(std::make_move_iterator(taken.begin() + static_cast<std::ptrdiff_t>(written_blocks)),
+                                  std::make_move_iterator(taken.end()));
+    taken.resize(written_blocks);
+    recycle(taken);
+    if (!rest.empty()) rest.front().erase(0, sent);
+    // Blocks appended since the take (none, by contract) would follow the rest.
+    for (auto& b : blocks_)
+        rest.push_back(std::move(b));
+    blocks_.swap(rest);
+    size_ = 0;
+    for (const auto& b : blocks_)
+        size_ += b.size();
+}
+
 void outbound_buffer::clear()
 {
     recycle(blocks_);

@@ -87,4 +87,41 @@ BOOST_AUTO_TEST_CASE(take_recycles_the_previous_blocks_and_clear_drops_data)
     BOOST_TEST(taken.empty());
 }
 
+BOOST_AUTO_TEST_CASE(an_unsent_rest_goes_back_in_front_in_order)
+{
+    outbound_buffer buf(8, 8);
+    for (const char* frame : {"aaaa", "bbbb", "cccc", "dddd"})
+        buf.append(frame);
+    std::vector<std::string> taken;
+    buf.take(taken);
+    BOOST_TEST(joined(taken) == "aaaabbbbccccdddd");
+    // A write that stopped in the middle of the second block.
+    buf.put_back_unsent(taken, 11);
+    BOOST_TEST(taken.empty());
+    BOOST_TEST(buf.size() == 5u);
+    buf.append("eeee");
+    buf.take(taken);
+    BOOST_TEST(joined(taken) == "cdddd" + std::string("eeee"));
+}
+
+BOOST_AUTO_TEST_CASE(put_back_after_a_complete_or_an_empty_write)
+{
+    outbound_buffer buf(8, 8);
+    buf.append("aaaa");
+    buf.append("bbbbbbbb");
+    std::vector<std::string> taken;
+    buf.take(taken);
+    buf.put_back_unsent(taken, 12); // everything went
+    BOOST_TEST(buf.empty());
+    buf.take(taken);
+    BOOST_TEST(taken.empty());
+
+    buf.append("xyz");
+    buf.take(taken);
+    buf.put_back_unsent(taken, 0); // nothing went
+    BOOST_TEST(buf.size() == 3u);
+    buf.take(taken);
+    BOOST_TEST(joined(taken) == "xyz");
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -48,6 +48,10 @@ public:
     void take(std::vector<std::string>& out);
     /// Gives written blocks back: up to the spare limit are kept, emptied, for reuse.
     void recycle(std::vector<std::string>& blocks);
+    /// Undoes a `take` whose write stopped after `sent` bytes: the unsent rest of `taken` becomes
+    /// this buffer's content again, ahead of anything appended since (which must be nothing: the
+    /// caller holds the lock across take, write and this call). Fully written blocks are recycled.
+    void put_back_unsent(std::vector<std::string>& taken, std::size_t sent);
     /// Drops everything buffered (blocks are kept for reuse).
     void clear();
 
