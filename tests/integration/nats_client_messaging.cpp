@@ -8,6 +8,9 @@
 #include <boost/test/unit_test.hpp>
 #include <map>
 #include <set>
+#include <stdexcept>
+#include <string>
+#include <thread>
 
 using namespace beamline::test;
 using namespace std::chrono_literals;
@@ -151,6 +154,41 @@ BOOST_AUTO_TEST_CASE(messages_cross_between_our_client_and_libnats_both_ways)
     BOOST_TEST(got[1].payload().empty());
     BOOST_TEST(got[1].header_block().empty());
     close_and_wait(*c);
+}
+
+BOOST_AUTO_TEST_CASE(a_streaming_publisher_writes_blocks_itself_and_every_message_arrives_once_in_order)
+{
+    nats_server server;
+    io_runner io;
+    auto c = connected_client(io, client_options_for(server));
+    libnats_peer peer(options_for(server));
+    BOOST_TEST_REQUIRE(peer.connected(), peer.error());
+    stream_reader reader(peer, "it.stream");
+    BOOST_TEST_REQUIRE(reader.status() == NATS_OK);
+    BOOST_TEST_REQUIRE(peer.flush() == NATS_OK);
+
+    // 60,000 messages of 200 bytes: 12 MB, hundreds of 32 KiB blocks.
+    constexpr int count = 60000;
+    constexpr std::size_t size = 200;
+    std::thread publisher([&] { publish_stream(*c, "it.stream", 0, count, size); });
+    publisher.join();
+    BOOST_TEST_REQUIRE(!io.wait(c->flush(10s)));
+    BOOST_TEST(reader.expect(0, count, size) == 0);
+    auto stats = c->stats();
+    BOOST_TEST(stats.out_msgs == static_cast<std::uint64_t>(count));
+    // The publisher wrote blocks itself; with direct writes off, none are.
+    BOOST_TEST(stats.direct_writes > 10u);
+    close_and_wait(*c);
+
+    auto off = client_options_for(server);
+    off.direct_write_bytes = 0;
+    auto c2 = connected_client(io, off);
+    std::thread publisher2([&] { publish_stream(*c2, "it.stream", count, 20000, size); });
+    publisher2.join();
+    BOOST_TEST_REQUIRE(!io.wait(c2->flush(10s)));
+    BOOST_TEST(reader.expect(count, 20000, size) == 0);
+    BOOST_TEST(c2->stats().direct_writes == 0u);
+    close_and_wait(*c2);
 }
 
 BOOST_AUTO_TEST_CASE(headers_round_trip_through_our_own_subscription)

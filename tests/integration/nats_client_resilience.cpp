@@ -7,6 +7,8 @@
 #include <boost/test/unit_test.hpp>
 #include <map>
 #include <mutex>
+#include <string>
+#include <thread>
 
 using namespace beamline::test;
 using namespace std::chrono_literals;
@@ -55,6 +57,17 @@ struct event_log
         return std::count_if(errors.begin(), errors.end(), [&](const auto& e) { return e.first == ec; });
     }
 };
+
+// Pings every 200 ms and gives up after two unanswered, so a frozen server is found in about 0.6 s.
+nats::client_options quick_stale_options(const nats_server& server)
+{
+    auto options = client_options_for(server);
+    options.ping_interval = 200ms;
+    options.max_pings_out = 2;
+    options.connect_timeout = 500ms;
+    options.reconnect_wait = 200ms;
+    return options;
+}
 
 } // namespace
 
@@ -149,12 +162,7 @@ BOOST_AUTO_TEST_CASE(frozen_server_is_detected_as_stale_and_the_client_recovers_
     nats_server server;
     io_runner io;
     event_log log;
-    auto options = client_options_for(server);
-    options.ping_interval = 200ms;
-    options.max_pings_out = 2;
-    options.connect_timeout = 500ms;
-    options.reconnect_wait = 200ms;
-    auto c = connected_client(io, options, log.events());
+    auto c = connected_client(io, quick_stale_options(server), log.events());
     client_inbox inbox;
     nats::subscription_ptr sub;
     BOOST_TEST_REQUIRE(!c->subscribe("it.stale", {}, inbox.handler(), sub));
@@ -174,6 +182,63 @@ BOOST_AUTO_TEST_CASE(frozen_server_is_detected_as_stale_and_the_client_recovers_
     BOOST_TEST_REQUIRE(got.size() == 2u);
     BOOST_TEST(got[0].payload() == "while frozen"); // from the reconnect buffer
     BOOST_TEST(got[1].payload() == "after thaw");
+    close_and_wait(*c);
+}
+
+BOOST_AUTO_TEST_CASE(a_streaming_publisher_neither_hides_a_frozen_server_nor_survives_into_garbage)
+{
+    // A publisher on its own thread writes full blocks to the socket itself. When the server
+    // freezes, the socket fills: the publisher must hand over, the connection must still be
+    // found stale, and after the thaw the stream must go on intact on the new connection.
+    nats_server server;
+    io_runner io;
+    event_log log;
+    auto c = connected_client(io, quick_stale_options(server), log.events());
+
+    std::atomic<bool> stop{false};
+    std::atomic<long> accepted{0}, refused{0};
+    std::thread publisher(
+        [&]
+        {
+            std::string payload(200, 's');
+            while (!stop.load())
+            {
+                if (c->publish("it.firehose", payload))
+                {
+                    ++refused; // a full buffer while frozen, or a full reconnect buffer
+                    std::this_thread::sleep_for(1ms);
+                }
+                else
+                {
+                    ++accepted;
+                }
+            }
+        });
+    BOOST_TEST(eventually([&] { return c->stats().direct_writes > 20; }, 10s));
+    server.freeze();
+    BOOST_TEST(eventually([&] { return log.disconnected_with(nats::errc::stale_connection); }, 10s));
+    server.thaw();
+    BOOST_TEST(eventually([&] { return log.reconnected.load() >= 1 && c->connected(); }, 15s),
+               "state " << to_string(c->state()));
+    std::uint64_t before = c->stats().direct_writes;
+    BOOST_TEST(eventually([&] { return c->stats().direct_writes > before + 20; }, 10s));
+    stop.store(true);
+    publisher.join();
+    BOOST_TEST(accepted.load() > 0);
+
+    // The connection carries a numbered stream intact: no torn frame was left in it.
+    libnats_peer peer(options_for(server));
+    BOOST_TEST_REQUIRE(peer.connected(), peer.error());
+    stream_reader reader(peer, "it.after");
+    BOOST_TEST_REQUIRE(reader.status() == NATS_OK);
+    BOOST_TEST_REQUIRE(peer.flush() == NATS_OK);
+    BOOST_TEST_REQUIRE(!io.wait(c->flush(5s)));
+    std::size_t disconnects = log.disconnect_count();
+    std::thread second([&] { publish_stream(*c, "it.after", 0, 20000, 150); });
+    second.join();
+    BOOST_TEST_REQUIRE(!io.wait(c->flush(10s)));
+    BOOST_TEST(reader.expect(0, 20000, 150) == 0);
+    BOOST_TEST(log.disconnect_count() == disconnects); // the server found nothing to refuse
     close_and_wait(*c);
 }
 

@@ -157,6 +157,70 @@ inline natsStatus publish_numbered(libnats_peer& peer, const std::string& subjec
     return peer.flush();
 }
 
+// The payload of message `i` in streaming tests: its number, then bytes that depend on it, so a
+// lost, repeated, reordered or torn frame shows.
+inline std::string numbered_payload(int i, std::size_t size)
+{
+    std::string p = std::to_string(i) + ":";
+    while (p.size() < size)
+        p.push_back(static_cast<char>('a' + (static_cast<std::size_t>(i) + p.size()) % 26));
+    return p;
+}
+
+// Publishes messages first..first+count-1 (numbered_payload) as fast as the client takes them,
+// from the calling thread (a thread of its own, as a bulk publisher's), waiting out back-pressure.
+inline void publish_stream(nats::client& c, const std::string& subject, int first, int count, std::size_t size)
+{
+    for (int i = first; i < first + count; ++i)
+    {
+        std::string payload = numbered_payload(i, size);
+        for (;;)
+        {
+            auto ec = c.publish(subject, payload);
+            if (!ec) break;
+            if (ec != nats::errc::pending_buffer_exceeded)
+                throw std::runtime_error("publish " + std::to_string(i) + ": " + ec.message());
+            std::this_thread::yield();
+        }
+    }
+}
+
+// A libnats synchronous subscription without pending limits: nothing is dropped however fast the
+// publisher goes, and messages are read in arrival order.
+class stream_reader
+{
+public:
+    stream_reader(libnats_peer& peer, const std::string& subject)
+    {
+        status_ = natsConnection_SubscribeSync(&sub_, peer.get(), subject.c_str());
+        if (status_ == NATS_OK) status_ = natsSubscription_SetPendingLimits(sub_, -1, -1);
+    }
+    ~stream_reader() { natsSubscription_Destroy(sub_); }
+    stream_reader(const stream_reader&) = delete;
+    stream_reader& operator=(const stream_reader&) = delete;
+    natsStatus status() const { return status_; }
+
+    // Reads `count` messages expecting numbered_payload(first, size), (first + 1, size), ...;
+    // returns how many were not as expected or did not come within 5 s each (0: all intact).
+    int expect(int first, int count, std::size_t size)
+    {
+        int wrong = 0;
+        for (int i = first; i < first + count; ++i)
+        {
+            natsMsg* m = nullptr;
+            if (natsSubscription_NextMsg(&m, sub_, 5000) != NATS_OK) return wrong + (first + count - i);
+            std::string got(natsMsg_GetData(m), static_cast<std::size_t>(natsMsg_GetDataLength(m)));
+            natsMsg_Destroy(m);
+            if (got != numbered_payload(i, size)) ++wrong;
+        }
+        return wrong;
+    }
+
+private:
+    natsSubscription* sub_ = nullptr;
+    natsStatus status_ = NATS_OK;
+};
+
 // Closes the client and waits until its state says so, so nothing outlives the test's io_runner.
 inline void close_and_wait(nats::client& c)
 {

@@ -53,6 +53,7 @@ struct statistics
     std::uint64_t reconnects = 0;
     std::uint64_t pending_bytes = 0; ///< outbound bytes not yet written to the socket
     std::uint64_t dropped_msgs = 0;  ///< dropped by slow subscriptions
+    std::uint64_t direct_writes = 0; ///< writes a publishing thread made itself (client_options::direct_write_bytes)
 };
 
 struct subscribe_options

@@ -67,6 +67,18 @@ struct client_options
     /// publish() waits (briefly) for the writer to take the backlog, as a blocking client would.
     /// Threads of the client's io_context never wait. 0 disables.
     std::size_t publish_high_water_bytes = 512 * 1024;
+    /// A publish that finds this many bytes waiting and no write in flight writes them to the
+    /// socket itself, without blocking, as libnats does with a full buffer: the bytes go out from
+    /// the core that just wrote them instead of crossing to the I/O thread. What the socket does
+    /// not take at once is left to the writer. Plain TCP only; 0 leaves every write to the writer.
+    std::size_t direct_write_bytes = 32 * 1024;
+    /// When a write ends with a burst from a thread of its own already waiting (a quarter of
+    /// direct_write_bytes or more, coming fast enough to fill a block within this time), the
+    /// writer leaves the burst to that thread for this long, and writes what is still waiting
+    /// then. While the thread keeps writing blocks, the writer looks again after twice as long
+    /// each time, up to 25 times this (5 ms): the unflushed tail of a long stream waits at most
+    /// that long (flush() sends it at once). Sparse traffic never waits.
+    std::chrono::microseconds direct_write_wait{200};
     bool echo = true;
     bool no_responders = true;
 
