@@ -24,7 +24,12 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <fstream>
+#include <iterator>
 #include <nats/nats.h>
+#include <sys/resource.h>
+#include <unistd.h>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -51,6 +56,74 @@ struct settings
     std::size_t warmup = 500;
     int rounds = 5;
     std::string only; ///< "publish" or "request" to run one scenario (for profiling); empty: both
+    std::string client; ///< "ours" or "libnats" to run one client only (for profiling); empty: both
+    std::size_t direct_write_bytes = beamline::nats::client_options{}.direct_write_bytes; ///< ours, for tuning
+    std::size_t direct_write_wait_us =
+        static_cast<std::size_t>(beamline::nats::client_options{}.direct_write_wait.count()); ///< ours, for tuning
+    long server_pid = 0; ///< when set, the server's CPU time per publish run is reported too
+};
+
+/// CPU seconds (user + system) this process has used so far, all threads.
+double process_cpu_s()
+{
+    rusage ru{};
+    getrusage(RUSAGE_SELF, &ru);
+    auto sec = [](const timeval& tv) { return static_cast<double>(tv.tv_sec) + static_cast<double>(tv.tv_usec) / 1e6; };
+    return sec(ru.ru_utime) + sec(ru.ru_stime);
+}
+
+/// CPU seconds another process has used so far (from /proc), or 0 when it cannot be read.
+double other_cpu_s(long pid)
+{
+    if (pid <= 0) return 0;
+    std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    auto close = text.rfind(')');
+    if (close == std::string::npos) return 0;
+    // Fields after the command name: state is field 3; utime and stime are fields 14 and 15.
+    std::istringstream fields(text.substr(close + 2));
+    std::string f;
+    double utime = 0, stime = 0;
+    for (int i = 3; i <= 15 && fields >> f; ++i)
+    {
+        if (i == 14) utime = std::stod(f);
+        if (i == 15) stime = std::stod(f);
+    }
+    return (utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+/// What one publish run cost: its rate, and CPU microseconds per 1,000 messages in the client's
+/// process and in the server, counted from the first publish to the flush's return (connecting
+/// and closing are left out).
+struct publish_figures
+{
+    double msgs_per_s = 0;
+    double client_cpu_us_per_k = 0;
+    double server_cpu_us_per_k = 0;
+};
+
+class publish_clock
+{
+public:
+    explicit publish_clock(const settings& s) : s_(s) {}
+    void start()
+    {
+        t0_ = clock_type::now();
+        c0_ = process_cpu_s();
+        v0_ = other_cpu_s(s_.server_pid);
+    }
+    publish_figures stop() const
+    {
+        std::chrono::duration<double> took = clock_type::now() - t0_;
+        double c1 = process_cpu_s(), v1 = other_cpu_s(s_.server_pid);
+        double per_k = 1e9 / static_cast<double>(s_.msgs);
+        return {static_cast<double>(s_.msgs) / took.count(), (c1 - c0_) * per_k, (v1 - v0_) * per_k};
+    }
+
+private:
+    const settings& s_;
+    clock_type::time_point t0_;
+    double c0_ = 0, v0_ = 0;
 };
 
 [[noreturn]] void fail(const std::string& what)
@@ -156,17 +229,19 @@ private:
     natsSubscription* sub_ = nullptr;
 };
 
-double libnats_publish(const settings& s, const std::string& payload)
+/// Publishes s.msgs messages and has the server acknowledge a flush after them.
+publish_figures libnats_publish(const settings& s, const std::string& payload)
 {
     natsConnection* nc = libnats_connect(s.url, false, "bench-libnats-publish");
-    auto t0 = clock_type::now();
+    publish_clock clock(s);
+    clock.start();
     for (std::size_t i = 0; i < s.msgs; ++i)
         check(natsConnection_Publish(nc, publish_subject, payload.data(), static_cast<int>(payload.size())),
               "natsConnection_Publish");
     check(natsConnection_FlushTimeout(nc, 60000), "natsConnection_FlushTimeout");
-    std::chrono::duration<double> took = clock_type::now() - t0;
+    publish_figures f = clock.stop();
     libnats_close(nc);
-    return static_cast<double>(s.msgs) / took.count();
+    return f;
 }
 
 latency libnats_request(const settings& s, const std::string& payload, bool send_asap, std::size_t n)
@@ -209,9 +284,11 @@ public:
 
     asio::io_context& io() { return io_; }
 
-    std::shared_ptr<nats::client> connect(const std::string& url, const char* name)
+    std::shared_ptr<nats::client> connect(const std::string& url, const char* name, const settings& s)
     {
         nats::client_options o;
+        o.direct_write_bytes = s.direct_write_bytes;
+        o.direct_write_wait = std::chrono::microseconds(s.direct_write_wait_us);
         o.servers = {url};
         o.name = name;
         o.allow_reconnect = false;
@@ -235,10 +312,12 @@ private:
     std::thread thread_;
 };
 
-double ours_publish(ours_runtime& rt, const settings& s, const std::string& payload)
+/// Publishes s.msgs messages and has the server acknowledge a flush after them.
+publish_figures ours_publish(ours_runtime& rt, const settings& s, const std::string& payload)
 {
-    auto c = rt.connect(s.url, "bench-ours-publish");
-    auto t0 = clock_type::now();
+    auto c = rt.connect(s.url, "bench-ours-publish", s);
+    publish_clock clock(s);
+    clock.start();
     for (std::size_t i = 0; i < s.msgs; ++i)
     {
         // A full outbound buffer is back-pressure, as libnats's blocking write is: wait and retry.
@@ -250,14 +329,14 @@ double ours_publish(ours_runtime& rt, const settings& s, const std::string& payl
     }
     if (auto ec = asio::co_spawn(rt.io(), c->flush(60s), asio::use_future).get())
         fail("ours: flush: " + ec.message());
-    std::chrono::duration<double> took = clock_type::now() - t0;
+    publish_figures f = clock.stop();
     ours_runtime::close(c);
-    return static_cast<double>(s.msgs) / took.count();
+    return f;
 }
 
 latency ours_request(ours_runtime& rt, const settings& s, const std::string& payload)
 {
-    auto c = rt.connect(s.url, "bench-ours-request");
+    auto c = rt.connect(s.url, "bench-ours-request", s);
     std::vector<std::int64_t> rtt;
     rtt.reserve(s.requests);
     auto run = [&]() -> asio::awaitable<void>
@@ -297,7 +376,8 @@ settings parse_args(int argc, char** argv)
         {
             std::puts("beamline_nats_bench --url URL [--msgs N] [--size BYTES] [--requests N]\n"
                       "                    [--default-requests N] [--warmup N] [--rounds N]\n"
-                      "                    [--only publish|request]");
+                      "                    [--only publish|request] [--client ours|libnats] [--server-pid PID]\n"
+                      "                    [--direct-write-bytes N] [--direct-write-wait-us N]");
             std::exit(0);
         }
         if (i + 1 >= argc) fail(arg + " needs a value");
@@ -307,6 +387,8 @@ settings parse_args(int argc, char** argv)
             s.url = v;
         else if (arg == "--only")
             s.only = v;
+        else if (arg == "--client")
+            s.client = v;
         else if (!parse_size(v, n))
             fail(arg + ": not a number: '" + v + "'");
         else if (arg == "--msgs")
@@ -321,6 +403,12 @@ settings parse_args(int argc, char** argv)
             s.warmup = n;
         else if (arg == "--rounds")
             s.rounds = static_cast<int>(n);
+        else if (arg == "--direct-write-bytes")
+            s.direct_write_bytes = n;
+        else if (arg == "--direct-write-wait-us")
+            s.direct_write_wait_us = n;
+        else if (arg == "--server-pid")
+            s.server_pid = static_cast<long>(n);
         else
             fail("unknown option " + arg);
     }
@@ -331,7 +419,7 @@ settings parse_args(int argc, char** argv)
 
 struct round_figures
 {
-    double ours_pub = 0, lib_pub = 0;
+    publish_figures ours_pub, lib_pub;
     latency ours_req, lib_asap, lib_default;
 };
 
@@ -363,9 +451,11 @@ int run(int argc, char** argv)
             bool ours_first = r % 2 == 0;
             if (s.only != "request")
             {
-                f.ours_pub = ours_first ? ours_publish(rt, s, payload) : 0;
-                f.lib_pub = libnats_publish(s, payload);
-                if (!ours_first) f.ours_pub = ours_publish(rt, s, payload);
+                auto ours = [&] { return ours_publish(rt, s, payload); };
+                bool run_ours = s.client != "libnats", run_lib = s.client != "ours";
+                if (ours_first && run_ours) f.ours_pub = ours();
+                if (run_lib) f.lib_pub = libnats_publish(s, payload);
+                if (!ours_first && run_ours) f.ours_pub = ours();
             }
             if (s.only != "publish")
             {
@@ -379,7 +469,7 @@ int run(int argc, char** argv)
                 stderr,
                 "round %d: publish ours %.0f libnats %.0f msgs/s; request p50 ours %.1f libnats-asap %.1f "
                 "libnats-default %.1f us\n",
-                r + 1, f.ours_pub, f.lib_pub, f.ours_req.p50_us, f.lib_asap.p50_us, f.lib_default.p50_us);
+                r + 1, f.ours_pub.msgs_per_s, f.lib_pub.msgs_per_s, f.ours_req.p50_us, f.lib_asap.p50_us, f.lib_default.p50_us);
             rounds.push_back(f);
         }
     }
@@ -392,8 +482,12 @@ int run(int argc, char** argv)
             v.push_back(get(f));
         return median(v);
     };
-    double ours_pub = med([](const round_figures& f) { return f.ours_pub; });
-    double lib_pub = med([](const round_figures& f) { return f.lib_pub; });
+    double ours_pub = med([](const round_figures& f) { return f.ours_pub.msgs_per_s; });
+    double lib_pub = med([](const round_figures& f) { return f.lib_pub.msgs_per_s; });
+    double ours_cpu = med([](const round_figures& f) { return f.ours_pub.client_cpu_us_per_k; });
+    double lib_cpu = med([](const round_figures& f) { return f.lib_pub.client_cpu_us_per_k; });
+    double ours_srv = med([](const round_figures& f) { return f.ours_pub.server_cpu_us_per_k; });
+    double lib_srv = med([](const round_figures& f) { return f.lib_pub.server_cpu_us_per_k; });
     auto lat = [&](latency round_figures::*which)
     {
         return latency{med([&](const round_figures& f) { return (f.*which).p50_us; }),
@@ -405,7 +499,8 @@ int run(int argc, char** argv)
     latency lib_asap = lat(&round_figures::lib_asap);
     latency lib_default = lat(&round_figures::lib_default);
     // Ratios per round, then their median: each round's two figures met the same machine.
-    double pub_ratio = med([](const round_figures& f) { return ratio(f.ours_pub, f.lib_pub); });
+    double pub_ratio =
+        med([](const round_figures& f) { return ratio(f.ours_pub.msgs_per_s, f.lib_pub.msgs_per_s); });
     double p50_ratio =
         med([](const round_figures& f) { return ratio(f.ours_req.p50_us, f.lib_asap.p50_us); });
     double p99_ratio =
@@ -416,6 +511,11 @@ int run(int argc, char** argv)
     std::printf("%-34s %14.0f %14s %14.0f %10.3f\n",
                 ("publish msgs/s (" + std::to_string(s.msgs) + " msgs)").c_str(), ours_pub, "-", lib_pub,
                 pub_ratio);
+    std::printf("%-34s %14.0f %14s %14.0f %10.3f\n", "publish client CPU us/1k msgs", ours_cpu, "-", lib_cpu,
+                ratio(ours_cpu, lib_cpu));
+    if (s.server_pid > 0)
+        std::printf("%-34s %14.0f %14s %14.0f %10.3f\n", "publish server CPU us/1k msgs", ours_srv, "-", lib_srv,
+                    ratio(ours_srv, lib_srv));
     std::printf("%-34s %14.1f %14.1f %14.1f %10.3f\n", "request p50 us", ours_req.p50_us, lib_asap.p50_us,
                 lib_default.p50_us, p50_ratio);
     std::printf("%-34s %14.1f %14.1f %14.1f %10.3f\n", "request p90 us", ours_req.p90_us, lib_asap.p90_us,
@@ -432,7 +532,11 @@ int run(int argc, char** argv)
         ",\"default_requests\":" + std::to_string(s.default_requests) +
         ",\"publish\":{\"ours_msgs_per_s\":" + fmt("%.0f", ours_pub) +
         ",\"libnats_msgs_per_s\":" + fmt("%.0f", lib_pub) +
-        ",\"ratio_ours_libnats\":" + fmt("%.4f", pub_ratio) + "},\"request\":{\"ours\":" +
+        ",\"ratio_ours_libnats\":" + fmt("%.4f", pub_ratio) +
+        ",\"ours_client_cpu_us_per_1k\":" + fmt("%.1f", ours_cpu) +
+        ",\"libnats_client_cpu_us_per_1k\":" + fmt("%.1f", lib_cpu) +
+        ",\"ours_server_cpu_us_per_1k\":" + fmt("%.1f", ours_srv) +
+        ",\"libnats_server_cpu_us_per_1k\":" + fmt("%.1f", lib_srv) + "},\"request\":{\"ours\":" +
         latency_json(ours_req.p50_us, ours_req.p90_us, ours_req.p99_us, ours_req.mean_us) +
         ",\"libnats_asap\":" +
         latency_json(lib_asap.p50_us, lib_asap.p90_us, lib_asap.p99_us, lib_asap.mean_us) +
@@ -443,8 +547,8 @@ int run(int argc, char** argv)
     for (std::size_t i = 0; i < rounds.size(); ++i)
     {
         const auto& f = rounds[i];
-        json += (i ? "," : "") + std::string("{\"ours_pub\":") + fmt("%.0f", f.ours_pub) +
-                ",\"libnats_pub\":" + fmt("%.0f", f.lib_pub) +
+        json += (i ? "," : "") + std::string("{\"ours_pub\":") + fmt("%.0f", f.ours_pub.msgs_per_s) +
+                ",\"libnats_pub\":" + fmt("%.0f", f.lib_pub.msgs_per_s) +
                 ",\"ours_p50_us\":" + fmt("%.2f", f.ours_req.p50_us) +
                 ",\"libnats_asap_p50_us\":" + fmt("%.2f", f.lib_asap.p50_us) +
                 ",\"libnats_default_p50_us\":" + fmt("%.2f", f.lib_default.p50_us) + "}";

@@ -42,7 +42,7 @@ for _ in $(seq 100); do
 done
 
 log "nats-server on 127.0.0.1:$PORT; running $BENCH $*"
-OUTPUT=$("$BENCH" --url "nats://127.0.0.1:$PORT" "$@")
+OUTPUT=$("$BENCH" --url "nats://127.0.0.1:$PORT" --server-pid "$SERVER_PID" "$@")
 printf '%s\n' "$OUTPUT" | grep -v '^{"bench"'
 printf '%s\n' "$OUTPUT" | grep '^{"bench"' >"$OUT_JSON" || die "the benchmark printed no JSON line"
 log "wrote $OUT_JSON"
