@@ -14,6 +14,7 @@
 //                       [--requests 10000] [--default-requests 2000] [--rounds 5]
 
 #include "beamline/nats/client.hpp"
+#include "discard_peer.hpp"
 
 #include <algorithm>
 #include <boost/asio/co_spawn.hpp>
@@ -26,6 +27,7 @@
 #include <cstring>
 #include <fstream>
 #include <iterator>
+#include <memory>
 #include <nats/nats.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -61,6 +63,7 @@ struct settings
     std::size_t direct_write_wait_us =
         static_cast<std::size_t>(beamline::nats::client_options{}.direct_write_wait.count()); ///< ours, for tuning
     long server_pid = 0; ///< when set, the server's CPU time per publish run is reported too
+    bool discard_peer = true; ///< also publish to a peer that discards, where the client is the limit
 };
 
 /// CPU seconds (user + system) this process has used so far, all threads.
@@ -230,9 +233,9 @@ private:
 };
 
 /// Publishes s.msgs messages and has the server acknowledge a flush after them.
-publish_figures libnats_publish(const settings& s, const std::string& payload)
+publish_figures libnats_publish(const settings& s, const std::string& url, const std::string& payload)
 {
-    natsConnection* nc = libnats_connect(s.url, false, "bench-libnats-publish");
+    natsConnection* nc = libnats_connect(url, false, "bench-libnats-publish");
     publish_clock clock(s);
     clock.start();
     for (std::size_t i = 0; i < s.msgs; ++i)
@@ -313,9 +316,9 @@ private:
 };
 
 /// Publishes s.msgs messages and has the server acknowledge a flush after them.
-publish_figures ours_publish(ours_runtime& rt, const settings& s, const std::string& payload)
+publish_figures ours_publish(ours_runtime& rt, const settings& s, const std::string& url, const std::string& payload)
 {
-    auto c = rt.connect(s.url, "bench-ours-publish", s);
+    auto c = rt.connect(url, "bench-ours-publish", s);
     publish_clock clock(s);
     clock.start();
     for (std::size_t i = 0; i < s.msgs; ++i)
@@ -377,7 +380,7 @@ settings parse_args(int argc, char** argv)
             std::puts("beamline_nats_bench --url URL [--msgs N] [--size BYTES] [--requests N]\n"
                       "                    [--default-requests N] [--warmup N] [--rounds N]\n"
                       "                    [--only publish|request] [--client ours|libnats] [--server-pid PID]\n"
-                      "                    [--direct-write-bytes N] [--direct-write-wait-us N]");
+                      "                    [--direct-write-bytes N] [--direct-write-wait-us N] [--discard-peer on|off]");
             std::exit(0);
         }
         if (i + 1 >= argc) fail(arg + " needs a value");
@@ -389,6 +392,8 @@ settings parse_args(int argc, char** argv)
             s.only = v;
         else if (arg == "--client")
             s.client = v;
+        else if (arg == "--discard-peer")
+            s.discard_peer = v == std::string("on");
         else if (!parse_size(v, n))
             fail(arg + ": not a number: '" + v + "'");
         else if (arg == "--msgs")
@@ -420,6 +425,7 @@ settings parse_args(int argc, char** argv)
 struct round_figures
 {
     publish_figures ours_pub, lib_pub;
+    publish_figures ours_discard, lib_discard; ///< to the discarding peer (--discard-peer)
     latency ours_req, lib_asap, lib_default;
 };
 
@@ -445,17 +451,33 @@ int run(int argc, char** argv)
     {
         responder echo(s.url);
         ours_runtime rt;
+        std::unique_ptr<beamline::perf::discard_peer> sink;
+        if (s.discard_peer) sink = std::make_unique<beamline::perf::discard_peer>();
+        std::string sink_url = sink ? "nats://127.0.0.1:" + std::to_string(sink->port()) : "";
         for (int r = 0; r < s.rounds; ++r)
         {
             round_figures f;
             bool ours_first = r % 2 == 0;
             if (s.only != "request")
             {
-                auto ours = [&] { return ours_publish(rt, s, payload); };
                 bool run_ours = s.client != "libnats", run_lib = s.client != "ours";
-                if (ours_first && run_ours) f.ours_pub = ours();
-                if (run_lib) f.lib_pub = libnats_publish(s, payload);
-                if (!ours_first && run_ours) f.ours_pub = ours();
+                auto pair = [&](const std::string& url, publish_figures& o, publish_figures& l)
+                {
+                    if (ours_first && run_ours) o = ours_publish(rt, s, url, payload);
+                    if (run_lib) l = libnats_publish(s, url, payload);
+                    if (!ours_first && run_ours) o = ours_publish(rt, s, url, payload);
+                };
+                pair(s.url, f.ours_pub, f.lib_pub);
+                if (sink)
+                {
+                    // Every message must have reached the peer: a count is not a rate otherwise.
+                    std::uint64_t before = sink->frames();
+                    pair(sink_url, f.ours_discard, f.lib_discard);
+                    std::uint64_t expected = s.msgs * ((run_ours ? 1 : 0) + (run_lib ? 1 : 0));
+                    if (sink->frames() - before != expected)
+                        fail("discarding peer took " + std::to_string(sink->frames() - before) + " frames, not " +
+                             std::to_string(expected));
+                }
             }
             if (s.only != "publish")
             {
@@ -486,6 +508,12 @@ int run(int argc, char** argv)
     double lib_pub = med([](const round_figures& f) { return f.lib_pub.msgs_per_s; });
     double ours_cpu = med([](const round_figures& f) { return f.ours_pub.client_cpu_us_per_k; });
     double lib_cpu = med([](const round_figures& f) { return f.lib_pub.client_cpu_us_per_k; });
+    double ours_disc = med([](const round_figures& f) { return f.ours_discard.msgs_per_s; });
+    double lib_disc = med([](const round_figures& f) { return f.lib_discard.msgs_per_s; });
+    double disc_ratio =
+        med([](const round_figures& f) { return ratio(f.ours_discard.msgs_per_s, f.lib_discard.msgs_per_s); });
+    double ours_disc_cpu = med([](const round_figures& f) { return f.ours_discard.client_cpu_us_per_k; });
+    double lib_disc_cpu = med([](const round_figures& f) { return f.lib_discard.client_cpu_us_per_k; });
     double ours_srv = med([](const round_figures& f) { return f.ours_pub.server_cpu_us_per_k; });
     double lib_srv = med([](const round_figures& f) { return f.lib_pub.server_cpu_us_per_k; });
     auto lat = [&](latency round_figures::*which)
@@ -516,6 +544,13 @@ int run(int argc, char** argv)
     if (s.server_pid > 0)
         std::printf("%-34s %14.0f %14s %14.0f %10.3f\n", "publish server CPU us/1k msgs", ours_srv, "-", lib_srv,
                     ratio(ours_srv, lib_srv));
+    if (s.discard_peer)
+    {
+        std::printf("%-34s %14.0f %14s %14.0f %10.3f\n", "publish to discarding peer msgs/s", ours_disc, "-",
+                    lib_disc, disc_ratio);
+        std::printf("%-34s %14.0f %14s %14.0f %10.3f\n", "  client CPU us/1k msgs", ours_disc_cpu, "-",
+                    lib_disc_cpu, ratio(ours_disc_cpu, lib_disc_cpu));
+    }
     std::printf("%-34s %14.1f %14.1f %14.1f %10.3f\n", "request p50 us", ours_req.p50_us, lib_asap.p50_us,
                 lib_default.p50_us, p50_ratio);
     std::printf("%-34s %14.1f %14.1f %14.1f %10.3f\n", "request p90 us", ours_req.p90_us, lib_asap.p90_us,
@@ -536,7 +571,11 @@ int run(int argc, char** argv)
         ",\"ours_client_cpu_us_per_1k\":" + fmt("%.1f", ours_cpu) +
         ",\"libnats_client_cpu_us_per_1k\":" + fmt("%.1f", lib_cpu) +
         ",\"ours_server_cpu_us_per_1k\":" + fmt("%.1f", ours_srv) +
-        ",\"libnats_server_cpu_us_per_1k\":" + fmt("%.1f", lib_srv) + "},\"request\":{\"ours\":" +
+        ",\"libnats_server_cpu_us_per_1k\":" + fmt("%.1f", lib_srv) + "},\"publish_discarding_peer\":{" +
+        "\"ours_msgs_per_s\":" + fmt("%.0f", ours_disc) + ",\"libnats_msgs_per_s\":" + fmt("%.0f", lib_disc) +
+        ",\"ratio_ours_libnats\":" + fmt("%.4f", disc_ratio) +
+        ",\"ours_client_cpu_us_per_1k\":" + fmt("%.1f", ours_disc_cpu) +
+        ",\"libnats_client_cpu_us_per_1k\":" + fmt("%.1f", lib_disc_cpu) + "},\"request\":{\"ours\":" +
         latency_json(ours_req.p50_us, ours_req.p90_us, ours_req.p99_us, ours_req.mean_us) +
         ",\"libnats_asap\":" +
         latency_json(lib_asap.p50_us, lib_asap.p90_us, lib_asap.p99_us, lib_asap.mean_us) +
