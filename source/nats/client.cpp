@@ -25,6 +25,8 @@
 #include <cerrno>
 #include <charconv>
 #include <climits>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
@@ -309,6 +311,17 @@ struct client::impl
         system_cas_loaded = true;
         boost::system::error_code ignored; // an unreadable store shows as a verification failure
         ssl_ctx.set_default_verify_paths(ignored);
+    }
+
+    /// Caps what the kernel holds unsent for this socket (TCP_NOTSENT_LOWAT); the rest waits in
+    /// the client, which then writes as the peer drains. With nats-server on the same host this
+    /// matters: data queued unsent is transmitted when the server's read opens the window, in the
+    /// server's context, so a deep queue makes the server pay for our transmits. Best effort: a
+    /// kernel without the option keeps its default.
+    void limit_unsent_bytes(int fd) const
+    {
+        int bytes = static_cast<int>(std::min<std::size_t>(self.opts_.tcp_notsent_lowat, INT_MAX));
+        if (bytes > 0) ::setsockopt(fd, IPPROTO_TCP, TCP_NOTSENT_LOWAT, &bytes, sizeof bytes);
     }
 
     /// True on a thread that is neither the strand's nor one running the client's io_context: a
@@ -781,6 +794,7 @@ struct client::impl
         {
             boost::system::error_code ignored;
             tr->socket().set_option(asio::ip::tcp::no_delay(true), ignored);
+            limit_unsent_bytes(tr->socket().native_handle());
             auto act = hs.start();
             while (act.what != sansio::handshake_action::done)
             {

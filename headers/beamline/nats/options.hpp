@@ -79,6 +79,13 @@ struct client_options
     /// each time, up to 25 times this (5 ms): the unflushed tail of a long stream waits at most
     /// that long (flush() sends it at once). Sparse traffic never waits.
     std::chrono::microseconds direct_write_wait{200};
+    /// At most this many bytes wait unsent in the kernel (TCP_NOTSENT_LOWAT); more waits in the
+    /// client until the server drains it. In-flight data is not limited, so long links keep their
+    /// throughput. With nats-server on the same host it keeps the server from paying for our
+    /// transmits (it sends queued data when its read opens the window): on 2 cores, 64 KiB took
+    /// publish from 4.9-5.1 to 6.8-7.0 M msgs/s, nats-server's CPU from 200 to 150 us per 1,000
+    /// messages. 0 leaves the kernel's default (unlimited).
+    std::size_t tcp_notsent_lowat = 64 * 1024;
     bool echo = true;
     bool no_responders = true;
 
