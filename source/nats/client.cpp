@@ -1018,6 +1018,9 @@ struct client::impl
                 if (!closing) self.state_.store(connection_state::reconnecting);
                 writer_idle = false;
                 writer_deferred = false;
+                // A direct write that stopped mid-frame left the frame's tail in front: it must
+                // not open the next connection (the server would see garbage).
+                pending_out.drop_partial_head();
             }
             close_transport();
             ping_timer.cancel();

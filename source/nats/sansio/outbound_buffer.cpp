@@ -31,6 +31,7 @@ void outbound_buffer::take(std::vector<std::string>& out)
     recycle(out);
     out.swap(blocks_);
     size_ = 0;
+    partial_head_ = false; // the taker writes it, or drops it with the connection
 }
 
 void outbound_buffer::recycle(std::vector<std::string>& blocks)
@@ -53,6 +54,7 @@ void outbound_buffer::put_back_unsent(std::vector<std::string>& taken, std::size
                                   std::make_move_iterator(taken.end()));
     taken.resize(written_blocks);
     recycle(taken);
+    partial_head_ = !rest.empty() && sent > 0;
     if (!rest.empty()) rest.front().erase(0, sent);
     // Blocks appended since the take (none, by contract) would follow the rest.
     for (auto& b : blocks_)
@@ -63,10 +65,22 @@ void outbound_buffer::put_back_unsent(std::vector<std::string>& taken, std::size
         size_ += b.size();
 }
 
+void outbound_buffer::drop_partial_head()
+{
+    if (!partial_head_ || blocks_.empty()) return;
+    partial_head_ = false;
+    size_ -= blocks_.front().size();
+    std::vector<std::string> head;
+    head.push_back(std::move(blocks_.front()));
+    blocks_.erase(blocks_.begin());
+    recycle(head);
+}
+
 void outbound_buffer::clear()
 {
     recycle(blocks_);
     size_ = 0;
+    partial_head_ = false;
 }
 
 } // namespace beamline::nats::sansio

@@ -124,4 +124,47 @@ BOOST_AUTO_TEST_CASE(put_back_after_a_complete_or_an_empty_write)
     BOOST_TEST(joined(taken) == "xyz");
 }
 
+BOOST_AUTO_TEST_CASE(a_frame_split_by_a_stopped_write_never_reaches_the_next_connection)
+{
+    outbound_buffer buf(64, 8);
+    for (char c : {'a', 'b', 'c', 'd', 'e', 'f'})
+        buf.append(std::string(20, c)); // 20-byte frames: whole frames per block, several blocks
+    std::vector<std::string> taken;
+    buf.take(taken);
+    BOOST_TEST_REQUIRE(taken.size() >= 2u);
+    std::string after_first;
+    for (std::size_t i = 1; i < taken.size(); ++i)
+        after_first += taken[i];
+    buf.put_back_unsent(taken, 30); // a frame and a half went out
+    BOOST_TEST(buf.has_partial_head());
+    buf.append("later");
+    buf.drop_partial_head(); // the connection died: the split block goes, later blocks stay
+    BOOST_TEST(!buf.has_partial_head());
+    buf.take(taken);
+    BOOST_TEST(joined(taken) == after_first + "later");
+
+    // Stopped at a block boundary: nothing is split, nothing is dropped.
+    for (char c : {'g', 'h', 'i', 'j'})
+        buf.append(std::string(20, c));
+    buf.take(taken);
+    BOOST_TEST_REQUIRE(taken.size() >= 2u);
+    std::string rest;
+    for (std::size_t i = 1; i < taken.size(); ++i)
+        rest += taken[i];
+    buf.put_back_unsent(taken, taken.front().size());
+    BOOST_TEST(!buf.has_partial_head());
+    buf.drop_partial_head();
+    buf.take(taken);
+    BOOST_TEST(joined(taken) == rest);
+
+    // Taken again before the connection died: the taker owns the tail, and the mark goes with it.
+    buf.append("kkkk");
+    buf.take(taken);
+    buf.put_back_unsent(taken, 2);
+    BOOST_TEST(buf.has_partial_head());
+    buf.take(taken);
+    BOOST_TEST(!buf.has_partial_head());
+    BOOST_TEST(joined(taken) == "kk");
+}
+
 BOOST_AUTO_TEST_SUITE_END()

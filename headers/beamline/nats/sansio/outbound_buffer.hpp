@@ -51,7 +51,14 @@ public:
     /// Undoes a `take` whose write stopped after `sent` bytes: the unsent rest of `taken` becomes
     /// this buffer's content again, ahead of anything appended since (which must be nothing: the
     /// caller holds the lock across take, write and this call). Fully written blocks are recycled.
+    /// When the write stopped inside a block, that block now starts with the tail of a frame
+    /// whose head went out: see drop_partial_head().
     void put_back_unsent(std::vector<std::string>& taken, std::size_t sent);
+    /// The connection the partial frame's head went to is gone: drops the rest of the first block
+    /// (the frame's tail and the whole frames after it in that block, as a writer drops what it
+    /// had taken), so the next connection starts at a frame boundary. No-op without such a head.
+    void drop_partial_head();
+    bool has_partial_head() const noexcept { return partial_head_; }
     /// Drops everything buffered (blocks are kept for reuse).
     void clear();
 
@@ -61,6 +68,7 @@ private:
     std::vector<std::string> blocks_; ///< in write order; only the last one is appended to
     std::vector<std::string> spare_;  ///< empty, with capacity
     std::size_t size_ = 0;
+    bool partial_head_ = false; ///< blocks_.front() begins inside a frame already partly written
     std::size_t block_size_;
     std::size_t spare_limit_;
 };
