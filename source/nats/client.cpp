@@ -660,31 +660,18 @@ struct client::impl
     /// it early.
     awaitable<std::error_code> writer(std::uint64_t gen)
     {
-        const std::size_t direct_bytes = self.opts_.direct_write_bytes;
-        const std::size_t leave_min = direct_bytes / 4;
-        const auto leave_wait = self.opts_.direct_write_wait;
-        bool may_leave = false;
+        bool may_leave = false; // only right after a write: a burst came in while it was in flight
         auto taken_at = std::chrono::steady_clock::now();
         for (;;)
         {
             if (gen != generation || closing) co_return std::error_code(errc::connection_closed);
             control_writing.swap(control_out);
             enum class next { write, park, leave } what;
-            std::uint64_t direct_before = 0;
             {
                 std::lock_guard lock(out_mutex);
                 std::size_t waiting = pending_out.size();
-                bool leave = may_leave && own_thread_burst && direct_fd >= 0 && control_writing.empty() &&
-                             waiting >= leave_min && publish_waiters == 0;
-                if (leave && waiting < direct_bytes)
-                {
-                    // Only a burst that will fill a block well within the wait, at the rate it
-                    // came in during the last write, is left; a slower one is written now.
-                    auto elapsed = std::chrono::steady_clock::now() - taken_at;
-                    leave = (direct_bytes - waiting) * static_cast<std::size_t>(elapsed.count()) <=
-                            waiting * static_cast<std::size_t>(std::chrono::duration_cast<decltype(elapsed)>(leave_wait).count());
-                }
-                if (leave)
+                if (may_leave && control_writing.empty() &&
+                    leave_burst(waiting, std::chrono::steady_clock::now() - taken_at))
                 {
                     what = next::leave;
                     writer_idle = true;
@@ -701,37 +688,19 @@ struct client::impl
                     if (publish_waiters > 0) backlog_taken.notify_all();
                 }
             }
+            may_leave = false;
             if (what == next::park)
             {
                 wake_timer.expires_at(steady_timer::time_point::max());
                 co_await wake_timer.async_wait(use_tuple);
-                may_leave = false;
                 continue;
             }
             if (what == next::leave)
             {
-                // Expired with the publisher still writing blocks and nobody asking for the writer:
-                // leave it the burst again (without the lock, which the publisher may hold while
-                // it waits for room). Woken, or the publisher gone quiet: write what waits.
-                // While the publisher keeps writing blocks, the writer looks in less and less often,
-                // doubling up to 25 times direct_write_wait: each look wakes the I/O thread, which
-                // takes a core from the publisher or the server (measured on 2 cores: a look every
-                // 2 ms left ours at 0.89-0.96 of libnats's publish rate, every 5 ms at 1.03). So
-                // the unflushed tail of a long stream waits at most 25 times direct_write_wait;
-                // flush() sends it at once.
-                std::error_code ec;
-                auto look_after = leave_wait;
-                do
-                {
-                    direct_before = direct_writes.load();
-                    wake_timer.expires_after(look_after);
-                    std::tie(ec) = co_await wake_timer.async_wait(use_tuple);
-                    look_after = std::min(2 * look_after, 25 * leave_wait);
-                } while (!ec && writer_idle.load() && direct_writes.load() != direct_before);
-                may_leave = false;
+                co_await let_publisher_write();
                 continue;
             }
-            if (direct_bytes != 0) taken_at = std::chrono::steady_clock::now();
+            taken_at = std::chrono::steady_clock::now();
             write_iov.clear();
             for (const auto& block : writing)
                 write_iov.push_back(asio::buffer(block));
@@ -743,8 +712,44 @@ struct client::impl
                 pending_out.recycle(writing);
             }
             writing_size.store(0, std::memory_order_relaxed);
-            may_leave = direct_bytes != 0;
+            may_leave = true;
         }
+    }
+
+    /// (out) Whether the writer leaves the `waiting` bytes to the thread of its own publishing
+    /// them, `since_take` after it took the last batch: only a burst that thread will fill to a
+    /// block within direct_write_wait, at the rate it came in meanwhile; a slower one is written now.
+    bool leave_burst(std::size_t waiting, std::chrono::steady_clock::duration since_take) const
+    {
+        const std::size_t block = self.opts_.direct_write_bytes;
+        if (!own_thread_burst || direct_fd < 0 || publish_waiters > 0 || waiting < block / 4) return false;
+        if (waiting >= block) return true; // the thread's next publish writes it
+        auto wait = std::chrono::duration_cast<std::chrono::steady_clock::duration>(self.opts_.direct_write_wait);
+        return (block - waiting) * static_cast<std::size_t>(since_take.count()) <=
+               waiting * static_cast<std::size_t>(wait.count());
+    }
+
+    /// The writer parked with a burst left to its publisher. It looks again after
+    /// direct_write_wait, and keeps leaving it while the publisher keeps writing blocks and nobody
+    /// asks for the writer (a control frame, a SUB, an unfinished direct write: they cancel the
+    /// timer), without the lock, which the publisher may hold while it waits for room. Each look
+    /// wakes the I/O thread on a core the publisher or the server needs, so the looks double in
+    /// spacing up to 25 times direct_write_wait (measured on 2 cores: a look every 2 ms left ours
+    /// at 0.89-0.96 of libnats's publish rate, every 5 ms at 1.03). That is also the longest an
+    /// unflushed stream's tail waits; flush() sends it at once.
+    awaitable<void> let_publisher_write()
+    {
+        const auto first = self.opts_.direct_write_wait;
+        auto look_after = first;
+        std::error_code ec;
+        std::uint64_t before = 0;
+        do
+        {
+            before = direct_writes.load();
+            wake_timer.expires_after(look_after);
+            std::tie(ec) = co_await wake_timer.async_wait(use_tuple);
+            look_after = std::min(2 * look_after, 25 * first);
+        } while (!ec && writer_idle.load() && direct_writes.load() != before);
     }
 
     awaitable<std::error_code> pinger(std::uint64_t gen)
