@@ -1,6 +1,7 @@
 #include "beamline/nats/sansio/outbound_buffer.hpp"
 
 #include <algorithm>
+#include <cassert>
 
 namespace beamline::nats::sansio
 {
@@ -56,9 +57,7 @@ void outbound_buffer::put_back_unsent(std::vector<std::string>& taken, std::size
     recycle(taken);
     partial_head_ = !rest.empty() && sent > 0;
     if (!rest.empty()) rest.front().erase(0, sent);
-    // Blocks appended since the take (none, by contract) would follow the rest.
-    for (auto& b : blocks_)
-        rest.push_back(std::move(b));
+    assert(blocks_.empty() && "nothing may be appended between take and put_back_unsent");
     blocks_.swap(rest);
     size_ = 0;
     for (const auto& b : blocks_)
