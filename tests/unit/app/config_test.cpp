@@ -1,4 +1,5 @@
 #include "beamline/app/config.hpp"
+#include "source_tree.hpp"
 #include "temp_dir.hpp"
 
 #include <boost/test/unit_test.hpp>
@@ -31,7 +32,7 @@ std::string load_error(const config_sources& sources)
 
 std::filesystem::path example_config()
 {
-    return std::filesystem::path(__FILE__).parent_path() / "../../../config/router.conf";
+    return beamline::test::source_tree() / "config/router.conf";
 }
 
 } // namespace

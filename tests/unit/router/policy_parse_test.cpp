@@ -1,4 +1,5 @@
 #include <beamline/router/policy.hpp>
+#include "source_tree.hpp"
 #include <boost/json/parse.hpp>
 #include <boost/test/unit_test.hpp>
 #include <filesystem>
@@ -173,7 +174,7 @@ BOOST_AUTO_TEST_CASE(errors_name_the_field)
 
 BOOST_AUTO_TEST_CASE(bundled_example_policies_parse)
 {
-    auto dir = std::filesystem::path(__FILE__).parent_path() / "../../../config/policies";
+    auto dir = beamline::test::source_tree() / "config/policies";
     std::size_t count = 0;
     for (const auto& entry : std::filesystem::recursive_directory_iterator(dir))
     {

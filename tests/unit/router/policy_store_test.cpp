@@ -1,4 +1,5 @@
 #include <atomic>
+#include "source_tree.hpp"
 #include <beamline/router/policy_store.hpp>
 #include <boost/test/unit_test.hpp>
 #include <fstream>
@@ -212,7 +213,7 @@ BOOST_AUTO_TEST_CASE(readers_see_whole_versions_while_writers_swap)
 
 BOOST_AUTO_TEST_CASE(the_bundled_policy_set_loads)
 {
-    policy_store store(fs::path(__FILE__).parent_path() / "../../../config/policies");
+    policy_store store(beamline::test::source_tree() / "config/policies");
     auto report = store.load_directory();
     for (const auto& p : report.problems)
         BOOST_TEST_MESSAGE(p.path << ": " << p.reason);
