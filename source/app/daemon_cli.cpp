@@ -6,17 +6,22 @@
 #include "beamline/app/http_client.hpp"
 #include "beamline/app/logging.hpp"
 #include "beamline/app/router_service.hpp"
+#include "beamline/app/sd_notify.hpp"
 #include "beamline/app/version.hpp"
 #include "beamline/http/server.hpp"
 #include "beamline/metrics/process.hpp"
 #include "beamline/router/policy.hpp"
 
+#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <boost/json.hpp>
 
+#include <atomic>
 #include <csignal>
 #include <fstream>
 #include <iostream>
@@ -64,6 +69,34 @@ asio::awaitable<void> shut_down(asio::io_context* io, router_service* service, h
     io->stop();
 }
 
+void tell_systemd(const service_notifier& notifier, std::error_code ec)
+{
+    if (ec) log::warn("cannot notify systemd", {{"socket", notifier.socket()}, {"error", ec.message()}});
+}
+
+/// Type=notify: READY=1 once decide requests can be answered (NATS connected, subscribed, policies
+/// loaded). Polled, since those conditions change on their own; it gives up when draining starts.
+asio::awaitable<void> notify_when_ready(router_service* service, const service_notifier* notifier,
+                                        std::atomic<bool>* announced)
+{
+    asio::steady_timer poll(co_await asio::this_coro::executor);
+    while (true)
+    {
+        const auto health = service->health();
+        if (health.draining) co_return;
+        if (health.ready())
+        {
+            tell_systemd(*notifier, notifier->ready("serving " + std::to_string(service->policies().list().size()) +
+                                                    " policies from " + service->nats().current_server()));
+            announced->store(true);
+            co_return;
+        }
+        poll.expires_after(100ms);
+        auto [ec] = co_await poll.async_wait(asio::as_tuple(asio::use_awaitable));
+        if (ec) co_return;
+    }
+}
+
 int serve(const config& cfg, daemon_handle* daemon)
 {
     if (auto ec = log::configure(log::global(), cfg.log.level, cfg.log.file))
@@ -109,6 +142,10 @@ int serve(const config& cfg, daemon_handle* daemon)
                {"http", ho.listen}, {"nats", cfg.nats.url.empty() ? std::string() : cfg.nats.url.front()},
                {"threads", static_cast<std::int64_t>(threads)}, {"policies", static_cast<std::int64_t>(report.loaded)}});
     if (daemon) daemon->report_ready();
+    const auto notifier = service_notifier::from_environment();
+    std::atomic<bool> announced_ready{false}; // a reload before readiness must not announce it
+    if (notifier.enabled())
+        asio::co_spawn(io, notify_when_ready(&service, &notifier, &announced_ready), asio::detached);
 
     asio::signal_set stop_signals(io, SIGTERM, SIGINT);
     asio::signal_set hup(io, SIGHUP);
@@ -116,8 +153,11 @@ int serve(const config& cfg, daemon_handle* daemon)
         hup.async_wait([&](boost::system::error_code ec, int) {
             if (ec) return;
             log::info("SIGHUP: reloading policies and reopening the log");
+            const bool announced = announced_ready.load();
+            if (announced) tell_systemd(notifier, notifier.reloading());
             log::global().reopen();
             service.reload_policies();
+            if (announced) tell_systemd(notifier, notifier.ready());
             wait_hup();
         });
     };
@@ -126,6 +166,7 @@ int serve(const config& cfg, daemon_handle* daemon)
         if (ec) return;
         log::info("stopping", {{"signal", static_cast<std::int64_t>(sig)}});
         hup.cancel();
+        tell_systemd(notifier, notifier.stopping());
         asio::co_spawn(io, shut_down(&io, &service, &web, cfg.router.drain_timeout_ms), asio::detached);
     });
 
