@@ -13,6 +13,7 @@ PACKAGES=(
     libssl-dev openssl
     nats-server libnats-dev
     curl procps iproute2 prometheus python3
+    dpkg-dev   # dpkg-shlibdeps: the Debian package's Depends (scripts/package.sh)
 )
 
 install_deps() {
