@@ -3,7 +3,8 @@
 // Prometheus's query API the test checks the target is up, that router_decide_requests_total holds
 // exactly the decide requests the test sent, that every alert rule loads and evaluates, and that
 // every expression of the Grafana dashboard (config/grafana/) parses and names only metrics the
-// router exports or the names docs/OPERATIONS.md reserves for features still to come.
+// router exports or the names docs/OPERATIONS.md reserves for features still to come, and that
+// the NATS-disconnected and router-down alerts turn pending when NATS and then the router stop.
 #include "prometheus_server.hpp"
 #include "router_setup.hpp"
 #include "shell.hpp"
@@ -11,6 +12,7 @@
 #include <boost/json.hpp>
 #include <boost/test/unit_test.hpp>
 #include <chrono>
+#include <csignal>
 #include <fstream>
 #include <regex>
 #include <set>
@@ -244,6 +246,22 @@ BOOST_AUTO_TEST_CASE(prometheus_counts_the_decide_requests_and_understands_every
 
     // The parse check can fail: an unbalanced expression is refused with 400.
     BOOST_TEST(prom.query("sum(rate(router_decide_requests_total[5m])").status == 400);
+
+    // Two alerts end to end, against what the scrape really sees: NATS goes away, then the router.
+    // They turn pending (their `for:` is a minute, longer than this test waits).
+    const auto pending = [&](const std::string& alert) {
+        return !prom.query_result(R"(ALERTS{alertstate="pending",alertname=")" + alert + "\"}").empty();
+    };
+    BOOST_TEST(!pending("BeamlineRouterNatsDisconnected"));
+    f.deployment.caller.reset();
+    f.deployment.server.stop();
+    BOOST_TEST(eventually([&] { return pending("BeamlineRouterNatsDisconnected"); }, 30s),
+               "NATS stopped, but the alert did not turn pending");
+    BOOST_TEST(!pending("BeamlineRouterDown"));
+    f.deployment.router->signal(SIGTERM);
+    BOOST_TEST(f.deployment.router->wait_exit(20s).value_or(-1) == 0);
+    BOOST_TEST(eventually([&] { return pending("BeamlineRouterDown"); }, 30s),
+               "the router stopped, but the alert did not turn pending");
 }
 
 BOOST_AUTO_TEST_SUITE_END()
