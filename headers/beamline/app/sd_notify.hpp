@@ -10,13 +10,14 @@
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <utility>
 
 namespace beamline::app
 {
 
 enum class notify_errc
 {
-    unsupported_address = 1, ///< not an absolute path nor '@'-abstract (e.g. vsock: of a newer systemd)
+    unsupported_address = 1, ///< neither an absolute path nor an @abstract name (e.g. vsock:, of newer systemd)
     address_too_long,        ///< longer than sockaddr_un can hold
 };
 
