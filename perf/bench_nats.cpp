@@ -43,6 +43,19 @@ bool parse_connection_option(int argc, char** argv, int& i, ConnectionSettings& 
         target = &settings.tls_cert;
     else if (std::strcmp(option, "--tls-key") == 0)
         target = &settings.tls_key;
+    else if (std::strcmp(option, "--io-buffer") == 0)
+    {
+        std::string value;
+        if (!take_value(argc, argv, i, value, error)) return true;
+        char* end = nullptr;
+        const long bytes = std::strtol(value.c_str(), &end, 10);
+        if (value.empty() || *end != '\0' || bytes < 0 || bytes > (64 << 20))
+            error =
+                "--io-buffer needs a byte count (0..67108864, 0: the library's default), got '" + value + "'";
+        else
+            settings.io_buffer_bytes = static_cast<int>(bytes);
+        return true;
+    }
     else if (std::strcmp(option, "--send-asap") == 0)
     {
         settings.send_asap = true;
@@ -74,10 +87,11 @@ natsConnection* connect(const ConnectionSettings& settings)
     bool ok = check(natsOptions_Create(&options), "options") &&
               check(natsOptions_SetURL(options, settings.url.c_str()), "--url") &&
               check(natsOptions_SetSendAsap(options, settings.send_asap), "send-asap") &&
-              check(natsOptions_SetIOBufSize(options, 1 << 20), "io buffer") &&
               check(natsOptions_SetMaxPendingMsgs(options, 1 << 20), "pending limit") &&
               check(natsOptions_SetTimeout(options, 5000), "connect timeout") &&
               check(natsOptions_SetAllowReconnect(options, false), "reconnect");
+    if (ok && settings.io_buffer_bytes > 0)
+        ok = check(natsOptions_SetIOBufSize(options, settings.io_buffer_bytes), "io buffer");
     if (ok && settings.on_closed != nullptr)
         ok = check(natsOptions_SetClosedCB(options, settings.on_closed, nullptr), "closed callback");
     if (ok && !settings.name.empty()) ok = check(natsOptions_SetName(options, settings.name.c_str()), "name");

@@ -17,6 +17,8 @@ struct ConnectionSettings
     // Off, the library's flusher coalesces writes but first sleeps a millisecond; on, every
     // publish is written at once. Throughput wants the first, latency at low rates the second.
     bool send_asap = false;
+    // The library's write buffer; 0 keeps its default (32 KiB).
+    int io_buffer_bytes = 0;
     // Called once the connection is closed for good (reconnection is off: a bench never hides a
     // lost server behind a reconnect).
     natsConnectionHandler on_closed = nullptr;

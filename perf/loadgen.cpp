@@ -5,12 +5,14 @@
 // is measured from each request's intended send time, so a stall shows up in the percentiles
 // instead of silently slowing the sender (coordinated omission).
 //
-// Requests are published with a reply subject <inbox>.<slot>.<generation> under one wildcard
+// Requests are published with a reply subject <inbox>.<slot>.<epoch> under one wildcard
 // subscription, so the library's reply thread does the matching with no per-request allocation
-// and no thread per outstanding request.
+// and no thread per outstanding request. The epoch changes only when a request is abandoned, so
+// a closed loop keeps reusing N reply subjects (request_slots.hpp says why that matters).
 
 #include "bench_nats.hpp"
 #include "histogram.hpp"
+#include "process_cpu.hpp"
 #include "request_slots.hpp"
 
 #include <atomic>
@@ -54,6 +56,9 @@ struct Config
     double rate = 0;
     std::string payload;
     unsigned tenants = 1000;
+    unsigned tenant_offset = 0;
+    // Processes whose CPU time over the measured window is reported, by label.
+    std::vector<std::pair<std::string, long>> cpu_pids;
     unsigned users = 10000;
     std::string policy_id = "default";
     bool check_ok = false;
@@ -77,11 +82,14 @@ const char* const kUsage =
     "  --timeout S             a request without a reply after S seconds is an error [5]\n"
     "  --payload-file F        send F verbatim instead of generated decide requests\n"
     "  --tenants K             generated tenant ids t-0..t-(K-1) [1000]\n"
+    "  --tenant-offset O       ... shifted to t-O..t-(O+K-1) [0]\n"
     "  --users U               generated user ids u-0..u-(U-1) [10000]\n"
     "  --policy-id P           generated policy_id [default]\n"
     "  --check-ok              replies not starting with {\"ok\":true count as errors\n"
     "  --wait-ready S          first send single requests until one succeeds, for up to S s\n"
-    "  --label L               copied into the output as \"target\"\n";
+    "  --label L               copied into the output as \"target\"\n"
+    "  --cpu-pid LABEL=PID     repeatable: report the CPU time (utime+stime) of PID over the\n"
+    "                          measured window under \"cpu_us\".LABEL (summed when repeated)\n";
 
 bool parse_number(const std::string& text, double& out)
 {
@@ -122,7 +130,7 @@ int parse_arguments(int argc, char** argv, Config& config)
         }
         if (!take_value(argc, argv, i, value, error)) break;
         const bool numeric = option != "--subject" && option != "--label" && option != "--target" &&
-                             option != "--payload-file" && option != "--policy-id";
+                             option != "--payload-file" && option != "--policy-id" && option != "--cpu-pid";
         if (numeric && !parse_number(value, number))
         {
             error = "option " + option + " needs a non-negative number, got '" + value + "'";
@@ -140,6 +148,16 @@ int parse_arguments(int argc, char** argv, Config& config)
         }
         else if (option == "--label")
             config.label = value;
+        else if (option == "--cpu-pid")
+        {
+            const auto equals = value.find('=');
+            double pid = 0;
+            if (equals == std::string::npos || equals == 0 || !parse_number(value.substr(equals + 1), pid) ||
+                pid < 1)
+                error = "--cpu-pid needs LABEL=PID, got '" + value + "'";
+            else
+                config.cpu_pids.emplace_back(value.substr(0, equals), static_cast<long>(pid));
+        }
         else if (option == "--policy-id")
             config.policy_id = value;
         else if (option == "--payload-file")
@@ -160,6 +178,8 @@ int parse_arguments(int argc, char** argv, Config& config)
             config.rate = number;
         else if (option == "--tenants")
             config.tenants = static_cast<unsigned>(number);
+        else if (option == "--tenant-offset")
+            config.tenant_offset = static_cast<unsigned>(number);
         else if (option == "--users")
             config.users = static_cast<unsigned>(number);
         else
@@ -200,6 +220,8 @@ public:
           slots_(config.inflight > 0 ? config.inflight * target_count_ : open_loop_slot_count(config)),
           stats_(target_count_)
     {
+        for (const auto& [label, pid] : config.cpu_pids)
+            cpu_.watch(label, pid);
     }
 
     bool start_subscription()
@@ -235,11 +257,27 @@ public:
 
         // This thread expires requests that got no reply; in a closed loop the slot is refilled.
         const std::int64_t timeout = seconds_to_ns(config_.timeout_s);
-        while (now_ns() < measure_end_)
+        bool window_open = false;
+        for (std::int64_t now = now_ns(); now < measure_end_; now = now_ns())
         {
+            if (!window_open && now >= measure_begin_)
+            {
+                cpu_window_begin_ = now;
+                cpu_.begin();
+                window_open = true;
+            }
             expire_older_than(timeout, config_.inflight > 0);
-            std::this_thread::sleep_for(std::chrono::milliseconds(20));
+            const std::int64_t next =
+                window_open ? now + 20'000'000 : std::min(now + 20'000'000, measure_begin_);
+            std::this_thread::sleep_for(std::chrono::nanoseconds(std::max<std::int64_t>(0, next - now_ns())));
         }
+        if (!window_open)
+        {
+            cpu_window_begin_ = now_ns();
+            cpu_.begin();
+        }
+        cpu_.end();
+        cpu_window_end_ = now_ns();
         sending_.store(false, std::memory_order_release);
         if (open_loop_sender.joinable()) open_loop_sender.join();
         const std::int64_t drain_deadline = now_ns() + timeout;
@@ -259,9 +297,10 @@ public:
     void print_report() const
     {
         std::printf("{\"mode\":\"%s\",\"inflight\":%u,\"rate\":%.0f,\"duration_s\":%.3f,"
-                    "\"warmup_s\":%.3f,\"targets\":[",
+                    "\"warmup_s\":%.3f,\"cpu_window_s\":%.3f,\"cpu_us\":%s,\"targets\":[",
                     config_.inflight > 0 ? "closed" : "open", config_.inflight, config_.rate,
-                    config_.duration_s, config_.warmup_s);
+                    config_.duration_s, config_.warmup_s, double(cpu_window_end_ - cpu_window_begin_) / 1e9,
+                    cpu_.json().c_str());
         for (std::size_t i = 0; i < target_count_; ++i)
             print_target(i, i + 1 < target_count_ ? "," : "");
         std::printf("]}\n");
@@ -337,7 +376,7 @@ private:
         reply_to.push_back('.');
         reply_to.append(digits, std::to_chars(digits, digits + sizeof digits, slot).ptr);
         reply_to.push_back('.');
-        reply_to.append(digits, std::to_chars(digits, digits + sizeof digits, state.generation()).ptr);
+        reply_to.append(digits, std::to_chars(digits, digits + sizeof digits, slots_.reply_epoch(slot)).ptr);
 
         const char* body = config_.payload.data();
         std::size_t length = config_.payload.size();
@@ -371,7 +410,8 @@ private:
                           R"({"version":"1","request_id":"r-%llu","tenant_id":"t-%llu","policy_id":"%s",)"
                           R"("task":{"type":"text.generate","payload":{"prompt":"hi"}},)"
                           R"("metadata":{"user_id":"u-%llu"}})",
-                          ull(sequence), ull(sequence % config_.tenants), config_.policy_id.c_str(), user);
+                          ull(sequence), ull(config_.tenant_offset + sequence % config_.tenants),
+                          config_.policy_id.c_str(), user);
         out.assign(buffer, static_cast<std::size_t>(std::max(0, n)));
     }
 
@@ -389,11 +429,12 @@ private:
             {
                 const auto intended = static_cast<std::uint64_t>(double(issued) * interval_ns);
                 const auto slot = static_cast<std::uint32_t>(issued % ring);
-                SlotState previous;
-                const SlotState state = slots_.claim(slot, intended, previous);
-                if (previous.busy() && in_window(previous.sent_at()))
+                // The ring came round to a request still unanswered: it has timed out.
+                if (const SlotState old = slots_.load(slot);
+                    old.busy() && slots_.abandon(slot, old) && in_window(old.sent_at()))
                     stats_of(slot).timeouts.fetch_add(1, std::memory_order_relaxed);
-                send(slot, state);
+                SlotState previous;
+                send(slot, slots_.claim(slot, intended, previous));
             }
             const auto next = epoch_ + static_cast<std::int64_t>(double(issued) * interval_ns);
             const std::int64_t wait = next - now_ns();
@@ -412,11 +453,13 @@ private:
             if (timeout_ns >= 0 &&
                 (state.sent_at() > now || now - state.sent_at() < static_cast<std::uint64_t>(timeout_ns)))
                 continue;
-            const bool resend = refill && sending_.load(std::memory_order_acquire);
-            SlotState next;
-            if (!slots_.complete(slot, state, resend, now, next)) continue; // the reply won the race
+            if (!slots_.abandon(slot, state)) continue; // the reply won the race
             if (in_window(state.sent_at())) stats_of(slot).timeouts.fetch_add(1, std::memory_order_relaxed);
-            if (resend) send(slot, next);
+            if (refill && sending_.load(std::memory_order_acquire))
+            {
+                SlotState previous;
+                send(slot, slots_.claim(slot, elapsed(), previous));
+            }
         }
     }
 
@@ -430,11 +473,10 @@ private:
     {
         const std::uint64_t now = elapsed();
         std::uint32_t slot = 0;
-        std::uint32_t generation = 0;
-        if (!parse_reply_subject(natsMsg_GetSubject(message), slot, generation) || slot >= slots_.size())
-            return;
-        const SlotState state = slots_.load(slot);
-        if (!state.busy() || state.generation() != generation)
+        std::uint32_t epoch = 0;
+        if (!parse_reply_subject(natsMsg_GetSubject(message), slot, epoch) || slot >= slots_.size()) return;
+        SlotState state;
+        if (!slots_.request_answered_by(slot, epoch, state))
         {
             stats_of(slot).late_replies.fetch_add(1, std::memory_order_relaxed);
             return;
@@ -463,7 +505,7 @@ private:
         if (resend) send(slot, next);
     }
 
-    bool parse_reply_subject(const char* subject, std::uint32_t& slot, std::uint32_t& generation) const
+    bool parse_reply_subject(const char* subject, std::uint32_t& slot, std::uint32_t& epoch) const
     {
         const std::string_view text(subject);
         if (text.size() <= inbox_.size() + 1) return false;
@@ -471,7 +513,7 @@ private:
         const char* last = text.data() + text.size();
         auto [dot, ec] = std::from_chars(first, last, slot);
         if (ec != std::errc() || dot == last || *dot != '.') return false;
-        auto [end, ec2] = std::from_chars(dot + 1, last, generation);
+        auto [end, ec2] = std::from_chars(dot + 1, last, epoch);
         return ec2 == std::errc() && end == last;
     }
 
@@ -487,6 +529,9 @@ private:
     std::atomic<bool> sending_{true};
     std::atomic<std::uint64_t> sequence_{0};
     std::vector<TargetStats> stats_;
+    CpuWindow cpu_;
+    std::int64_t cpu_window_begin_ = 0;
+    std::int64_t cpu_window_end_ = 0;
 };
 
 // Sends one request at a time until one is answered (ok, if --check-ok), up to `seconds`.

@@ -1,8 +1,14 @@
 #pragma once
 // The outstanding-request table of the load generator. Each slot holds one atomic word: send time,
 // a busy bit and a generation. The reply thread, the timeout scanner and the open-loop sender all
-// race for a slot with a single compare-and-swap, so a reply that arrives after its request was
-// timed out (or after the slot was reused) is recognised by its stale generation and ignored.
+// race for a slot with a single compare-and-swap, so only one of them ends each request.
+//
+// A request's reply subject names its slot and the slot's reply epoch, not its generation: the
+// epoch changes only when a request is abandoned unanswered. So a healthy closed loop reuses the
+// same N reply subjects, which nats-server's per-connection and sublist caches keep matched; a
+// subject per request (one per generation) misses both on every reply and costs the server more
+// than the request itself. A reply that arrives after its request was abandoned carries the old
+// epoch and is recognised as late.
 
 #include <atomic>
 #include <cstdint>
@@ -46,7 +52,8 @@ class RequestSlots
 {
 public:
     explicit RequestSlots(std::size_t count)
-        : slots_(std::make_unique<std::atomic<std::uint64_t>[]>(count)), count_(count)
+        : slots_(std::make_unique<std::atomic<std::uint64_t>[]>(count)),
+          epochs_(std::make_unique<std::atomic<std::uint32_t>[]>(count)), count_(count)
     {
     }
 
@@ -80,6 +87,33 @@ public:
         return slots_[slot].compare_exchange_strong(raw, next.raw(), std::memory_order_acq_rel);
     }
 
+    // The epoch to put in the reply subject of the request the slot now holds.
+    [[nodiscard]] std::uint32_t reply_epoch(std::uint32_t slot) const
+    {
+        return epochs_[slot].load(std::memory_order_acquire);
+    }
+
+    // The request a reply with this slot and epoch answers: false when the slot holds none, or
+    // holds one sent after the reply's request was abandoned (the reply is late).
+    [[nodiscard]] bool request_answered_by(std::uint32_t slot, std::uint32_t epoch, SlotState& state) const
+    {
+        // State first: a request claimed after an abandon is seen together with the new epoch.
+        state = load(slot);
+        return state.busy() && reply_epoch(slot) == epoch;
+    }
+
+    // Ends the request `expected` unanswered (timed out, or its slot is needed again) and leaves
+    // the slot idle under a new reply epoch. False when someone else ended it first.
+    bool abandon(std::uint32_t slot, SlotState expected)
+    {
+        SlotState idle;
+        if (!complete(slot, expected, false, 0, idle)) return false;
+        // While the slot is idle, so no reply can be matched with the next request before the
+        // epoch has changed (claim's release publishes this store with the new request).
+        epochs_[slot].fetch_add(1, std::memory_order_release);
+        return true;
+    }
+
     [[nodiscard]] std::size_t busy_count() const
     {
         std::size_t busy = 0;
@@ -90,6 +124,7 @@ public:
 
 private:
     std::unique_ptr<std::atomic<std::uint64_t>[]> slots_;
+    std::unique_ptr<std::atomic<std::uint32_t>[]> epochs_;
     std::size_t count_;
 };
 

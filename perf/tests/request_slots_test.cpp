@@ -96,4 +96,42 @@ BOOST_AUTO_TEST_CASE(racing_threads_never_both_complete_the_same_request)
     BOOST_TEST(slots.load(0).busy());
 }
 
+BOOST_AUTO_TEST_CASE(answered_requests_keep_the_reply_subject_abandoned_ones_change_it)
+{
+    // A healthy closed loop reuses each slot's reply subject; only an abandoned request moves
+    // the slot to a new epoch, so its late reply cannot be taken for the next request's.
+    RequestSlots slots(1);
+    SlotState previous;
+    const SlotState first = slots.claim(0, 10, previous);
+    const std::uint32_t epoch = slots.reply_epoch(0);
+    SlotState second;
+    BOOST_TEST(slots.complete(0, first, true, 20, second)); // answered and refilled
+    BOOST_TEST(slots.reply_epoch(0) == epoch);
+    SlotState matched;
+    BOOST_TEST(slots.request_answered_by(0, epoch, matched));
+    BOOST_TEST(matched.raw() == second.raw());
+
+    BOOST_TEST(slots.abandon(0, second)); // timed out
+    BOOST_TEST(!slots.load(0).busy());
+    BOOST_TEST(slots.reply_epoch(0) != epoch);
+    const SlotState third = slots.claim(0, 30, previous);
+    BOOST_TEST(!previous.busy());
+    BOOST_TEST(!slots.request_answered_by(0, epoch, matched)); // the late reply to `second`
+    BOOST_TEST(slots.request_answered_by(0, slots.reply_epoch(0), matched));
+    BOOST_TEST(matched.raw() == third.raw());
+}
+
+BOOST_AUTO_TEST_CASE(only_one_of_abandon_and_reply_ends_a_request)
+{
+    RequestSlots slots(1);
+    SlotState previous;
+    const SlotState sent = slots.claim(0, 10, previous);
+    const std::uint32_t epoch = slots.reply_epoch(0);
+    SlotState after_reply;
+    BOOST_TEST(slots.complete(0, sent, false, 0, after_reply)); // the reply wins
+    BOOST_TEST(!slots.abandon(0, sent));                        // the timeout scanner loses
+    BOOST_TEST(slots.reply_epoch(0) == epoch);                  // and leaves the subject alone
+    BOOST_TEST(!slots.request_answered_by(0, epoch, previous)); // nothing outstanding
+}
+
 BOOST_AUTO_TEST_SUITE_END()
