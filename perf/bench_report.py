@@ -1,9 +1,13 @@
 #!/usr/bin/env python3
-"""Folds the load generator's per-run figures into the perf artifact (JSON) and its summary (Markdown).
+"""Folds the load generators' per-run figures into the perf artifact (JSON) and its summary (Markdown).
 
-Each scenario was measured R times against the reference (echo) and the router, taking turns. For
-each round the router/reference ratio of every metric is computed; the artifact keeps the median of
-those ratios (what the gate judges) next to the median absolute figures (for people).
+Every run wrote <scenario>.<label>.<round>.json: beamline_loadgen's report (a "targets" array, with the
+CPU time of the responders and nats-server over the measured window) or beamline_libnats_loadgen's
+(one target, named by the label). Each scenario compares its targets with its "reference" (the echo
+responder) round by round; the artifact keeps the median of those per-round ratios (what the gate
+judges) next to the median absolute figures (for people). Checks across scenarios (load generator
+against plain libnats, two echo responders against one, many tenants against 1,000) are per-round
+ratios too.
 """
 import argparse
 import glob
@@ -13,6 +17,8 @@ import statistics
 import sys
 
 LATENCIES = ("p50", "p95", "p99", "p999", "max")
+CPU = ("responder_cpu_us_per_reply", "nats_cpu_us_per_reply", "loadgen_cpu_us_per_reply")
+METRICS = ("throughput_rps",) + LATENCIES + CPU
 SCHEMA = "beamline.perf.v1"
 
 
@@ -21,28 +27,60 @@ def median(values):
     return statistics.median(values) if values else None
 
 
-def load_runs(directory):
-    runs = {}
-    for path in sorted(glob.glob(os.path.join(directory, "*.*.*.json"))):
-        scenario, _, round_text = os.path.basename(path)[: -len(".json")].split(".")
-        with open(path) as f:
-            for run in json.load(f)["targets"]:
-                runs.setdefault(scenario, {}).setdefault(run["target"], {})[int(round_text)] = run
-    return runs
+def per_reply(cpu_us, window_s, replies, duration_s):
+    """CPU microseconds per reply: CPU rate over the window divided by the reply rate."""
+    if cpu_us is None or not window_s or not replies or not duration_s:
+        return None
+    return (cpu_us / window_s) / (replies / duration_s)
 
 
-def figures(run):
-    out = {"throughput_rps": run["throughput_rps"], "errors": run["errors"]}
-    # With no reply at all there is no latency to speak of: null, never a flattering 0.
-    answered = run.get("replies", 0) > 0
-    out.update({k: run["latency_us"][k] if answered else None for k in LATENCIES})
+def entries_of(document, label):
+    """(target name, figures) for every target of one run file."""
+    if "targets" not in document:  # beamline_libnats_loadgen: one target, no CPU figures
+        latency = document.get("latency_us", {})
+        replies = document.get("replies", 0)
+        return [(label, {"throughput_rps": document.get("throughput_rps"),
+                         "errors": document.get("unanswered", 0) + document.get("publish_failures", 0),
+                         **{k: latency.get(k) if replies else None for k in LATENCIES},
+                         **{k: None for k in CPU}})]
+    cpu = document.get("cpu_us", {})
+    window = document.get("cpu_window_s")
+    duration = document.get("duration_s")
+    all_replies = sum(t.get("replies", 0) for t in document["targets"])
+    out = []
+    for run in document["targets"]:
+        # With no reply at all there is no latency to speak of: null, never a flattering 0.
+        answered = run.get("replies", 0) > 0
+        figures = {"throughput_rps": run["throughput_rps"], "errors": run["errors"],
+                   **{k: run["latency_us"][k] if answered else None for k in LATENCIES},
+                   "responder_cpu_us_per_reply": per_reply(cpu.get(run["target"]), window,
+                                                           run.get("replies", 0), duration),
+                   # Over every target's replies: a run interleaving two targets cannot split it.
+                   "nats_cpu_us_per_reply": per_reply(cpu.get("nats"), window, all_replies, duration),
+                   "loadgen_cpu_us_per_reply": per_reply(cpu.get("loadgen"), window, all_replies, duration)}
+        out.append((run["target"], figures))
     return out
 
 
-def ratio(router, reference):
-    if router is None or reference is None or reference == 0:
+def load_runs(directory):
+    """{scenario: {target: {round: figures}}}"""
+    runs = {}
+    for path in sorted(glob.glob(os.path.join(directory, "*.*.*.json"))):
+        scenario, label, round_text = os.path.basename(path)[: -len(".json")].split(".")
+        try:
+            with open(path) as f:
+                document = json.load(f)
+        except (OSError, ValueError):
+            continue
+        for target, figures in entries_of(document, label):
+            runs.setdefault(scenario, {}).setdefault(target, {})[int(round_text)] = figures
+    return runs
+
+
+def ratio(value, reference):
+    if value is None or reference is None or reference == 0:
         return None
-    return router / reference
+    return value / reference
 
 
 def backpressure_during(directory, scenario):
@@ -55,26 +93,61 @@ def backpressure_during(directory, scenario):
 
 
 def summarise_scenario(by_target):
-    reference = by_target.get("reference", {})
-    router = by_target.get("router", {})
-    rounds = sorted(set(reference) & set(router))
-    per_round = []
-    for r in rounds:
-        ref, rt = figures(reference[r]), figures(router[r])
-        per_round.append(
-            {"round": r, "throughput": ratio(rt["throughput_rps"], ref["throughput_rps"]),
-             **{k: ratio(rt[k], ref[k]) for k in LATENCIES}})
+    targets = sorted(by_target, key=lambda t: (t != "reference", t != "router", t))
+    rounds = sorted(set.intersection(*(set(by_target[t]) for t in targets))) if targets else []
     result = {"rounds_compared": len(rounds)}
-    for name, runs in (("reference", reference), ("router", router)):
-        all_figures = [figures(run) for run in runs.values()]
-        result[name] = {
-            "rounds": len(all_figures),
-            "errors": sum(f["errors"] for f in all_figures),
-            **{k: median([f[k] for f in all_figures]) for k in ("throughput_rps",) + LATENCIES},
-        }
-    result["ratios"] = {k: median([p[k] for p in per_round]) for k in ("throughput",) + LATENCIES}
-    result["ratios_per_round"] = per_round
+    for name in targets:
+        runs = list(by_target[name].values())
+        result[name] = {"rounds": len(runs), "errors": sum(f["errors"] or 0 for f in runs),
+                        **{k: median([f[k] for f in runs]) for k in METRICS}}
+    comparisons = {}
+    for name in targets:
+        # A flooding load is compared with the same flood on the echo, everything else with the echo.
+        reference_name = "reference_flood" if name.endswith("_flood") else "reference"
+        reference = by_target.get(reference_name, {})
+        if name == reference_name or not reference:
+            continue
+        per_round = [{"round": r, **{k: ratio(by_target[name][r][k], reference[r][k]) for k in METRICS}}
+                     for r in rounds]
+        comparisons[name] = {("throughput" if k == "throughput_rps" else k): median([p[k] for p in per_round])
+                             for k in METRICS}
+        comparisons[name]["per_round_throughput"] = [p["throughput_rps"] for p in per_round]
+    result["ratios_vs_reference"] = comparisons
+    # The router against the echo, where the gate looks for it.
+    result["ratios"] = comparisons.get("router", {})
     return result
+
+
+def cross_ratio(runs, numerator, denominator):
+    """Median over rounds of numerator/denominator throughput, each given as (scenario, target)."""
+    a = runs.get(numerator[0], {}).get(numerator[1], {})
+    b = runs.get(denominator[0], {}).get(denominator[1], {})
+    per_round = [ratio(a[r]["throughput_rps"], b[r]["throughput_rps"]) for r in sorted(set(a) & set(b))]
+    if not per_round:
+        return None
+    return {"value": median(per_round), "per_round": per_round}
+
+
+def checks(runs, closed, tenant_scenarios):
+    found = {}
+    wanted = {
+        "loadgen_vs_libnats": ((closed, "reference"), (closed, "libnats_reference"),
+                               "beamline_loadgen / plain libnats loop, same echo (>= 1: not the limit)"),
+        "tls_loadgen_vs_libnats": (("tls_" + closed, "reference"), ("tls_" + closed, "libnats_reference"),
+                                   "the same over mutual TLS"),
+        "echo_two_vs_one": ((closed, "reference_x2"), (closed, "reference"),
+                            "two echo responders in a queue group / one (~1: one echo is not the limit)"),
+        "router_vs_reference_libnats": ((closed, "libnats_router"), (closed, "libnats_reference"),
+                                        "router / echo, both driven by the plain libnats loop"),
+    }
+    for scenario in tenant_scenarios:
+        wanted[f"{scenario}_vs_1000"] = ((scenario, "router"), (closed, "router"),
+                                         f"router throughput with {scenario.split('_')[1]} tenants / 1,000")
+    for name, (numerator, denominator, meaning) in wanted.items():
+        value = cross_ratio(runs, numerator, denominator)
+        if value is not None:
+            found[name] = {**value, "meaning": meaning}
+    return found
 
 
 def parse_meta(pairs):
@@ -85,7 +158,7 @@ def parse_meta(pairs):
     return meta
 
 
-def rss_load_kb(samples_path):
+def rss_peak_kb(samples_path):
     try:
         with open(samples_path) as f:
             values = [int(line) for line in f if line.strip().isdigit()]
@@ -94,13 +167,30 @@ def rss_load_kb(samples_path):
     return max(values) if values else None
 
 
+def to_mb(kb):
+    return round(kb / 1024.0, 2) if kb is not None else None
+
+
+def routers(meta):
+    out = {}
+    for key, value in meta.items():
+        if key.startswith("rss_idle_kb."):
+            name = key.split(".", 1)[1]
+            out[name] = {"tenants": int(meta.get(f"tenants.{name}") or 0),
+                         "rss_idle_mb": to_mb(int(value)) if value.isdigit() else None,
+                         "rss_load_mb": to_mb(rss_peak_kb(meta.get(f"rss_samples.{name}", "")))}
+    return out
+
+
 def build_artifact(runs, meta):
-    scenarios = {name: summarise_scenario(runs.get(name, {})) for name in meta["scenarios"].split()}
+    names = meta["scenarios"].split()
+    scenarios = {name: summarise_scenario(runs.get(name, {})) for name in names}
     for name, scenario in scenarios.items():
-        scenario["router"]["backpressure_activations"] = backpressure_during(meta["runs_dir"], name)
-    rss_idle = int(meta["rss_idle_kb"]) if meta.get("rss_idle_kb", "").isdigit() else None
-    rss_load = rss_load_kb(meta.get("rss_samples", ""))
-    to_mb = lambda kb: round(kb / 1024.0, 2) if kb is not None else None
+        if "router" in scenario:
+            scenario["router"]["backpressure_activations"] = backpressure_during(meta["runs_dir"], name)
+    closed = f"closed_{meta['inflight']}"
+    by_router = routers(meta)
+    main_router = by_router.get("router", {})
     before, after = int(meta.get("backpressure_before") or 0), int(meta.get("backpressure_after") or 0)
     rounds = int(meta["rounds"])
     complete = int(meta.get("failed_runs", 0)) == 0 and all(
@@ -111,17 +201,19 @@ def build_artifact(runs, meta):
         "git": {"commit": meta["git_commit"], "dirty": meta["git_dirty"] == "true"},
         "env": {"cpu_count": int(meta["cpu_count"]), "kernel": meta["kernel"],
                 "nats_server": meta["nats_server"], "tls": meta["tls"] == "1",
-                "quick": meta["quick"] == "1"},
+                "quick": meta["quick"] == "1", "load_average": meta.get("load_average")},
         "config": {k: float(meta[k]) if "." in meta[k] else int(meta[k])
                    for k in ("rounds", "duration_s", "warmup_s", "inflight", "rate", "tenants",
-                             "timeout_s")},
+                             "timeout_s", "quiet_rate") if k in meta},
         "router_cmd": meta["router_cmd"],
         "placeholder": meta["placeholder"] == "1",
         "scenarios": scenarios,
-        "router": {"rss_idle_mb": to_mb(rss_idle), "rss_load_mb": to_mb(rss_load),
+        "checks": checks(runs, closed, [n for n in names if n.startswith("tenants_")]),
+        "router": {"rss_idle_mb": main_router.get("rss_idle_mb"), "rss_load_mb": main_router.get("rss_load_mb"),
                    "backpressure_activations": max(0, after - before)},
-        "errors": {"reference": sum(s["reference"]["errors"] for s in scenarios.values()),
-                   "router": sum(s["router"]["errors"] for s in scenarios.values())},
+        "routers": by_router,
+        "errors": {"reference": sum(s.get("reference", {}).get("errors", 0) for s in scenarios.values()),
+                   "router": sum(s.get("router", {}).get("errors", 0) for s in scenarios.values())},
         "run": {"complete": complete, "failed_runs": int(meta.get("failed_runs", 0))},
     }
 
@@ -132,6 +224,10 @@ def fmt(value, digits=0):
     return f"{value:,.{digits}f}"
 
 
+TABLE_COLUMNS = (("throughput_rps", 0), ("p50", 0), ("p99", 0), ("p999", 0),
+                 ("responder_cpu_us_per_reply", 2), ("nats_cpu_us_per_reply", 2))
+
+
 def markdown(artifact):
     lines = [f"# Perf run {artifact['timestamp']}", ""]
     if artifact["placeholder"]:
@@ -139,24 +235,34 @@ def markdown(artifact):
                   "measure NATS twice, not the router.", ""]
     env = artifact["env"]
     lines += [f"commit `{artifact['git']['commit'][:12]}`{' (dirty)' if artifact['git']['dirty'] else ''}, "
-              f"{env['cpu_count']} CPUs, {env['kernel']}, {env['nats_server']}, "
-              f"TLS {'on' if env['tls'] else 'off'}, router: `{artifact['router_cmd']}`", ""]
-    lines += ["| scenario | target | req/s | p50 µs | p95 µs | p99 µs | p999 µs | max µs | errors |",
+              f"{env['cpu_count']} CPUs, load average {env.get('load_average')} at the end, {env['kernel']}, "
+              f"{env['nats_server']}, TLS {'on' if env['tls'] else 'off'}, router: `{artifact['router_cmd']}`",
+              "", "Medians over rounds; ratios are per-round ratios against the scenario's `reference` "
+              "(the echo responder), then their median. CPU is µs per reply from /proc/<pid>/stat over the "
+              "measured window; in a run interleaving two targets nats-server's share is over both targets' "
+              "replies. Absolute figures move with the machine's load; same-run ratios are what count.", "",
+              "| scenario | target | req/s | p50 µs | p99 µs | p999 µs | responder CPU µs/reply | "
+              "nats-server CPU µs/reply | errors |",
               "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
     for name, s in artifact["scenarios"].items():
-        for target in ("reference", "router"):
-            t = s[target]
-            lines.append(f"| {name} | {target} | {fmt(t['throughput_rps'])} | "
-                         + " | ".join(fmt(t[k]) for k in LATENCIES) + f" | {t['errors']} |")
-        r = s["ratios"]
-        lines.append(f"| {name} | **router/reference** | {fmt(r['throughput'], 3)} | "
-                     + " | ".join(fmt(r[k], 3) for k in LATENCIES) + " | |")
-    router = artifact["router"]
-    lines += ["", f"Router RSS: idle {fmt(router['rss_idle_mb'], 1)} MB, under load "
-              f"{fmt(router['rss_load_mb'], 1)} MB; backpressure activations "
-              f"{router['backpressure_activations']}.",
-              f"Ratios are medians over {artifact['config']['rounds']} alternating rounds of "
-              f"{artifact['config']['duration_s']} s. Run complete: {artifact['run']['complete']}.", ""]
+        for target, t in s.items():
+            if isinstance(t, dict) and "throughput_rps" in t:
+                lines.append(f"| {name} | {target} | "
+                             + " | ".join(fmt(t[k], d) for k, d in TABLE_COLUMNS) + f" | {t['errors']} |")
+        for target, r in s.get("ratios_vs_reference", {}).items():
+            lines.append(f"| {name} | **{target}/reference** | {fmt(r['throughput'], 3)} | "
+                         + " | ".join(fmt(r[k], 3) for k, _ in TABLE_COLUMNS[1:]) + " | |")
+    if artifact["checks"]:
+        lines += ["", "| check | median | per round |", "|---|---:|---|"]
+        for name, c in artifact["checks"].items():
+            lines.append(f"| {name}: {c['meaning']} | {fmt(c['value'], 3)} | "
+                         + ", ".join(fmt(v, 3) for v in c["per_round"]) + " |")
+    lines += ["", "| router | tenants | RSS idle MB | RSS peak under load MB |", "|---|---:|---:|---:|"]
+    for name, r in artifact["routers"].items():
+        lines.append(f"| {name} | {r['tenants']:,} | {fmt(r['rss_idle_mb'], 1)} | {fmt(r['rss_load_mb'], 1)} |")
+    lines += ["", f"Backpressure activations (main router): {artifact['router']['backpressure_activations']}. "
+              f"{artifact['config']['rounds']} alternating rounds of {artifact['config']['duration_s']} s. "
+              f"Run complete: {artifact['run']['complete']}.", ""]
     return "\n".join(lines)
 
 

@@ -2,17 +2,29 @@
 # Measures decide over a real nats-server: caller -> nats-server -> router -> nats-server -> caller,
 # against an echo responder on the same server (the reference ceiling), in the same run, so the
 # perf gate can judge router/reference ratios rather than noisy absolute times. Each round runs
-#   closed_<N>:             N requests in flight, reference and router one after the other (who
-#                           goes first alternates between rounds): each one's saturation figures;
+#   closed_<N>:             N requests in flight, one target after the other (the order alternates
+#                           between rounds): each one's saturation throughput, latency and CPU per
+#                           reply (the responder's and nats-server's). The same load from the plain
+#                           libnats generator (beamline_libnats_loadgen) shows the load generator
+#                           is not the limit; with the full run also two echo responders in one
+#                           queue group (the echo is not the limit) and the router under libnats;
 #   closed_<N>_interleaved: N in flight to each at once, requests interleaved in one load
 #                           generator run, so both meet the same moments of a noisy machine;
-#   open_<R>:               R requests/s to each, interleaved the same way.
-# Before each run every target must answer a fresh request, so a router still working through
+#   open_<R>:               R requests/s to each, interleaved the same way;
+# and the full run also
+#   tls_closed_<N>:         closed_<N> over mutual TLS, on a second nats-server (with --tls, the
+#                           main server is the TLS one and this scenario is left out);
+#   tenants_<K>:            the router's closed loop with requests over K tenants (10,000 and
+#                           50,000), each with its own policy file, against routers started on
+#                           those policy sets; compared with the 1,000-tenant router's same round;
+#   flood:                  one tenant floods (N in flight) while another sends 500 requests/s;
+#                           the quiet tenant's latency, router against echo.
+# Before each run every target must answer a fresh request, so a responder still working through
 # the previous run's backlog does not spoil the next measurement.
 #
 #   scripts/bench_router.sh [--tls] [--quick]
-#     --tls    mutual TLS between every client and nats-server
-#     --quick  for CI, under a minute: only the interleaved scenarios the gate judges, 3 x 5 s
+#     --tls    mutual TLS between every client and the main nats-server
+#     --quick  for CI, about a minute: closed_<N>, closed_<N>_interleaved and open_<R>, 3 x 3 s
 #
 # Writes _artifacts/perf_<timestamp>.json and .md (and perf_<timestamp>_logs/). Exit 0 when every
 # measurement completed, 1 otherwise (the artifacts are still written, marked incomplete).
@@ -23,7 +35,8 @@
 #                        router binary has no 'run' verb, beamline_echo as a marked placeholder.
 #   BENCH_ROUNDS, BENCH_DURATION, BENCH_WARMUP   rounds and seconds per measurement
 #   BENCH_INFLIGHT (512), BENCH_RATE (10000), BENCH_TENANTS (1000), BENCH_TIMEOUT (5)
-#   BEAMLINE_LOADGEN, BEAMLINE_ECHO              the bench binaries (default: $BUILD_DIR/perf/)
+#   BENCH_TENANT_SETS ("10000 50000"), BENCH_QUIET_RATE (500)   full-run scenarios
+#   BEAMLINE_LOADGEN, BEAMLINE_LIBNATS_LOADGEN, BEAMLINE_ECHO   the bench binaries ($BUILD_DIR/perf/)
 #   BENCH_KEEP_WORK=1    keep the temporary directory (policies, certificates, server config)
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -49,23 +62,26 @@ for arg in "$@"; do
 done
 
 if [ "$QUICK" = 1 ]; then
-    # Only what the gate judges, in three rounds: a median of three resists one bad moment.
-    ROUNDS=${BENCH_ROUNDS:-3} DURATION=${BENCH_DURATION:-5} WARMUP=${BENCH_WARMUP:-0.5}
+    # The gated scenarios and the saturation figures, in three rounds: a median of three resists
+    # one bad moment.
+    ROUNDS=${BENCH_ROUNDS:-3} DURATION=${BENCH_DURATION:-3} WARMUP=${BENCH_WARMUP:-0.5}
 else
-    ROUNDS=${BENCH_ROUNDS:-4} DURATION=${BENCH_DURATION:-10} WARMUP=${BENCH_WARMUP:-2}
+    ROUNDS=${BENCH_ROUNDS:-3} DURATION=${BENCH_DURATION:-5} WARMUP=${BENCH_WARMUP:-1}
 fi
 INFLIGHT=${BENCH_INFLIGHT:-512}
 RATE=${BENCH_RATE:-10000}
 TENANTS=${BENCH_TENANTS:-1000}
 TIMEOUT=${BENCH_TIMEOUT:-5}
+TENANT_SETS=${BENCH_TENANT_SETS:-10000 50000}
+QUIET_RATE=${BENCH_QUIET_RATE:-500}
 LOADGEN=${BEAMLINE_LOADGEN:-$BUILD_DIR/perf/beamline_loadgen}
+LIBNATS_LOADGEN=${BEAMLINE_LIBNATS_LOADGEN:-$BUILD_DIR/perf/beamline_libnats_loadgen}
 ECHO_BIN=${BEAMLINE_ECHO:-$BUILD_DIR/perf/beamline_echo}
 ROUTER_SUBJECT=beamline.router.v1.decide
-REFERENCE_SUBJECT=beamline.bench.reference.v1.decide
 QUEUE_GROUP=beamline-router
 
-for bin in "$LOADGEN" "$ECHO_BIN"; do
-    [ -x "$bin" ] || die "$bin is missing: cmake --build build --target beamline_loadgen beamline_echo"
+for bin in "$LOADGEN" "$LIBNATS_LOADGEN" "$ECHO_BIN"; do
+    [ -x "$bin" ] || die "$bin is missing: cmake --build build --target beamline_loadgen beamline_libnats_loadgen beamline_echo"
 done
 # Debian's interpreter when present: it starts in a tenth of the time of a version-manager shim.
 PYTHON=${PYTHON:-$(command -v /usr/bin/python3 || command -v python3 || true)}
@@ -78,7 +94,10 @@ OUT_JSON="$ARTIFACTS_DIR/perf_$STAMP.json"
 OUT_MD="$ARTIFACTS_DIR/perf_$STAMP.md"
 LOGS="$ARTIFACTS_DIR/perf_${STAMP}_logs"
 mkdir -p "$LOGS"
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/beamline-bench.XXXXXX")
+# Memory-backed when there is one: 50,000 policy files take minutes to delete from a busy disk.
+WORK_ROOT=${TMPDIR:-/tmp}
+[ -z "${TMPDIR:-}" ] && [ -d /dev/shm ] && [ -w /dev/shm ] && WORK_ROOT=/dev/shm
+WORK=$(mktemp -d "$WORK_ROOT/beamline-bench.XXXXXX")
 RUNS="$WORK/runs"
 mkdir -p "$RUNS"
 
@@ -101,14 +120,6 @@ trap 'exit 130' INT TERM
 
 free_port() {
     "$PYTHON" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-
-# A CA, a server certificate for localhost/127.0.0.1 and a client certificate, for mutual TLS,
-# made by the project's own script into the bench's temporary directory.
-make_certs() {
-    local dir="$1"
-    CERTS_DIR="$dir" "$BEAMLINE_ROOT/scripts/generate_certs.sh" --quiet >"$LOGS/certs.log" 2>&1 ||
-        die "generate_certs.sh failed; see $LOGS/certs.log"
 }
 
 start_process() { # start_process LOGFILE CMD... ; sets STARTED_PID
@@ -137,57 +148,75 @@ backpressure_total() {
         <<<"$metrics"
 }
 
-# --- nats-server ---------------------------------------------------------------------------------
-NATS_PORT=$(free_port)
-MONITOR_PORT=$(free_port)
-NATS_CONF="$WORK/nats.conf"
-CONN_ARGS=()
-ROUTER_ENV=()
-{
-    echo "listen: 127.0.0.1:$NATS_PORT"
-    echo "http: 127.0.0.1:$MONITOR_PORT"
-} >"$NATS_CONF"
-if [ "$TLS" = 1 ]; then
-    CERTS_DIR="$WORK/certs"
-    make_certs "$CERTS_DIR"
-    cat >>"$NATS_CONF" <<EOF
+# --- targets ---------------------------------------------------------------------------------------
+# A target is a responder (or a queue group of them) on one subject of one nats-server ("stack").
+declare -A SUBJECT PIDS STACK REPORT_AS # per target (REPORT_AS: its name in the artifact)
+declare -A CONN NATS_PID_OF          # per stack: load generator connection options, server pid
+declare -A ROUTER_HTTP ROUTER_TENANTS # per router target
+
+# start_nats STACK TLS(0|1): a nats-server on free ports; sets CONN[STACK] and NATS_PID_OF[STACK].
+start_nats() {
+    local stack=$1 tls=$2 port monitor conf url args
+    port=$(free_port)
+    monitor=$(free_port)
+    conf="$WORK/nats-$stack.conf"
+    printf 'listen: 127.0.0.1:%s\nhttp: 127.0.0.1:%s\n' "$port" "$monitor" >"$conf"
+    if [ "$tls" = 1 ]; then
+        if [ ! -e "$WORK/certs/ca.pem" ]; then
+            CERTS_DIR="$WORK/certs" "$BEAMLINE_ROOT/scripts/generate_certs.sh" --quiet \
+                >"$LOGS/certs.log" 2>&1 || die "generate_certs.sh failed; see $LOGS/certs.log"
+        fi
+        cat >>"$conf" <<EOF
 tls {
-  cert_file: "$CERTS_DIR/server.pem"
-  key_file: "$CERTS_DIR/server-key.pem"
-  ca_file: "$CERTS_DIR/ca.pem"
+  cert_file: "$WORK/certs/server.pem"
+  key_file: "$WORK/certs/server-key.pem"
+  ca_file: "$WORK/certs/ca.pem"
   verify: true
   timeout: 2
 }
 EOF
-    NATS_URL="tls://127.0.0.1:$NATS_PORT"
-    CONN_ARGS=(--tls-ca "$CERTS_DIR/ca.pem" --tls-cert "$CERTS_DIR/client.pem"
-        --tls-key "$CERTS_DIR/client-key.pem")
-    ROUTER_ENV=(BEAMLINE_NATS_TLS_CA="$CERTS_DIR/ca.pem"
-        BEAMLINE_NATS_TLS_CERT="$CERTS_DIR/client.pem"
-        BEAMLINE_NATS_TLS_KEY="$CERTS_DIR/client-key.pem")
-else
-    NATS_URL="nats://127.0.0.1:$NATS_PORT"
-fi
-CONN_ARGS=(--url "$NATS_URL" "${CONN_ARGS[@]}")
+        url="tls://127.0.0.1:$port"
+        args="--url $url --tls-ca $WORK/certs/ca.pem --tls-cert $WORK/certs/client.pem --tls-key $WORK/certs/client-key.pem"
+    else
+        url="nats://127.0.0.1:$port"
+        args="--url $url"
+    fi
+    start_process "$LOGS/nats-server-$stack.log" "$NATS_BIN" -c "$conf"
+    NATS_PID_OF[$stack]=$STARTED_PID
+    CONN[$stack]=$args
+    wait_http_ok "http://127.0.0.1:$monitor/healthz" 10 "$STARTED_PID" ||
+        die "nats-server ($stack) did not become healthy; see $LOGS/nats-server-$stack.log"
+    log "nats-server $stack on $url (pid $STARTED_PID)"
+}
 
-NATS_BIN=$(nats_server_bin)
-start_process "$LOGS/nats-server.log" "$NATS_BIN" -c "$NATS_CONF"
-NATS_PID=$STARTED_PID
-wait_http_ok "http://127.0.0.1:$MONITOR_PORT/healthz" 10 "$NATS_PID" ||
-    die "nats-server did not become healthy; see $LOGS/nats-server.log"
-log "nats-server on $NATS_URL (pid $NATS_PID)"
+# start_echo TARGET STACK [COUNT [OPTION...]]: COUNT echo responders in one queue group on the
+# target's subject.
+start_echo() {
+    local target=$1 stack=$2 count=${3:-1} i
+    shift $(($# < 3 ? $# : 3))
+    SUBJECT[$target]="beamline.bench.$target.v1.decide"
+    STACK[$target]=$stack
+    PIDS[$target]=""
+    for ((i = 1; i <= count; i++)); do
+        # shellcheck disable=SC2086 # the connection options are words on purpose
+        start_process "$LOGS/$target-$i.log" "$ECHO_BIN" ${CONN[$stack]} \
+            --subject "${SUBJECT[$target]}" --queue "$QUEUE_GROUP" "$@"
+        PIDS[$target]="${PIDS[$target]} $STARTED_PID"
+    done
+}
 
-# --- policies: weighted-only and sticky tenants, so both decision paths run ---------------------
-POLICIES_DIR="$WORK/policies"
-"$PYTHON" - "$POLICIES_DIR" "$TENANTS" <<'EOF'
+# make_policies DIR K: K tenants t-0..t-(K-1), each with its own policy file; even tenants are
+# sticky on user_id, every tenant weighted over three providers, so both decision paths run.
+make_policies() {
+    "$PYTHON" - "$1" "$2" <<'EOF'
 import json, os, sys
 root, tenants = sys.argv[1], int(sys.argv[2])
+providers = [
+    {"name": "openai", "weight": 70, "expected_latency_ms": 250, "cost": 0.002},
+    {"name": "anthropic", "weight": 20, "expected_latency_ms": 300, "cost": 0.003},
+    {"name": "mistral", "weight": 10},
+]
 for t in range(tenants):
-    providers = [
-        {"name": "openai", "weight": 70, "expected_latency_ms": 250, "cost": 0.002},
-        {"name": "anthropic", "weight": 20, "expected_latency_ms": 300, "cost": 0.003},
-        {"name": "mistral", "weight": 10},
-    ]
     policy = {"version": "1", "providers": providers}
     if t % 2 == 0:
         policy["sticky"] = {"enabled": True, "session_key": "user_id", "ttl": "10m"}
@@ -195,13 +224,48 @@ for t in range(tenants):
     with open(os.path.join(root, f"t-{t}", "default.json"), "w") as f:
         json.dump(policy, f)
 EOF
+}
 
-# --- the reference and the router ----------------------------------------------------------------
-start_process "$LOGS/reference.log" "$ECHO_BIN" "${CONN_ARGS[@]}" --send-asap \
-    --subject "$REFERENCE_SUBJECT" --queue "$QUEUE_GROUP"
-REFERENCE_PID=$STARTED_PID
+# start_router TARGET STACK TENANTS SUBJECT: a router with its own policy set of TENANTS tenants.
+start_router() {
+    local target=$1 stack=$2 tenants=$3 subject=$4 http tls_env=()
+    local policies="$WORK/policies-$tenants"
+    [ -d "$policies" ] || make_policies "$policies" "$tenants"
+    http=$(free_port)
+    SUBJECT[$target]=$subject
+    STACK[$target]=$stack
+    ROUTER_HTTP[$target]=$http
+    ROUTER_TENANTS[$target]=$tenants
+    if [[ "${CONN[$stack]}" == *--tls-ca* ]]; then
+        tls_env=(BEAMLINE_NATS_TLS_CA="$WORK/certs/ca.pem" BEAMLINE_NATS_TLS_CERT="$WORK/certs/client.pem"
+            BEAMLINE_NATS_TLS_KEY="$WORK/certs/client-key.pem")
+    fi
+    local url=${CONN[$stack]#--url }
+    start_process "$LOGS/$target.log" env BEAMLINE_NATS_URL="${url%% *}" \
+        BEAMLINE_ROUTER_POLICIES_DIR="$policies" BEAMLINE_ROUTER_DECIDE_SUBJECT="$subject" \
+        BEAMLINE_HTTP_LISTEN="127.0.0.1:$http" BEAMLINE_LOG_LEVEL=warn \
+        BEAMLINE_ROUTER_PIDFILE="$WORK/$target.pid" "${tls_env[@]}" "${ROUTER_CMD[@]}"
+    PIDS[$target]=$STARTED_PID
+    if [ "$REQUIRE_HEALTHZ" = 1 ]; then
+        wait_http_ok "http://127.0.0.1:$http/healthz" 120 "$STARTED_PID" ||
+            die "$target not healthy on 127.0.0.1:$http/healthz; see $LOGS/$target.log"
+    fi
+}
 
-HTTP_PORT=$(free_port)
+# wait_ready SECONDS TARGET...: one ok answer from each (they share a stack).
+wait_ready() {
+    local seconds=$1 args=() target
+    shift
+    for target in "$@"; do args+=(--target "$target=${SUBJECT[$target]}"); done
+    # shellcheck disable=SC2086
+    "$LOADGEN" ${CONN[${STACK[$1]}]} "${args[@]}" --check-ok --wait-ready "$seconds" --duration 0 \
+        2>>"$LOGS/loadgen.log"
+}
+
+# --- the stacks ------------------------------------------------------------------------------------
+NATS_BIN=$(nats_server_bin)
+start_nats main "$TLS"
+
 PLACEHOLDER=0
 REQUIRE_HEALTHZ=0
 if [ -n "${BENCH_ROUTER_CMD:-}" ]; then
@@ -213,100 +277,211 @@ elif "$(router_bin)" run --help >/dev/null 2>&1; then
     REQUIRE_HEALTHZ=1
 else
     PLACEHOLDER=1
-    ROUTER_DESC="$ECHO_BIN --send-asap (placeholder: $(router_bin) has no 'run' verb yet)"
-    ROUTER_CMD=("$ECHO_BIN" --send-asap)
+    ROUTER_DESC="$ECHO_BIN (placeholder: $(router_bin) has no 'run' verb yet)"
+    ROUTER_CMD=("$ECHO_BIN")
     printf '\n[%s] WARNING: %s cannot run yet; the echo responder stands in for the router.\n' \
         "$(basename "$0")" "$(router_bin)" >&2
     printf '[%s] WARNING: these figures measure NATS twice, not the router.\n\n' "$(basename "$0")" >&2
 fi
-start_process "$LOGS/router.log" env BEAMLINE_NATS_URL="$NATS_URL" \
-    BEAMLINE_ROUTER_POLICIES_DIR="$POLICIES_DIR" BEAMLINE_HTTP_LISTEN="127.0.0.1:$HTTP_PORT" \
-    BEAMLINE_LOG_LEVEL=warn BEAMLINE_ROUTER_PIDFILE="$WORK/router.pid" "${ROUTER_ENV[@]}" "${ROUTER_CMD[@]}"
-ROUTER_PID=$STARTED_PID
+# A stand-in takes its subject from the router's environment only if it reads it; the echo does
+# not, so a placeholder or BENCH_ROUTER_CMD answers on the router's default subject.
+[ "$PLACEHOLDER" = 1 ] || [ -n "${BENCH_ROUTER_CMD:-}" ] && STANDIN=1 || STANDIN=0
 
-if [ "$REQUIRE_HEALTHZ" = 1 ]; then
-    wait_http_ok "http://127.0.0.1:$HTTP_PORT/healthz" 30 "$ROUTER_PID" ||
-        die "router not healthy on 127.0.0.1:$HTTP_PORT/healthz; see $LOGS/router.log"
+# Two references: under saturation the echo lets libnats batch its writes (its fastest); at a
+# fixed rate it writes each reply at once (its lowest latency), as the router's client does when
+# idle. Each is the ceiling for the loads it is used with, and reported as "reference".
+start_echo reference main
+start_echo reference_asap main 1 --send-asap
+REPORT_AS[reference_asap]=reference
+start_router router main "$TENANTS" "$ROUTER_SUBJECT"
+HTTP_PORT=${ROUTER_HTTP[router]}
+ROUTERS=(router)
+if [ "$QUICK" = 0 ]; then
+    start_echo reference_x2 main 2
+    if [ "$STANDIN" = 0 ]; then
+        for k in $TENANT_SETS; do
+            start_router "router_$k" main "$k" "beamline.bench.router_$k.v1.decide"
+            ROUTERS+=("router_$k")
+        done
+    fi
+    if [ "$TLS" = 0 ]; then
+        start_nats tls 1
+        start_echo tls_reference tls
+        REPORT_AS[tls_reference]=reference
+        REPORT_AS[tls_router]=router
+        start_router tls_router tls "$TENANTS" "$ROUTER_SUBJECT"
+        ROUTERS+=(tls_router)
+    fi
 fi
-"$LOADGEN" "${CONN_ARGS[@]}" --target "reference=$REFERENCE_SUBJECT" --target "router=$ROUTER_SUBJECT" \
-    --check-ok --wait-ready 30 --duration 0 2>>"$LOGS/loadgen.log" ||
-    die "no ok reply from the reference or the router; see $LOGS/loadgen.log, router.log"
-log "router: $ROUTER_DESC (pid $ROUTER_PID) ready"
+
+for target in "${!SUBJECT[@]}"; do
+    wait_ready 120 "$target" || die "no ok reply from $target; see $LOGS/loadgen.log, $LOGS/$target*.log"
+done
+log "router: $ROUTER_DESC (pid ${PIDS[router]}) ready; targets: ${!SUBJECT[*]}"
 sleep 0.5
-RSS_IDLE_KB=$(rss_kb "$ROUTER_PID")
+declare -A RSS_IDLE
+for target in "${ROUTERS[@]}"; do RSS_IDLE[$target]=$(rss_kb "${PIDS[$target]}"); done
 BACKPRESSURE_BEFORE=$(backpressure_total)
 
 # --- measurements ----------------------------------------------------------------------------------
-SCENARIOS=("closed_$INFLIGHT" "closed_${INFLIGHT}_interleaved" "open_$RATE")
-[ "$QUICK" = 1 ] && SCENARIOS=("closed_${INFLIGHT}_interleaved" "open_$RATE")
-scenario_args() {
-    case "$1" in
-        closed_*) echo "--inflight $INFLIGHT" ;;
-        open_*) echo "--rate $RATE --send-asap" ;;
-    esac
+FAILED_RUNS=0
+
+cpu_args() { # cpu_args LABEL=TARGET...: --cpu-pid for every responder process and the server
+    local pair pid
+    for pair in "$@"; do
+        for pid in ${PIDS[${pair#*=}]}; do printf -- '--cpu-pid %s=%s ' "${pair%%=*}" "$pid"; done
+    done
+    printf -- '--cpu-pid nats=%s' "${NATS_PID_OF[${STACK[${1#*=}]}]}"
 }
 
-RSS_SAMPLES="$WORK/rss_load.txt"
-: >"$RSS_SAMPLES"
-FAILED_RUNS=0
-subject_of() { if [ "$1" = router ]; then echo "$ROUTER_SUBJECT"; else echo "$REFERENCE_SUBJECT"; fi; }
+sample_rss() { # sample_rss TARGET: background sampler of a router's RSS; prints its pid
+    local pid=${PIDS[$1]}
+    (while kill -0 "$pid" 2>/dev/null; do rss_kb "$pid"; sleep 0.2; done) >>"$WORK/rss_$1.txt" &
+    echo $!
+}
 
-measure() { # measure SCENARIO ROUND TARGET... : one load generator run over the targets given
-    local scenario=$1 round=$2 sampler="" target
-    shift 2
-    local out="$RUNS/$scenario.${1}.$round.json" target_args=()
-    for target in "$@"; do target_args+=(--target "$target=$(subject_of "$target")"); done
+print_run() { # print_run FILE SCENARIO ROUND
+    "$PYTHON" -c 'import json,sys
+d = json.load(open(sys.argv[1]))
+for t in d.get("targets") or [dict(d, target=sys.argv[4])]:
+    l = t["latency_us"]
+    print("[bench_router.sh] %-14s %-24s round %s: %9.0f req/s  p50 %7.0f  p99 %7.0f  p999 %7.0f us  errors %d" % (
+        t["target"], sys.argv[2], sys.argv[3], t["throughput_rps"], l["p50"], l["p99"], l["p999"], t.get("errors", 0)))' \
+        "$1" "$2" "$3" "$4"
+}
+
+# measure SCENARIO ROUND LABEL TOOL_ARGS -- TARGET...: one load generator run; its JSON goes to
+# $RUNS/SCENARIO.LABEL.ROUND.json. A single target is reported as LABEL, several by their names.
+# TOOL_ARGS start with "libnats" for the plain generator.
+measure() {
+    local scenario=$1 round=$2 label=$3 tool_args=() targets=() target sampler=() i
+    shift 3
+    while [ "$1" != -- ]; do tool_args+=("$1"); shift; done
+    shift
+    targets=("$@")
+    local stack=${STACK[${targets[0]}]} out="$RUNS/$scenario.$label.$round.json" target_args=() pairs=()
+    for target in "${targets[@]}"; do
+        local name=${REPORT_AS[$target]:-$target}
+        [ ${#targets[@]} = 1 ] && name=$label
+        target_args+=(--target "$name=${SUBJECT[$target]}")
+        pairs+=("$name=$target")
+    done
     # A responder that fell behind is still working through the last run's requests; one prompt
     # answer to a fresh request (queued behind them) shows it has caught up.
-    "$LOADGEN" "${CONN_ARGS[@]}" "${target_args[@]}" --check-ok --wait-ready 20 --duration 0 \
-        2>>"$LOGS/loadgen.log" || log "$* still behind after 20 s; measuring anyway"
-    local backpressure_before=""
-    if [[ " $* " == *" router "* ]]; then
-        backpressure_before=$(backpressure_total)
-        (while kill -0 "$ROUTER_PID" 2>/dev/null; do rss_kb "$ROUTER_PID"; sleep 0.2; done) \
-            >>"$RSS_SAMPLES" &
-        sampler=$!
+    wait_ready 20 "${targets[@]}" || log "${targets[*]} still behind after 20 s; measuring anyway"
+    local backpressure_before
+    backpressure_before=$(backpressure_total)
+    for target in "${targets[@]}"; do
+        [ -n "${ROUTER_HTTP[$target]:-}" ] && sampler+=("$(sample_rss "$target")")
+    done
+    local ok=1
+    if [ "${tool_args[0]}" = libnats ]; then
+        # shellcheck disable=SC2086
+        "$LIBNATS_LOADGEN" ${CONN[$stack]} --subject "${SUBJECT[${targets[0]}]}" \
+            --duration "$DURATION" --warmup "$WARMUP" "${tool_args[@]:1}" >"$out" 2>>"$LOGS/loadgen.log" || ok=0
+    else
+        # shellcheck disable=SC2086,SC2046
+        "$LOADGEN" ${CONN[$stack]} "${target_args[@]}" --check-ok --duration "$DURATION" \
+            --warmup "$WARMUP" --timeout "$TIMEOUT" $(cpu_args "${pairs[@]}") "${tool_args[@]}" \
+            >"$out" 2>>"$LOGS/loadgen.log" || ok=0
     fi
-    # shellcheck disable=SC2046 # the scenario's options are words on purpose
-    if ! "$LOADGEN" "${CONN_ARGS[@]}" "${target_args[@]}" --check-ok --tenants "$TENANTS" \
-        --duration "$DURATION" --warmup "$WARMUP" --timeout "$TIMEOUT" \
-        $(scenario_args "$scenario") >"$out" 2>>"$LOGS/loadgen.log"; then
+    if [ "$ok" = 0 ]; then
         FAILED_RUNS=$((FAILED_RUNS + 1))
         rm -f "$out"
-        log "FAILED: $scenario $* round $round (see $LOGS/loadgen.log)"
+        log "FAILED: $scenario ${targets[*]} round $round (see $LOGS/loadgen.log)"
     fi
-    if [ -n "$sampler" ]; then
-        kill "$sampler" 2>/dev/null || true
-        wait "$sampler" 2>/dev/null || true
+    for target in "${sampler[@]}"; do kill "$target" 2>/dev/null || true; wait "$target" 2>/dev/null || true; done
+    [[ " ${targets[*]} " == *" router "* ]] &&
         echo $(($(backpressure_total) - backpressure_before)) >>"$RUNS/$scenario.backpressure"
-    fi
-    kill -0 "$ROUTER_PID" 2>/dev/null || die "the router exited during the run; see $LOGS/router.log"
-    kill -0 "$REFERENCE_PID" 2>/dev/null || die "the reference exited; see $LOGS/reference.log"
-    [ -s "$out" ] && "$PYTHON" -c 'import json,sys
-for d in json.load(open(sys.argv[1]))["targets"]:
-    l = d["latency_us"]
-    print("[bench_router.sh] %-9s %-12s round %s: %9.0f req/s  p50 %7.0f  p99 %7.0f  p999 %7.0f us  errors %d" % (
-        d["target"], sys.argv[2], sys.argv[3], d["throughput_rps"], l["p50"], l["p99"], l["p999"], d["errors"]))' \
-        "$out" "$scenario" "$round"
+    for target in "${!PIDS[@]}"; do
+        for pid in ${PIDS[$target]}; do
+            kill -0 "$pid" 2>/dev/null || die "$target exited during the run; see $LOGS/$target*.log"
+        done
+    done
+    [ -s "$out" ] && print_run "$out" "$scenario" "$round" "$label"
     return 0
 }
+
+# flood SCENARIO ROUND TARGET NAME: tenant t-0 keeps INFLIGHT requests in flight while tenant t-1
+# sends QUIET_RATE requests/s; the quiet tenant's figures are reported as NAME, the flood's as
+# NAME_flood.
+flood() {
+    local scenario=$1 round=$2 target=$3 stack=${STACK[$3]} flood_pid
+    local quiet_out="$RUNS/$scenario.$4.$round.json" flood_out="$RUNS/$scenario.$4_flood.$round.json"
+    wait_ready 20 "$target" || log "$target still behind after 20 s; measuring anyway"
+    # shellcheck disable=SC2086,SC2046
+    "$LOADGEN" ${CONN[$stack]} --target "$4_flood=${SUBJECT[$target]}" --check-ok \
+        --duration "$DURATION" --warmup "$WARMUP" --timeout "$TIMEOUT" --inflight "$INFLIGHT" \
+        --tenants 1 $(cpu_args "$4_flood=$target") >"$flood_out" 2>>"$LOGS/loadgen.log" &
+    flood_pid=$!
+    # shellcheck disable=SC2086
+    "$LOADGEN" ${CONN[$stack]} --target "$4=${SUBJECT[$target]}" --check-ok --duration "$DURATION" \
+        --warmup "$WARMUP" --timeout "$TIMEOUT" --rate "$QUIET_RATE" --send-asap --tenants 1 \
+        --tenant-offset 1 >"$quiet_out" 2>>"$LOGS/loadgen.log" ||
+        { FAILED_RUNS=$((FAILED_RUNS + 1)); rm -f "$quiet_out"; }
+    wait "$flood_pid" || { FAILED_RUNS=$((FAILED_RUNS + 1)); rm -f "$flood_out"; }
+    local file
+    for file in "$flood_out" "$quiet_out"; do
+        [ -s "$file" ] && print_run "$file" "$scenario" "$round" "$4"
+    done
+    return 0
+}
+
+CLOSED="closed_$INFLIGHT"
+SCENARIOS=("$CLOSED" "${CLOSED}_interleaved" "open_$RATE")
+if [ "$QUICK" = 0 ]; then
+    [ -n "${SUBJECT[tls_router]:-}" ] && SCENARIOS+=("tls_$CLOSED")
+    for k in $TENANT_SETS; do [ -n "${SUBJECT[router_$k]:-}" ] && SCENARIOS+=("tenants_$k"); done
+    SCENARIOS+=(flood)
+fi
 
 for ((round = 1; round <= ROUNDS; round++)); do
     # Alternate who goes first, so drift during a run (thermal, neighbours) falls on both.
     if ((round % 2 == 1)); then order=(reference router); else order=(router reference); fi
+    open_order=("${order[@]/#reference/reference_asap}")
+    # The plain libnats loop runs next to the echo run it checks, on alternating sides.
+    closed_targets=(libnats_reference reference router) reversed=()
+    [ "$QUICK" = 0 ] && closed_targets+=(reference_x2 libnats_router)
+    if ((round % 2 == 0)); then
+        for ((i = ${#closed_targets[@]} - 1; i >= 0; i--)); do reversed+=("${closed_targets[i]}"); done
+        closed_targets=("${reversed[@]}")
+    fi
     for scenario in "${SCENARIOS[@]}"; do
         case "$scenario" in
+            "$CLOSED")
+                for target in "${closed_targets[@]}"; do
+                    case "$target" in
+                        libnats_*) measure "$scenario" "$round" "$target" libnats --inflight "$INFLIGHT" -- "${target#libnats_}" ;;
+                        *) measure "$scenario" "$round" "$target" --inflight "$INFLIGHT" -- "$target" ;;
+                    esac
+                done
+                ;;
             # Interleaved: both targets in one load generator run, their requests alternating,
             # so both meet the same moments of a noisy host; that is what keeps a ratio stable.
-            *_interleaved | open_*) measure "$scenario" "$round" "${order[@]}" ;;
-            # Saturation with the machine to itself: one target after the other.
-            closed_*) for target in "${order[@]}"; do measure "$scenario" "$round" "$target"; done ;;
+            *_interleaved) measure "$scenario" "$round" "${order[0]}" --inflight "$INFLIGHT" -- "${order[@]}" ;;
+            open_*) measure "$scenario" "$round" "${order[0]}" --rate "$RATE" --send-asap -- "${open_order[@]}" ;;
+            tls_*)
+                for target in "tls_${order[0]}" "tls_${order[1]}"; do
+                    measure "$scenario" "$round" "${target#tls_}" --inflight "$INFLIGHT" -- "$target"
+                done
+                measure "$scenario" "$round" libnats_reference libnats --inflight "$INFLIGHT" -- tls_reference
+                ;;
+            tenants_*)
+                k=${scenario#tenants_}
+                measure "$scenario" "$round" router --inflight "$INFLIGHT" --tenants "$k" -- "router_$k"
+                ;;
+            flood) for target in "${open_order[@]}"; do flood "$scenario" "$round" "$target" "${REPORT_AS[$target]:-$target}"; done ;;
         esac
     done
 done
 BACKPRESSURE_AFTER=$(backpressure_total)
 
 # --- artifacts -----------------------------------------------------------------------------------
+ROUTER_RSS_ARGS=()
+for target in "${ROUTERS[@]}"; do
+    ROUTER_RSS_ARGS+=("rss_idle_kb.$target=${RSS_IDLE[$target]}" "rss_samples.$target=$WORK/rss_$target.txt"
+        "tenants.$target=${ROUTER_TENANTS[$target]}")
+done
 NATS_VERSION=$("$NATS_BIN" --version 2>/dev/null | head -1 || echo unknown)
 GIT_COMMIT=$(git -C "$BEAMLINE_ROOT" rev-parse HEAD 2>/dev/null || echo unknown)
 GIT_DIRTY=$(git -C "$BEAMLINE_ROOT" status --porcelain 2>/dev/null | grep -q . && echo true || echo false)
@@ -314,10 +489,10 @@ GIT_DIRTY=$(git -C "$BEAMLINE_ROOT" status --porcelain 2>/dev/null | grep -q . &
     --meta timestamp="$(date -u +%Y-%m-%dT%H:%M:%SZ)" git_commit="$GIT_COMMIT" git_dirty="$GIT_DIRTY" \
     cpu_count="$(nproc)" kernel="$(uname -sr)" nats_server="$NATS_VERSION" tls="$TLS" quick="$QUICK" \
     rounds="$ROUNDS" duration_s="$DURATION" warmup_s="$WARMUP" inflight="$INFLIGHT" rate="$RATE" \
-    tenants="$TENANTS" timeout_s="$TIMEOUT" router_cmd="$ROUTER_DESC" placeholder="$PLACEHOLDER" \
-    rss_idle_kb="$RSS_IDLE_KB" rss_samples="$RSS_SAMPLES" failed_runs="$FAILED_RUNS" \
+    tenants="$TENANTS" timeout_s="$TIMEOUT" quiet_rate="$QUIET_RATE" router_cmd="$ROUTER_DESC" \
+    placeholder="$PLACEHOLDER" failed_runs="$FAILED_RUNS" load_average="$(cut -d' ' -f1-3 /proc/loadavg)" \
     backpressure_before="$BACKPRESSURE_BEFORE" backpressure_after="$BACKPRESSURE_AFTER" \
-    scenarios="${SCENARIOS[*]}"
+    scenarios="${SCENARIOS[*]}" "${ROUTER_RSS_ARGS[@]}"
 cat "$OUT_MD"
 log "wrote $OUT_JSON"
 [ "$FAILED_RUNS" = 0 ]
