@@ -205,26 +205,7 @@ start_echo() {
     done
 }
 
-# make_policies DIR K: K tenants t-0..t-(K-1), each with its own policy file; even tenants are
-# sticky on user_id, every tenant weighted over three providers, so both decision paths run.
-make_policies() {
-    "$PYTHON" - "$1" "$2" <<'EOF'
-import json, os, sys
-root, tenants = sys.argv[1], int(sys.argv[2])
-providers = [
-    {"name": "openai", "weight": 70, "expected_latency_ms": 250, "cost": 0.002},
-    {"name": "anthropic", "weight": 20, "expected_latency_ms": 300, "cost": 0.003},
-    {"name": "mistral", "weight": 10},
-]
-for t in range(tenants):
-    policy = {"version": "1", "providers": providers}
-    if t % 2 == 0:
-        policy["sticky"] = {"enabled": True, "session_key": "user_id", "ttl": "10m"}
-    os.makedirs(os.path.join(root, f"t-{t}"), exist_ok=True)
-    with open(os.path.join(root, f"t-{t}", "default.json"), "w") as f:
-        json.dump(policy, f)
-EOF
-}
+make_policies() { "$PYTHON" "$BEAMLINE_ROOT/perf/make_policies.py" "$1" "$2"; }
 
 # start_router TARGET STACK TENANTS SUBJECT: a router with its own policy set of TENANTS tenants.
 start_router() {
