@@ -24,7 +24,7 @@
 #
 #   scripts/bench_router.sh [--tls] [--quick]
 #     --tls    mutual TLS between every client and the main nats-server
-#     --quick  for CI, about a minute: closed_<N>, closed_<N>_interleaved and open_<R>, 3 x 3 s
+#     --quick  for CI, about a minute: closed_<N>, closed_<N>_interleaved and open_<R>, 3 x 4 s
 #
 # Writes _artifacts/perf_<timestamp>.json and .md (and perf_<timestamp>_logs/). Exit 0 when every
 # measurement completed, 1 otherwise (the artifacts are still written, marked incomplete).
@@ -64,7 +64,7 @@ done
 if [ "$QUICK" = 1 ]; then
     # The gated scenarios and the saturation figures, in three rounds: a median of three resists
     # one bad moment.
-    ROUNDS=${BENCH_ROUNDS:-3} DURATION=${BENCH_DURATION:-3} WARMUP=${BENCH_WARMUP:-0.5}
+    ROUNDS=${BENCH_ROUNDS:-3} DURATION=${BENCH_DURATION:-4} WARMUP=${BENCH_WARMUP:-0.5}
 else
     ROUNDS=${BENCH_ROUNDS:-3} DURATION=${BENCH_DURATION:-5} WARMUP=${BENCH_WARMUP:-1}
 fi

@@ -20,6 +20,7 @@ doc = {"schema": "beamline.perf.v1", "timestamp": "2026-01-01T00:00:00Z",
        "git": {"commit": "0" * 40, "dirty": False}, "env": {"tls": False}, "placeholder": False,
        "scenarios": {"closed_512_interleaved": {"ratios": dict(ratios)},
                      "open_10000": {"ratios": dict(ratios)}},
+       "checks": {"loadgen_vs_libnats": {"value": 1.0}},
        "router": {"rss_idle_mb": 10.0, "rss_load_mb": 40.0, "backpressure_activations": 0},
        "errors": {"reference": 0, "router": 0}, "run": {"complete": True, "failed_runs": 0}}
 for item in overrides:
@@ -76,6 +77,10 @@ expect 1 "a throughput drop fails, naming both values" \
 candidate "$WORK/tail.json" scenarios.closed_512_interleaved.ratios.p99=1.7
 expect 1 "a saturation p99 rise beyond the allowed drift fails" \
     --output-has "scenarios.closed_512_interleaved.ratios.p99: candidate 1.7 vs baseline 1" -- "$WORK/tail.json"
+
+candidate "$WORK/loadgen.json" checks.loadgen_vs_libnats.value=0.55
+expect 1 "a load generator slower than plain libnats fails the run" \
+    --output-has "checks.loadgen_vs_libnats.value = 0.55 (min 0.6)" -- "$WORK/loadgen.json"
 
 candidate "$WORK/open_tail.json" scenarios.open_10000.ratios.p99=1.55
 expect 1 "an open-loop p99 over 1.5x the reference fails" \
