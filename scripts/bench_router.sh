@@ -359,10 +359,12 @@ measure() {
     if [ "${tool_args[0]}" = libnats ]; then
         # shellcheck disable=SC2086
         "$LIBNATS_LOADGEN" ${CONN[$stack]} --subject "${SUBJECT[${targets[0]}]}" \
-            --duration "$DURATION" --warmup "$WARMUP" "${tool_args[@]:1}" >"$out" 2>>"$LOGS/loadgen.log" || ok=0
+            --duration "$DURATION" --warmup "$WARMUP" --tenants "$TENANTS" "${tool_args[@]:1}" \
+            >"$out" 2>>"$LOGS/loadgen.log" || ok=0
     else
         # shellcheck disable=SC2086,SC2046
-        "$LOADGEN" ${CONN[$stack]} "${target_args[@]}" --check-ok --duration "$DURATION" \
+        # A later --tenants in TOOL_ARGS (the tenant-set scenarios) wins.
+        "$LOADGEN" ${CONN[$stack]} "${target_args[@]}" --check-ok --tenants "$TENANTS" --duration "$DURATION" \
             --warmup "$WARMUP" --timeout "$TIMEOUT" $(cpu_args "${pairs[@]}") "${tool_args[@]}" \
             >"$out" 2>>"$LOGS/loadgen.log" || ok=0
     fi
