@@ -45,7 +45,7 @@ typedef struct
     natsConnection* connection;
     char inbox[128];
     size_t inbox_length;
-    int64_t* sent_at;          /* per slot, written and read by the delivery thread only */
+    int64_t* sent_at;          /* per slot: set just before its request goes out, read at its reply */
     uint64_t buckets[BUCKETS]; /* written by the delivery thread, read after it has drained */
     uint64_t replies;          /* replies inside the window, same */
     uint64_t max_ns;
