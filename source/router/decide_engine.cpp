@@ -47,6 +47,27 @@ void decide_engine::refuse(const decide_request* request, reply_error code, std:
     append_decide_error(out.reply, e, request ? context_of(*request) : reply_context{});
 }
 
+void decide_engine::withdraw(const decide_request& request, tenant_state& tenant, reply_error code,
+                             std::optional<intake_code> intake, std::string message, std::uint32_t retry_after_ms,
+                             decide_outcome& out) const
+{
+    if (!request.idempotency_key.empty()) tenant.idempotency().forget(request.idempotency_key);
+    out.reason.reset();
+    out.provider_id.clear();
+    out.assignment = false;
+    out.intake = intake;
+    out.error = code;
+    out.retry_after_ms = retry_after_ms;
+    out.message = std::move(message);
+    out.reply.clear();
+    error_reply e;
+    e.code = code;
+    e.intake = intake;
+    e.message = out.message;
+    e.retry_after_ms = retry_after_ms;
+    append_decide_error(out.reply, e, context_of(request));
+}
+
 void decide_engine::decide(decide_request& request, tenant_state& tenant, clock::time_point now,
                            decide_outcome& out, provider_predicate breaker_open) const
 {

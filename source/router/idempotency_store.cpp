@@ -182,6 +182,11 @@ void idempotency_store::remember(std::string_view key, const request_fingerprint
     index_.emplace(entries_.back().key, std::prev(entries_.end()));
 }
 
+void idempotency_store::forget(std::string_view key)
+{
+    if (auto found = index_.find(key); found != index_.end()) erase(found->second);
+}
+
 void idempotency_store::erase(entry_list::iterator it)
 {
     index_.erase(std::string_view(it->key));

@@ -3,9 +3,10 @@
 // hand it bytes and header values and get back a reply and what else to publish.
 //
 //   intake()  — any thread: size, JSON, version, required fields, formats, tenant allow-list
-//   decide()  — the tenant's strand: rate limits, idempotency, policy, selection, reply, assignment
+//   decide()  — the tenant's strand: idempotency, rate limits, policy, selection, reply, assignment
 //
 // Every call produces exactly one reply; `outcome` says what happened, for metrics and logs.
+// `decide_pipeline` runs these two on the right threads and publishes what they produce.
 
 #include "beamline/router/decide_errors.hpp"
 #include "beamline/router/decide_request.hpp"
@@ -67,6 +68,13 @@ public:
     /// A refusal decided outside the pipeline (per-tenant in-flight cap, overload, internal error).
     static void refuse(const decide_request* request, reply_error code, std::string message,
                        std::uint32_t retry_after_ms, decide_outcome& out);
+
+    /// The decision in `out` succeeded but its ExecAssignment could not be published: the decision
+    /// is forgotten by the idempotency store (a retry must push again, not replay) and the reply
+    /// becomes the refusal. On the tenant's strand.
+    void withdraw(const decide_request& request, tenant_state& tenant, reply_error code,
+                  std::optional<intake_code> intake, std::string message, std::uint32_t retry_after_ms,
+                  decide_outcome& out) const;
 
     const decide_settings& settings() const noexcept { return settings_; }
     void set_tenant_allow_list(tenant_allow_list list) { settings_.intake.tenants = std::move(list); }

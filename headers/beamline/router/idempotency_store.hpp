@@ -86,6 +86,10 @@ public:
     void remember(std::string_view key, const request_fingerprint& fingerprint, std::string_view reply,
                   time_point now);
 
+    /// Drops the entry of `key`, if any: a decision that was remembered but then could not be
+    /// completed (its ExecAssignment was refused) must not be replayed.
+    void forget(std::string_view key);
+
     std::size_t size() const noexcept { return index_.size(); }
     std::uint64_t evictions() const noexcept { return evictions_; }
 

@@ -29,7 +29,9 @@ struct tenant_limits
 class tenant_state
 {
 public:
-    tenant_state(std::string tenant_id, const tenant_limits& limits, std::uint64_t seed);
+    /// `now` fills the tenant-wide bucket (injected, so bucket tests control the clock).
+    tenant_state(std::string tenant_id, const tenant_limits& limits, std::uint64_t seed,
+                 token_bucket::clock::time_point now = token_bucket::clock::now());
 
     const std::string& id() const noexcept { return id_; }
     sticky_store& sticky() noexcept { return sticky_; }

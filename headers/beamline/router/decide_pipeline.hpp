@@ -1,0 +1,170 @@
+#pragma once
+// One decide request from bytes to reply, for any transport: core NATS, JetStream and an HTTP dry run
+// all call `submit(bytes, headers, reply sink)`.
+//
+//   submit()            caller's thread: the admission gate (backpressure), then copy and hand off
+//   any worker          intake: size → JSON object → version → fields → formats → allow-list;
+//                       then the tenant registry: a tenant without state whose policy does not
+//                       exist is refused here (`policy_not_found`), and gets no state
+//   the tenant's strand idempotency, rate limits, policy, selection (decide_engine); the
+//                       ExecAssignment published through `assignment_publisher`; the reply encoded
+//   the sink            the reply handed to `reply_sink` — exactly once per submit, whatever happened
+//
+// Hooks for the wiring: `inflight()`, `decide_observer::decided` (outcome and latency of every
+// submit), `admission_gate` (refuse with `overloaded` before any intake work). The pipeline knows
+// no transport: publishers and sinks are interfaces the transport implements.
+
+#include "beamline/router/decide_engine.hpp"
+#include "beamline/router/tenant_registry.hpp"
+
+#include <boost/asio/io_context.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace beamline::router
+{
+
+/// Why a transport would not take a message.
+enum class publish_refusal
+{
+    none,
+    too_large,   ///< over the server's payload (or line) limit: retrying the same request cannot help
+    invalid,     ///< a subject or header the server would refuse
+    unavailable, ///< not connected, or the outbound buffer is full: may work later
+};
+
+constexpr std::string_view to_string(publish_refusal r) noexcept
+{
+    switch (r)
+    {
+    case publish_refusal::none:
+        return "none";
+    case publish_refusal::too_large:
+        return "too_large";
+    case publish_refusal::invalid:
+        return "invalid";
+    case publish_refusal::unavailable:
+        return "unavailable";
+    }
+    return "unavailable";
+}
+
+struct publish_result
+{
+    publish_refusal refusal = publish_refusal::none;
+    std::string message; ///< why, naming the limit, when refused
+
+    bool ok() const noexcept { return refusal == publish_refusal::none; }
+};
+
+/// Where a submit's reply goes. `send_reply` is called exactly once per submit, from any thread;
+/// `outcome.reply` is the JSON, `outcome.idempotent_replay` asks for the replay header.
+class reply_sink
+{
+public:
+    virtual ~reply_sink() = default;
+    virtual publish_result send_reply(std::string_view address, const decide_outcome& outcome) noexcept = 0;
+};
+
+/// Publishes ExecAssignments (SPEC §4.5). Called on the tenant's strand; must not block.
+class assignment_publisher
+{
+public:
+    virtual ~assignment_publisher() = default;
+    virtual publish_result publish_assignment(std::string_view subject, std::string_view body,
+                                              const assignment_headers& headers) noexcept = 0;
+};
+
+struct overload_refusal
+{
+    std::uint32_t retry_after_ms = 0;
+    std::string message;
+};
+
+/// Asked once per submit before any intake work; a refusal is answered `overloaded` with its
+/// `retry_after_ms`. Called from the submitting thread; must be cheap.
+class admission_gate
+{
+public:
+    virtual ~admission_gate() = default;
+    virtual std::optional<overload_refusal> check() noexcept = 0;
+};
+
+/// What the wiring learns of each decision (metrics, logs). Calls come from any thread.
+class decide_observer
+{
+public:
+    virtual ~decide_observer() = default;
+    /// A tenant's state is being created; what is returned lives (and is told of requests) with it.
+    virtual std::unique_ptr<tenant_observer> tenant_created(std::string_view /*tenant_id*/) { return nullptr; }
+    /// Once per submit, after the reply went to the sink; `reply` is the sink's result and
+    /// `latency` runs from submit to now.
+    virtual void decided(const decide_outcome&, const publish_result& /*reply*/,
+                         std::chrono::steady_clock::duration /*latency*/) noexcept
+    {
+    }
+    virtual void assignment_published(const decide_outcome&) noexcept {}
+    /// The decision's ExecAssignment was refused by the publisher; `outcome` still holds the
+    /// decision (the reply that follows is the refusal).
+    virtual void assignment_refused(const decide_outcome&, const publish_result&) noexcept {}
+    /// An exception escaped a step; the caller gets `internal`.
+    virtual void internal_error(const decide_outcome&, std::string_view /*what*/) noexcept {}
+};
+
+struct decide_pipeline_settings
+{
+    decide_settings decide;
+    tenant_registry_limits tenants;
+    std::uint32_t inflight_cap_retry_after_ms = 10;
+    /// `retry_after_ms` of an `overloaded` reply when the registry has no room or the assignment
+    /// publisher is unavailable.
+    std::uint32_t unavailable_retry_after_ms = 1000;
+};
+
+/// The pipeline's collaborators. Only `now` has a default; a null publisher refuses every
+/// ExecAssignment as unavailable.
+struct decide_pipeline_parts
+{
+    std::shared_ptr<assignment_publisher> assignments;
+    std::shared_ptr<admission_gate> gate;
+    std::shared_ptr<decide_observer> observer;
+    std::function<std::chrono::steady_clock::time_point()> now = [] { return std::chrono::steady_clock::now(); };
+    std::uint64_t seed = 0x5eed; ///< the tenants' random streams start from it
+};
+
+class decide_pipeline
+{
+public:
+    using clock = std::chrono::steady_clock;
+
+    /// `policies` must outlive the pipeline and every handler it has posted.
+    decide_pipeline(asio::io_context::executor_type ex, const policy_store& policies,
+                    decide_pipeline_settings settings, decide_pipeline_parts parts);
+    ~decide_pipeline();
+    decide_pipeline(const decide_pipeline&) = delete;
+    decide_pipeline& operator=(const decide_pipeline&) = delete;
+
+    /// Takes one decide request. `body` and `meta` are copied before this returns; the reply goes
+    /// to `sink->send_reply(address, ...)` exactly once (possibly before this returns).
+    void submit(std::string_view body, const request_meta& meta, std::shared_ptr<reply_sink> sink,
+                std::string_view address);
+
+    /// Submits whose reply has not been sent yet.
+    std::size_t inflight() const noexcept;
+    const tenant_registry& tenants() const noexcept;
+    const decide_engine& engine() const noexcept;
+
+    struct impl;
+
+private:
+    std::shared_ptr<impl> impl_;
+};
+
+} // namespace beamline::router

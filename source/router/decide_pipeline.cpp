@@ -1,0 +1,241 @@
+#include "beamline/router/decide_pipeline.hpp"
+
+#include <boost/asio/post.hpp>
+
+namespace beamline::router
+{
+
+namespace
+{
+
+/// A decide request in flight: its bytes copied off the transport's buffer once.
+struct decide_job
+{
+    std::string body;
+    std::string subject;
+    std::string address;
+    std::optional<std::string> version;
+    std::optional<std::string> traceparent;
+    std::shared_ptr<reply_sink> sink;
+    std::chrono::steady_clock::time_point received;
+    std::optional<decide_request> request;
+    decide_outcome outcome;
+    tenant_lease lease; ///< the tenant's in-flight slot, once admitted
+
+    request_meta meta() const noexcept
+    {
+        return {subject, version ? std::optional<std::string_view>(*version) : std::nullopt,
+                traceparent ? std::optional<std::string_view>(*traceparent) : std::nullopt};
+    }
+};
+
+using job_ptr = std::unique_ptr<decide_job>;
+
+std::string describe(std::exception_ptr e)
+{
+    try
+    {
+        std::rethrow_exception(std::move(e));
+    }
+    catch (const std::exception& ex)
+    {
+        return ex.what();
+    }
+    catch (...)
+    {
+        return "unknown exception";
+    }
+}
+
+} // namespace
+
+struct decide_pipeline::impl : std::enable_shared_from_this<decide_pipeline::impl>
+{
+    impl(asio::io_context::executor_type ex, const policy_store& policies_, decide_pipeline_settings s,
+         decide_pipeline_parts p)
+        : executor(ex), policies(policies_), settings(s), parts(std::move(p)),
+          engine(policies_, std::move(s.decide)),
+          registry(ex, s.tenants, parts.seed,
+                   [obs = parts.observer](std::string_view id) -> std::unique_ptr<tenant_observer> {
+                       return obs ? obs->tenant_created(id) : nullptr;
+                   })
+    {
+    }
+
+    asio::io_context::executor_type executor;
+    const policy_store& policies;
+    decide_pipeline_settings settings;
+    decide_pipeline_parts parts;
+    decide_engine engine;
+    tenant_registry registry;
+    std::atomic<std::size_t> inflight{0};
+
+    void submit(std::string_view body, const request_meta& meta, std::shared_ptr<reply_sink> sink,
+                std::string_view address)
+    {
+        auto job = std::make_unique<decide_job>();
+        job->received = parts.now();
+        job->sink = std::move(sink);
+        job->address.assign(address);
+        inflight.fetch_add(1, std::memory_order_relaxed);
+        try
+        {
+            if (parts.gate)
+                if (auto refused = parts.gate->check())
+                {
+                    decide_engine::refuse(nullptr, reply_error::overloaded, std::move(refused->message),
+                                          refused->retry_after_ms, job->outcome);
+                    return finish(std::move(job));
+                }
+            job->body.assign(body);
+            job->subject.assign(meta.subject);
+            if (meta.version) job->version.emplace(*meta.version);
+            if (meta.traceparent) job->traceparent.emplace(*meta.traceparent);
+        }
+        catch (...)
+        {
+            return internal_error(std::move(job), std::current_exception());
+        }
+        asio::post(executor, [self = shared_from_this(), j = std::move(job)]() mutable { self->intake(std::move(j)); });
+    }
+
+    /// Any worker: stateless validation, then the tenant's in-flight slot.
+    void intake(job_ptr job)
+    {
+        try
+        {
+            job->request = engine.intake(job->body, job->meta(), job->outcome);
+            if (!job->request) return finish(std::move(job));
+            const decide_request& r = *job->request;
+            auto now = parts.now();
+            auto got = registry.acquire(r.tenant_id, false, now);
+            if (got.verdict == tenant_registry::admission::unknown)
+            {
+                // State only for a tenant that can be decided for: an unknown tenant costs nothing.
+                if (!policies.get(r.tenant_id, r.policy_id))
+                {
+                    decide_engine::refuse(&r, reply_error::policy_not_found,
+                                          "no policy \"" + r.policy_id + "\" for tenant " + r.tenant_id, 0,
+                                          job->outcome);
+                    return finish(std::move(job));
+                }
+                got = registry.acquire(r.tenant_id, true, now);
+            }
+            switch (got.verdict)
+            {
+            case tenant_registry::admission::admitted:
+                break;
+            case tenant_registry::admission::inflight_cap:
+                decide_engine::refuse(&r, reply_error::rate_limited,
+                                      "tenant " + r.tenant_id + " has " +
+                                          std::to_string(registry.limits().inflight_max) +
+                                          " decisions in flight already",
+                                      settings.inflight_cap_retry_after_ms, job->outcome);
+                return finish(std::move(job));
+            case tenant_registry::admission::registry_full:
+            case tenant_registry::admission::unknown:
+                decide_engine::refuse(&r, reply_error::overloaded,
+                                      "no room for tenant " + r.tenant_id + ": the router keeps " +
+                                          std::to_string(registry.limits().max_tenants) +
+                                          " tenants and the ones it could evict are all busy",
+                                      settings.unavailable_retry_after_ms, job->outcome);
+                return finish(std::move(job));
+            }
+            job->lease = std::move(got.lease);
+        }
+        catch (...)
+        {
+            return internal_error(std::move(job), std::current_exception());
+        }
+        auto& strand = job->lease->strand();
+        asio::post(strand, [self = shared_from_this(), j = std::move(job)]() mutable { self->decide(std::move(j)); });
+    }
+
+    /// The tenant's strand: the stateful part, the assignment, the reply.
+    void decide(job_ptr job)
+    {
+        try
+        {
+            decide_request& r = *job->request;
+            tenant& t = *job->lease;
+            engine.decide(r, t.state(), parts.now(), job->outcome);
+            if (job->outcome.assignment && !job->outcome.error) publish_assignment(*job, t);
+        }
+        catch (...)
+        {
+            return internal_error(std::move(job), std::current_exception());
+        }
+        finish(std::move(job));
+    }
+
+    /// Publishes the ExecAssignment; when the publisher refuses it, the decision is withdrawn and
+    /// the caller is told why (SPEC §4.5 is silent; docs/decide_contract.md records the choice).
+    void publish_assignment(decide_job& job, tenant& t)
+    {
+        auto& out = job.outcome;
+        publish_result result =
+            parts.assignments ? parts.assignments->publish_assignment(out.assignment_subject, out.assignment_body,
+                                                                      out.assignment_hdrs)
+                              : publish_result{publish_refusal::unavailable, "no ExecAssignment publisher"};
+        if (result.ok())
+        {
+            if (parts.observer) parts.observer->assignment_published(out);
+            return;
+        }
+        if (parts.observer) parts.observer->assignment_refused(out, result);
+        const bool retry_may_help = result.refusal == publish_refusal::unavailable;
+        engine.withdraw(*job.request, t.state(), retry_may_help ? reply_error::overloaded : reply_error::invalid_request,
+                        retry_may_help ? std::nullopt : std::optional(intake_code::schema_validation_failed),
+                        "the decision's ExecAssignment was not published, so nothing was dispatched: " +
+                            result.message,
+                        retry_may_help ? settings.unavailable_retry_after_ms : 0, out);
+    }
+
+    void internal_error(job_ptr job, std::exception_ptr e) noexcept
+    {
+        try
+        {
+            auto what = describe(std::move(e));
+            if (parts.observer) parts.observer->internal_error(job->outcome, what);
+            decide_engine::refuse(job->request ? &*job->request : nullptr, reply_error::internal,
+                                  "internal error; the router logged it with the request id", 0, job->outcome);
+        }
+        catch (...)
+        {
+            // Out of memory while wording the refusal: send the shortest true reply there is.
+            job->outcome.error = reply_error::internal;
+            job->outcome.reply = R"({"ok":false,"error":{"code":"internal","message":"internal"},"context":{}})";
+        }
+        finish(std::move(job));
+    }
+
+    /// The one reply, then the accounting. The tenant's slot is given back with the job.
+    void finish(job_ptr job) noexcept
+    {
+        publish_result sent = job->sink ? job->sink->send_reply(job->address, job->outcome)
+                                        : publish_result{publish_refusal::unavailable, "no reply sink"};
+        if (parts.observer) parts.observer->decided(job->outcome, sent, parts.now() - job->received);
+        job.reset();
+        inflight.fetch_sub(1, std::memory_order_acq_rel);
+    }
+};
+
+decide_pipeline::decide_pipeline(asio::io_context::executor_type ex, const policy_store& policies,
+                                 decide_pipeline_settings settings, decide_pipeline_parts parts)
+    : impl_(std::make_shared<impl>(ex, policies, std::move(settings), std::move(parts)))
+{
+}
+
+decide_pipeline::~decide_pipeline() = default;
+
+void decide_pipeline::submit(std::string_view body, const request_meta& meta, std::shared_ptr<reply_sink> sink,
+                             std::string_view address)
+{
+    impl_->submit(body, meta, std::move(sink), address);
+}
+
+std::size_t decide_pipeline::inflight() const noexcept { return impl_->inflight.load(std::memory_order_acquire); }
+const tenant_registry& decide_pipeline::tenants() const noexcept { return impl_->registry; }
+const decide_engine& decide_pipeline::engine() const noexcept { return impl_->engine; }
+
+} // namespace beamline::router
