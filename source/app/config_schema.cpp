@@ -349,6 +349,9 @@ std::vector<key_spec> build_table()
         "router", "tenant_inflight_max", "decisions in flight per tenant before it is refused",
         [](auto& c) -> auto& { return c.router.tenant_inflight_max; }, 1, u32_max));
     t.push_back(integer(
+        "router", "max_tenants", "tenants whose state is kept; beyond it the least recently used idle one is evicted",
+        [](auto& c) -> auto& { return c.router.max_tenants; }, 1, u32_max));
+    t.push_back(integer(
         "router", "tenant_rps", "requests per second each tenant may make (token bucket); 0: no limit",
         [](auto& c) -> auto& { return c.router.tenant_rps; }, 0, u32_max));
     t.push_back(integer(

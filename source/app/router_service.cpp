@@ -1,20 +1,18 @@
 #include "beamline/app/router_service.hpp"
 
+#include "beamline/app/decide_telemetry.hpp"
 #include "beamline/app/logging.hpp"
 #include "beamline/app/version.hpp"
-#include "beamline/nats/protocol/encoder.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
-#include <boost/asio/post.hpp>
-#include <boost/asio/strand.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json.hpp>
 
-#include <mutex>
+#include <optional>
 #include <random>
-#include <unordered_map>
 
 namespace beamline::app
 {
@@ -25,77 +23,58 @@ using namespace std::chrono_literals;
 namespace
 {
 
-/// One tenant: its strand and the state only that strand touches.
-struct tenant
+/// The pipeline's transport on core NATS: replies to the request's reply subject, ExecAssignments
+/// through the same client, and the client's refusals told in words the caller can act on.
+class nats_decide_transport final : public router::reply_sink, public router::assignment_publisher
 {
-    tenant(asio::io_context& io, std::string id, const router::tenant_limits& limits, std::uint64_t seed,
-           metrics::counter& requests)
-        : strand(asio::make_strand(io)), state(std::move(id), limits, seed), requests(requests)
-    {
-    }
-    asio::strand<asio::io_context::executor_type> strand;
-    router::tenant_state state;
-    std::atomic<std::uint32_t> inflight{0};
-    metrics::counter& requests; ///< router_tenant_decide_requests_total{tenant}
-};
+public:
+    explicit nats_decide_transport(std::shared_ptr<nats::client> c) : client_(std::move(c)) {}
 
-/// Metric handles, registered once; the decide path only touches atomics.
-struct decide_metrics
-{
-    explicit decide_metrics(metrics::registry& reg)
-        : ok(reg.counter("router_decide_requests_total", "Decide requests by outcome and error code",
-                         {{"outcome", "ok"}, {"code", "none"}})),
-          replay(reg.counter("router_decide_requests_total", "Decide requests by outcome and error code",
-                             {{"outcome", "replay"}, {"code", "none"}})),
-          latency(reg.histogram("router_decide_latency_seconds",
-                                "Time from receiving a decide request to publishing its reply",
-                                metrics::latency_buckets())),
-          inflight(reg.gauge("router_decide_inflight", "Decide requests being processed")),
-          publish_failures(reg.counter("router_reply_publish_failures_total",
-                                       "Replies or assignments the NATS client refused to send")),
-          assignments(reg.counter("router_assignments_published_total", "ExecAssignments published")),
-          rate_limited(reg.counter("router_rate_limit_rejections_total", "Decisions refused by a rate limit")),
-          idem_hits(reg.counter("router_idempotency_hits_total", "Idempotent replays of a stored reply")),
-          idem_conflicts(reg.counter("router_idempotency_conflicts_total",
-                                     "Idempotency keys reused with a different request"))
+    router::publish_result send_reply(std::string_view address, const router::decide_outcome& out) noexcept override
     {
-        for (auto e : {router::reply_error::invalid_request, router::reply_error::unauthorized,
-                       router::reply_error::policy_not_found, router::reply_error::rate_limited,
-                       router::reply_error::overloaded, router::reply_error::decision_failed,
-                       router::reply_error::internal})
-            errors[static_cast<std::size_t>(e)] = &reg.counter(
-                "router_decide_requests_total", "Decide requests by outcome and error code",
-                {{"outcome", "error"}, {"code", std::string(router::to_string(e))}});
-        for (auto r : {router::decision_reason::sticky, router::decision_reason::weighted,
-                       router::decision_reason::fallback, router::decision_reason::circuit_breaker_fallback})
-            reasons[static_cast<std::size_t>(r)] =
-                &reg.counter("router_decisions_total", "Successful decisions by reason",
-                             {{"reason", std::string(router::to_string(r))}});
+        static const nats::headers replay_headers = [] {
+            nats::headers h;
+            h.add(router::idempotent_replay_header, "true");
+            return h;
+        }();
+        auto ec = client_->publish(address, out.reply, {}, out.idempotent_replay ? &replay_headers : nullptr);
+        return result_of(ec, out.reply.size());
     }
-    metrics::counter& ok;
-    metrics::counter& replay;
-    std::array<metrics::counter*, 7> errors{};
-    std::array<metrics::counter*, 4> reasons{};
-    metrics::histogram& latency;
-    metrics::gauge& inflight;
-    metrics::counter& publish_failures;
-    metrics::counter& assignments;
-    metrics::counter& rate_limited;
-    metrics::counter& idem_hits;
-    metrics::counter& idem_conflicts;
-};
 
-/// A decide request in flight: its bytes copied off the read buffer once.
-struct decide_job
-{
-    std::string body;
-    std::string reply_to;
-    std::string subject;
-    std::optional<std::string> version;
-    std::optional<std::string> traceparent;
-    clock::time_point received;
-    std::optional<router::decide_request> request;
-    router::decide_outcome outcome;
+    router::publish_result publish_assignment(std::string_view subject, std::string_view body,
+                                              const router::assignment_headers& fields) noexcept override
+    {
+        try
+        {
+            nats::headers h;
+            for (const auto& f : fields)
+                h.add(f.name, f.value);
+            return result_of(client_->publish(subject, body, {}, &h), h.encoded_size() + body.size());
+        }
+        catch (const std::exception& e)
+        {
+            return {router::publish_refusal::unavailable, e.what()};
+        }
+    }
+
+private:
+    router::publish_result result_of(std::error_code ec, std::size_t bytes) const
+    {
+        using router::publish_refusal;
+        if (!ec) return {};
+        std::string why = ec.message();
+        if (ec == nats::errc::max_payload_exceeded)
+            return {publish_refusal::too_large,
+                    "the message is " + std::to_string(bytes) + " bytes (headers included), over the NATS server's " +
+                        "max_payload of " + std::to_string(client_->server_info().max_payload) + " bytes"};
+        if (ec == nats::errc::control_line_too_long) return {publish_refusal::too_large, why};
+        if (ec == nats::errc::invalid_subject || ec == nats::errc::invalid_header_key ||
+            ec == nats::errc::headers_not_supported)
+            return {publish_refusal::invalid, why};
+        return {publish_refusal::unavailable, why};
+    }
+
+    std::shared_ptr<nats::client> client_;
 };
 
 nats::client_options client_options_from(const config& cfg)
@@ -132,197 +111,65 @@ asio::awaitable<void> connect_in_background(std::shared_ptr<nats::client> c)
 
 } // namespace
 
-struct router_service::impl : std::enable_shared_from_this<router_service::impl>
+struct router_service::impl
 {
     impl(asio::io_context& io_, const config& cfg_, metrics::registry& reg_)
-        : io(io_), cfg(cfg_), reg(reg_), store(cfg_.router.policies_dir), engine(store, settings_from(cfg_)),
-          m(reg_), tenant_labels(cfg_.http.metrics_tenant_cap), started(clock::now()), drained(io_)
+        : io(io_), cfg(cfg_), reg(reg_), store(cfg_.router.policies_dir),
+          fallback_reply_subject(cfg_.router.decide_subject + ".reply"), started(clock::now())
     {
-        limits.idempotency_ttl = cfg.router.idempotency_ttl_s;
-        limits.tenant_rps = cfg.router.tenant_rps;
-        limits.tenant_burst = cfg.router.tenant_burst;
     }
 
-    static router::decide_settings settings_from(const config& c)
+    static router::decide_pipeline_settings settings_from(const config& c)
     {
-        router::decide_settings s;
-        s.intake.max_payload = c.router.max_payload;
-        s.intake.assignment_subject_prefix = c.router.assignment_subject_prefix;
-        s.intake.tenants = router::tenant_allow_list(c.router.tenants_allow);
-        s.assignment_subject = c.router.assignment_subject;
+        router::decide_pipeline_settings s;
+        s.decide.intake.max_payload = c.router.max_payload;
+        s.decide.intake.assignment_subject_prefix = c.router.assignment_subject_prefix;
+        s.decide.intake.tenants = router::tenant_allow_list(c.router.tenants_allow);
+        s.decide.assignment_subject = c.router.assignment_subject;
+        s.tenants.max_tenants = c.router.max_tenants;
+        s.tenants.inflight_max = c.router.tenant_inflight_max;
+        s.tenants.state.idempotency_ttl = c.router.idempotency_ttl_s;
+        s.tenants.state.tenant_rps = c.router.tenant_rps;
+        s.tenants.state.tenant_burst = c.router.tenant_burst;
         return s;
+    }
+
+    /// Needs the client: built once it exists.
+    void build_pipeline()
+    {
+        transport = std::make_shared<nats_decide_transport>(client);
+        router::decide_pipeline_parts parts;
+        parts.assignments = transport;
+        parts.observer = std::make_shared<decide_telemetry>(reg, cfg.http.metrics_tenant_cap);
+        parts.seed = std::random_device{}() ^ (std::uint64_t{std::random_device{}()} << 32);
+        pipeline.emplace(io.get_executor(), store, settings_from(cfg), std::move(parts));
+    }
+
+    /// On the NATS connection's strand: the pipeline copies what it needs and hands off.
+    void on_decide(const nats::message_view& v)
+    {
+        router::request_meta meta{v.subject, v.header("version"), v.header("traceparent")};
+        if (v.reply.empty())
+            pipeline->submit(v.payload, meta, transport, fallback_reply_subject);
+        else
+            pipeline->submit(v.payload, meta, transport, v.reply);
     }
 
     asio::io_context& io;
     const config& cfg;
     metrics::registry& reg;
     router::policy_store store;
-    router::decide_engine engine;
-    decide_metrics m;
-    metrics::label_cap tenant_labels;
-    router::tenant_limits limits;
+    std::string fallback_reply_subject;
     clock::time_point started;
     std::shared_ptr<nats::client> client;
+    std::shared_ptr<nats_decide_transport> transport;
+    std::optional<router::decide_pipeline> pipeline;
     nats::subscription_ptr decide_sub;
     std::vector<metrics::callback_registration> callbacks;
     std::atomic<bool> policies_loaded{false};
     std::atomic<bool> draining{false};
-    std::atomic<std::size_t> inflight{0};
-    asio::steady_timer drained;
-    std::atomic<std::uint64_t> seed_counter{0x5eed};
 
-    // Tenants: an immutable map swapped on insert. Reads take no lock; inserts are rare.
-    using tenant_map = std::unordered_map<std::string, std::shared_ptr<tenant>>;
-    std::atomic<std::shared_ptr<const tenant_map>> tenants{std::make_shared<const tenant_map>()};
-    std::mutex tenants_writer;
-
-    std::shared_ptr<tenant> tenant_for(const std::string& id)
-    {
-        auto snapshot = tenants.load(std::memory_order_acquire);
-        if (auto it = snapshot->find(id); it != snapshot->end()) return it->second;
-        std::lock_guard lock(tenants_writer);
-        snapshot = tenants.load(std::memory_order_acquire);
-        if (auto it = snapshot->find(id); it != snapshot->end()) return it->second;
-        auto& counter = reg.counter("router_tenant_decide_requests_total", "Decide requests per tenant (capped)",
-                                    {{"tenant", tenant_labels.admit(id)}});
-        auto t = std::make_shared<tenant>(io, id, limits, seed_counter.fetch_add(0x9e3779b97f4a7c15ULL) ^ std::random_device{}(),
-                                          counter);
-        auto next = std::make_shared<tenant_map>(*snapshot);
-        next->emplace(id, t);
-        tenants.store(std::move(next), std::memory_order_release);
-        return t;
-    }
-
-    std::size_t tenant_count() const { return tenants.load()->size(); }
-
-    // --- decide path -----------------------------------------------------------------------------
-
-    /// On the NATS connection's strand: copy, count, hand off. Nothing here may block.
-    void on_decide(const nats::message_view& v)
-    {
-        auto job = std::make_unique<decide_job>();
-        job->received = clock::now();
-        job->body.assign(v.payload);
-        job->subject.assign(v.subject);
-        job->reply_to = v.reply.empty() ? cfg.router.decide_subject + ".reply" : std::string(v.reply);
-        if (auto h = v.header("version")) job->version.emplace(*h);
-        if (auto h = v.header("traceparent")) job->traceparent.emplace(*h);
-        inflight.fetch_add(1, std::memory_order_relaxed);
-        m.inflight.inc();
-        asio::post(io, [self = shared_from_this(), j = std::move(job)]() mutable { self->intake(std::move(j)); });
-    }
-
-    void intake(std::unique_ptr<decide_job> job)
-    {
-        try
-        {
-            router::request_meta meta{job->subject,
-                                      job->version ? std::optional<std::string_view>(*job->version) : std::nullopt,
-                                      job->traceparent ? std::optional<std::string_view>(*job->traceparent)
-                                                       : std::nullopt};
-            job->request = engine.intake(job->body, meta, job->outcome);
-            if (!job->request) return finish(std::move(job));
-            auto t = tenant_for(job->request->tenant_id);
-            t->requests.inc();
-            if (t->inflight.fetch_add(1, std::memory_order_relaxed) >= cfg.router.tenant_inflight_max)
-            {
-                t->inflight.fetch_sub(1, std::memory_order_relaxed);
-                router::decide_engine::refuse(&*job->request, router::reply_error::rate_limited,
-                                              "tenant " + job->request->tenant_id + " has " +
-                                                  std::to_string(cfg.router.tenant_inflight_max) +
-                                                  " decisions in flight already",
-                                              10, job->outcome);
-                return finish(std::move(job));
-            }
-            asio::post(t->strand, [self = shared_from_this(), t, j = std::move(job)]() mutable {
-                self->decide_on_strand(*t, std::move(j));
-            });
-        }
-        catch (const std::exception& e)
-        {
-            internal_error(std::move(job), e.what());
-        }
-    }
-
-    void decide_on_strand(tenant& t, std::unique_ptr<decide_job> job)
-    {
-        try
-        {
-            engine.decide(*job->request, t.state, clock::now(), job->outcome);
-        }
-        catch (const std::exception& e)
-        {
-            t.inflight.fetch_sub(1, std::memory_order_relaxed);
-            return internal_error(std::move(job), e.what());
-        }
-        t.inflight.fetch_sub(1, std::memory_order_relaxed);
-        finish(std::move(job));
-    }
-
-    void internal_error(std::unique_ptr<decide_job> job, const char* what)
-    {
-        log::error("decide failed unexpectedly",
-                   {{"request_id", job->outcome.request_id}, {"tenant_id", job->outcome.tenant_id}, {"error", what}});
-        router::decide_engine::refuse(job->request ? &*job->request : nullptr, router::reply_error::internal,
-                                      "internal error; the router logged it with the request id", 0, job->outcome);
-        finish(std::move(job));
-    }
-
-    /// Publishes the one reply (and the assignment), then accounts for the request.
-    void finish(std::unique_ptr<decide_job> job)
-    {
-        auto& out = job->outcome;
-        std::error_code ec;
-        if (out.idempotent_replay)
-        {
-            static const nats::headers replay_headers = [] {
-                nats::headers h;
-                h.add(router::idempotent_replay_header, "true");
-                return h;
-            }();
-            ec = client->publish(job->reply_to, out.reply, {}, &replay_headers);
-        }
-        else
-        {
-            ec = client->publish(job->reply_to, out.reply);
-        }
-        if (ec) m.publish_failures.inc();
-        if (out.assignment && !out.error)
-        {
-            nats::headers h;
-            for (const auto& f : out.assignment_hdrs)
-                h.add(f.name, f.value);
-            if (client->publish(out.assignment_subject, out.assignment_body, {}, &h)) m.publish_failures.inc();
-            else m.assignments.inc();
-        }
-
-        if (out.idempotent_replay)
-        {
-            m.replay.inc();
-            m.idem_hits.inc();
-        }
-        else if (out.error)
-        {
-            m.errors[static_cast<std::size_t>(*out.error)]->inc();
-            if (*out.error == router::reply_error::rate_limited) m.rate_limited.inc();
-            if (out.intake == router::intake_code::idempotency_violation) m.idem_conflicts.inc();
-            log::debug("decide refused", {{"code", std::string(router::to_string(*out.error))},
-                                          {"reason", out.message},
-                                          {"request_id", out.request_id},
-                                          {"tenant_id", out.tenant_id}});
-        }
-        else
-        {
-            m.ok.inc();
-            if (out.reason) m.reasons[static_cast<std::size_t>(*out.reason)]->inc();
-        }
-        m.latency.observe(std::chrono::duration<double>(clock::now() - job->received).count());
-        m.inflight.dec();
-        if (inflight.fetch_sub(1, std::memory_order_acq_rel) == 1 && draining.load())
-            asio::post(io, [self = shared_from_this()] { self->drained.cancel(); });
-    }
-
-    void register_nats_metrics()
+    void register_metrics()
     {
         auto c = client;
         auto cb = [&](metrics::metric_type type, const char* name, const char* help, auto sample) {
@@ -348,13 +195,17 @@ struct router_service::impl : std::enable_shared_from_this<router_service::impl>
         auto* self = this;
         cb(mt::gauge, "router_policies", "Policies in service",
            [self] { return static_cast<double>(self->store.list().size()); });
-        cb(mt::gauge, "router_tenants", "Tenants seen since start",
-           [self] { return static_cast<double>(self->tenant_count()); });
+        cb(mt::gauge, "router_decide_inflight", "Decide requests being processed",
+           [self] { return static_cast<double>(self->pipeline->inflight()); });
+        cb(mt::gauge, "router_tenants", "Tenants whose state the router keeps (at most router.max_tenants)",
+           [self] { return static_cast<double>(self->pipeline->tenants().size()); });
+        cb(mt::counter, "router_tenant_evictions_total", "Idle tenants whose state was dropped to make room",
+           [self] { return static_cast<double>(self->pipeline->tenants().evictions()); });
     }
 };
 
 router_service::router_service(asio::io_context& io, const config& cfg, metrics::registry& reg)
-    : impl_(std::make_shared<impl>(io, cfg, reg))
+    : impl_(std::make_unique<impl>(io, cfg, reg))
 {
     nats::client_events ev;
     ev.connected = [] { log::info("connected to NATS"); };
@@ -367,7 +218,8 @@ router_service::router_service(asio::io_context& io, const config& cfg, metrics:
     };
     ev.lame_duck = [] { log::warn("NATS server entered lame duck mode"); };
     impl_->client = nats::client::create(io.get_executor(), client_options_from(cfg), std::move(ev));
-    impl_->register_nats_metrics();
+    impl_->build_pipeline();
+    impl_->register_metrics();
 }
 
 router_service::~router_service() = default;
@@ -402,19 +254,22 @@ router::load_report router_service::reload_policies()
 
 asio::awaitable<void> router_service::drain(std::chrono::milliseconds timeout)
 {
-    auto self = impl_;
+    auto* self = impl_.get();
     self->draining.store(true);
-    log::info("draining: no new decide requests", {{"inflight", static_cast<double>(self->inflight.load())}});
+    log::info("draining: no new decide requests", {{"inflight", static_cast<double>(self->pipeline->inflight())}});
     auto deadline = clock::now() + timeout;
     // Requests the server routed to us before it read the UNSUB still arrive and get their replies.
     co_await self->client->drain_subscription(self->decide_sub, std::min<std::chrono::milliseconds>(timeout, 2s));
-    while (self->inflight.load() > 0 && clock::now() < deadline)
+    // Decisions finish on other threads; looking every few milliseconds costs nothing while draining.
+    asio::steady_timer poll(self->io);
+    while (self->pipeline->inflight() > 0 && clock::now() < deadline)
     {
-        self->drained.expires_after(std::min<clock::duration>(deadline - clock::now(), 50ms));
-        co_await self->drained.async_wait(asio::as_tuple(asio::use_awaitable));
+        poll.expires_after(std::min<clock::duration>(deadline - clock::now(), 5ms));
+        co_await poll.async_wait(asio::as_tuple(asio::use_awaitable));
     }
-    if (self->inflight.load() > 0)
-        log::warn("drain timed out with decisions in flight", {{"inflight", static_cast<double>(self->inflight.load())}});
+    if (self->pipeline->inflight() > 0)
+        log::warn("drain timed out with decisions in flight",
+                  {{"inflight", static_cast<double>(self->pipeline->inflight())}});
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock::now());
     co_await self->client->drain(std::max(left, std::chrono::milliseconds(500)));
     log::info("drained");
@@ -463,15 +318,16 @@ std::string router_service::status_json() const
                    {"nats", std::move(nats)},
                    {"decide_subject", im.cfg.router.decide_subject},
                    {"queue_group", im.cfg.router.queue_group},
-                   {"tenants", im.tenant_count()},
+                   {"tenants", im.pipeline->tenants().size()},
+                   {"tenant_evictions", im.pipeline->tenants().evictions()},
                    {"policies", im.store.list().size()},
-                   {"inflight", im.inflight.load()}};
+                   {"inflight", im.pipeline->inflight()}};
     if (!h.reason.empty()) o["reason"] = h.reason;
     return json::serialize(o);
 }
 
 router::policy_store& router_service::policies() noexcept { return impl_->store; }
 nats::client& router_service::nats() noexcept { return *impl_->client; }
-std::size_t router_service::inflight() const noexcept { return impl_->inflight.load(); }
+std::size_t router_service::inflight() const noexcept { return impl_->pipeline->inflight(); }
 
 } // namespace beamline::app

@@ -64,6 +64,7 @@ struct router_config
     std::string status_subject = "beamline.router.v1.status.backpressure";
     std::string admin_subject_prefix = "beamline.router.v1.admin.";
     std::uint32_t tenant_inflight_max = 1000;
+    std::uint32_t max_tenants = 100'000; // tenants with state (sticky, idempotency, buckets); LRU beyond
     std::uint32_t tenant_rps = 0;   // per-tenant token bucket, requests per second; 0: off
     std::uint32_t tenant_burst = 0; // its burst; 0: same as tenant_rps
     std::chrono::milliseconds drain_timeout_ms{10'000};

@@ -1,14 +1,13 @@
 #pragma once
-// The daemon's decide path, end to end:
-//   NATS reader (connection strand) → copy the message into a job → any worker thread: intake
-//   (parse + validate, stateless) → the tenant's strand: limits, idempotency, policy, selection →
-//   reply (and ExecAssignment) published through the coalescing writer.
-// Every request with a reply-to gets exactly one reply; one without gets it on `<subject>.reply`.
+// The daemon's decide service, as wiring: the NATS client and its options, the decide subscription
+// feeding `router::decide_pipeline` (which owns tenants, intake, decisions and the one reply), the
+// pipeline's transport over the client, metrics and logs (`decide_telemetry`), health and status.
+// A request without a reply-to gets its reply on `<decide subject>.reply`.
 
 #include "beamline/app/config.hpp"
 #include "beamline/metrics/registry.hpp"
 #include "beamline/nats/client.hpp"
-#include "beamline/router/decide_engine.hpp"
+#include "beamline/router/decide_pipeline.hpp"
 #include "beamline/router/policy_store.hpp"
 
 #include <boost/asio/io_context.hpp>
@@ -61,7 +60,7 @@ public:
     struct impl;
 
 private:
-    std::shared_ptr<impl> impl_;
+    std::unique_ptr<impl> impl_;
 };
 
 } // namespace beamline::app

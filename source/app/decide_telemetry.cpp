@@ -1,0 +1,115 @@
+#include "beamline/app/decide_telemetry.hpp"
+
+#include "beamline/app/logging.hpp"
+
+namespace beamline::app
+{
+
+namespace
+{
+
+constexpr const char* requests_name = "router_decide_requests_total";
+constexpr const char* requests_help = "Decide requests by outcome and error code";
+
+class tenant_requests final : public router::tenant_observer
+{
+public:
+    explicit tenant_requests(metrics::counter& c) : counter_(c) {}
+    void on_request() noexcept override { counter_.inc(); }
+
+private:
+    metrics::counter& counter_;
+};
+
+} // namespace
+
+decide_telemetry::decide_telemetry(metrics::registry& reg, std::size_t tenant_label_cap)
+    : reg_(reg), tenant_labels_(tenant_label_cap),
+      tenant_requests_(reg, tenant_labels_, "router_tenant_decide_requests_total",
+                       "Decide requests per tenant (capped)", "tenant"),
+      ok_(reg.counter(requests_name, requests_help, {{"outcome", "ok"}, {"code", "none"}})),
+      replay_(reg.counter(requests_name, requests_help, {{"outcome", "replay"}, {"code", "none"}})),
+      latency_(reg.histogram("router_decide_latency_seconds",
+                             "Time from receiving a decide request to publishing its reply",
+                             metrics::latency_buckets())),
+      reply_failures_(reg.counter("router_reply_publish_failures_total", "Replies the NATS client refused to send")),
+      assignments_(reg.counter("router_assignments_published_total", "ExecAssignments published")),
+      rate_limited_(reg.counter("router_rate_limit_rejections_total", "Decisions refused by a rate limit")),
+      idem_hits_(reg.counter("router_idempotency_hits_total", "Idempotent replays of a stored reply")),
+      idem_conflicts_(reg.counter("router_idempotency_conflicts_total",
+                                  "Idempotency keys reused with a different request"))
+{
+    using router::reply_error;
+    for (auto e : {reply_error::invalid_request, reply_error::unauthorized, reply_error::policy_not_found,
+                   reply_error::rate_limited, reply_error::overloaded, reply_error::decision_failed,
+                   reply_error::internal})
+        errors_[static_cast<std::size_t>(e)] = &reg.counter(
+            requests_name, requests_help, {{"outcome", "error"}, {"code", std::string(router::to_string(e))}});
+    using router::decision_reason;
+    for (auto r : {decision_reason::sticky, decision_reason::weighted, decision_reason::fallback,
+                   decision_reason::circuit_breaker_fallback})
+        reasons_[static_cast<std::size_t>(r)] = &reg.counter("router_decisions_total", "Successful decisions by reason",
+                                                             {{"reason", std::string(router::to_string(r))}});
+    using router::publish_refusal;
+    for (auto r : {publish_refusal::too_large, publish_refusal::invalid, publish_refusal::unavailable})
+        assignment_failures_[static_cast<std::size_t>(r)] =
+            &reg.counter("router_assignment_publish_failures_total",
+                         "ExecAssignments the NATS client refused, by reason; the caller was told",
+                         {{"reason", std::string(router::to_string(r))}});
+}
+
+std::unique_ptr<router::tenant_observer> decide_telemetry::tenant_created(std::string_view tenant_id)
+{
+    return std::make_unique<tenant_requests>(tenant_requests_.get(tenant_id));
+}
+
+void decide_telemetry::decided(const router::decide_outcome& out, const router::publish_result& reply,
+                               std::chrono::steady_clock::duration latency) noexcept
+{
+    if (!reply.ok())
+    {
+        reply_failures_.inc();
+        log::debug("decide reply not sent", {{"error", reply.message}, {"request_id", out.request_id}});
+    }
+    if (out.idempotent_replay)
+    {
+        replay_.inc();
+        idem_hits_.inc();
+    }
+    else if (out.error)
+    {
+        errors_[static_cast<std::size_t>(*out.error)]->inc();
+        if (*out.error == router::reply_error::rate_limited) rate_limited_.inc();
+        if (out.intake == router::intake_code::idempotency_violation) idem_conflicts_.inc();
+        log::debug("decide refused", {{"code", router::to_string(*out.error)},
+                                      {"reason", out.message},
+                                      {"request_id", out.request_id},
+                                      {"tenant_id", out.tenant_id}});
+    }
+    else
+    {
+        ok_.inc();
+        if (out.reason) reasons_[static_cast<std::size_t>(*out.reason)]->inc();
+    }
+    latency_.observe(std::chrono::duration<double>(latency).count());
+}
+
+void decide_telemetry::assignment_published(const router::decide_outcome&) noexcept { assignments_.inc(); }
+
+void decide_telemetry::assignment_refused(const router::decide_outcome& out, const router::publish_result& why) noexcept
+{
+    if (auto* c = assignment_failures_[static_cast<std::size_t>(why.refusal)]) c->inc();
+    log::warn("ExecAssignment not published; the caller is told", {{"reason", router::to_string(why.refusal)},
+                                                                   {"error", why.message},
+                                                                   {"subject", out.assignment_subject},
+                                                                   {"request_id", out.request_id},
+                                                                   {"tenant_id", out.tenant_id}});
+}
+
+void decide_telemetry::internal_error(const router::decide_outcome& out, std::string_view what) noexcept
+{
+    log::error("decide failed unexpectedly",
+               {{"request_id", out.request_id}, {"tenant_id", out.tenant_id}, {"error", what}});
+}
+
+} // namespace beamline::app
