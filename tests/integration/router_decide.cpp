@@ -296,4 +296,46 @@ BOOST_AUTO_TEST_CASE(push_assignment_publishes_an_exec_assignment)
     BOOST_TEST(assignments.messages().size() == 2u);
 }
 
+BOOST_AUTO_TEST_CASE(an_assignment_over_the_servers_max_payload_is_refused_to_the_caller_and_logged)
+{
+    // A server that takes at most 4 KiB per message: the request fits, its ExecAssignment (the
+    // request's options plus the decision, ids and headers) does not.
+    router_setup f(nats_server_options{.tls = tls_mode::mutual, .max_payload = 4096},
+                   [](const policy_dir& dir) { dir.write("acme", "default", two_provider_policy); });
+    libnats_peer worker(options_for(f.server));
+    BOOST_TEST_REQUIRE(worker.connected(), worker.error());
+    message_collector assignments(worker, "caf.exec.assign.>");
+    BOOST_TEST_REQUIRE(assignments.status() == NATS_OK);
+    BOOST_TEST_REQUIRE(worker.flush() == NATS_OK);
+
+    auto big = decide_request("acme", "r-big",
+                              R"("push_assignment":true,"options":{"note":")" + std::string(3700, 'x') + R"("})");
+    BOOST_TEST_REQUIRE(big.size() < 4000u);
+    auto e = expect_error(f.ask_json(big), "invalid_request", "SCHEMA_VALIDATION_FAILED", "max_payload of 4096");
+    BOOST_TEST(str(e, "message").find("not published") != std::string::npos, str(e, "message"));
+
+    // The connection survived, and a request whose assignment fits is served as before.
+    BOOST_TEST_REQUIRE(f.ask_json(decide_request("acme", "r-small", R"("push_assignment":true)")).at("ok") == true);
+    auto got = assignments.wait_for(1, 5s);
+    BOOST_TEST(worker.flush() == NATS_OK);
+    got = assignments.messages();
+    BOOST_TEST_REQUIRE(got.size() == 1u);
+    BOOST_TEST(json::parse(got[0].data).at("request_id").as_string() == "r-small");
+
+    auto metrics = f.router->http_get("/metrics").body;
+    BOOST_TEST(metrics.find(R"(router_assignment_publish_failures_total{reason="too_large"} 1)") != std::string::npos,
+               metrics);
+    BOOST_TEST(metrics.find("router_assignments_published_total 1\n") != std::string::npos, metrics);
+    // One log line (JSON) at warn, with the request id and the reason.
+    auto log = f.router->log();
+    auto line_at = log.find("ExecAssignment not published");
+    BOOST_TEST_REQUIRE(line_at != std::string::npos, log);
+    auto begin = log.rfind('\n', line_at);
+    begin = begin == std::string::npos ? 0 : begin + 1;
+    auto line = json::parse(log.substr(begin, log.find('\n', line_at) - begin)).as_object();
+    BOOST_TEST(str(line, "level") == "warn");
+    BOOST_TEST(str(line, "request_id") == "r-big");
+    BOOST_TEST(str(line, "reason") == "too_large");
+}
+
 BOOST_AUTO_TEST_SUITE_END()

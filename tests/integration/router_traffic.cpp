@@ -148,6 +148,68 @@ BOOST_AUTO_TEST_CASE(two_thousand_concurrent_requests_from_twenty_tenants_each_g
     BOOST_TEST(f.router->http_get("/healthz").status == 200);
 }
 
+BOOST_AUTO_TEST_CASE(twenty_thousand_unknown_tenants_leave_no_state_and_known_ones_stay_bounded)
+{
+    // 20 tenants with a policy and room for 8 of them; 20,000 tenants without one.
+    constexpr int known = 20;
+    constexpr int unknown = 20000;
+    constexpr int known_every = 100; // one known tenant's request after every 100 unknown ones
+    traffic_fixture f(known, env_list{{"BEAMLINE_ROUTER_MAX_TENANTS", "8"}});
+    message_collector replies(*f.caller, "it.tenants.>");
+    BOOST_TEST_REQUIRE(replies.status() == NATS_OK);
+    int sent_known = 0;
+    for (int i = 0; i < unknown; ++i)
+    {
+        BOOST_TEST_REQUIRE(f.caller->publish(decide_subject, decide_request("stranger-" + std::to_string(i), "u-" + std::to_string(i)),
+                                             {}, "it.tenants.u." + std::to_string(i)) == NATS_OK);
+        if (i % known_every == 0)
+        {
+            auto id = std::to_string(sent_known);
+            BOOST_TEST_REQUIRE(f.caller->publish(decide_subject, decide_request(tenant_name(sent_known % known), "k-" + id),
+                                                 {}, "it.tenants.k." + id) == NATS_OK);
+            ++sent_known;
+        }
+    }
+    BOOST_TEST_REQUIRE(f.caller->flush() == NATS_OK);
+    auto got = replies.wait_for(unknown + sent_known, 60s);
+    BOOST_TEST_REQUIRE(got.size() == std::size_t(unknown + sent_known));
+
+    int policy_not_found = 0;
+    int known_ok = 0;
+    for (const auto& r : got)
+    {
+        auto reply = parse_object(r.data);
+        auto index = r.subject.substr(r.subject.rfind('.') + 1);
+        if (r.subject.rfind("it.tenants.u.", 0) == 0)
+        {
+            if (reply.at("ok") == false && reply.at("error").at("code").as_string() == "policy_not_found")
+                ++policy_not_found;
+            continue;
+        }
+        // The known tenants' answers are still right: their own request and tenant, a policy provider.
+        BOOST_TEST_INFO("reply to " << r.subject << ": " << r.data);
+        BOOST_TEST_REQUIRE(reply.at("ok") == true);
+        const auto& context = reply.at("context").as_object();
+        BOOST_TEST(context.at("request_id").as_string() == "k-" + index);
+        BOOST_TEST(context.at("tenant_id").as_string() == tenant_name(std::stoi(index) % known));
+        auto provider = reply.at("decision").at("provider_id").as_string();
+        BOOST_TEST((provider == "openai" || provider == "anthropic"));
+        ++known_ok;
+    }
+    BOOST_TEST(policy_not_found == unknown);
+    BOOST_TEST(known_ok == sent_known);
+
+    auto status = json::parse(f.router->http_get("/v1/status").body).as_object();
+    BOOST_TEST_INFO("/v1/status: " << json::serialize(status));
+    BOOST_TEST(status.at("tenants").to_number<int>() <= 8);
+    BOOST_TEST(status.at("tenant_evictions").to_number<int>() >= known - 8);
+    auto metrics = f.router->http_get("/metrics").body;
+    BOOST_TEST(metrics.find("\nrouter_tenants " + std::to_string(status.at("tenants").to_number<int>()) + "\n") !=
+                   std::string::npos,
+               metrics);
+    BOOST_TEST(f.router->http_get("/healthz").status == 200);
+}
+
 BOOST_AUTO_TEST_CASE(two_daemons_in_the_queue_group_handle_each_request_once)
 {
     traffic_fixture f(2);
