@@ -34,14 +34,16 @@ std::optional<decide_request> decide_engine::intake(std::string_view body, const
 }
 
 void decide_engine::refuse(const decide_request* request, reply_error code, std::string message,
-                           std::uint32_t retry_after_ms, decide_outcome& out)
+                           std::uint32_t retry_after_ms, decide_outcome& out, std::optional<intake_code> intake)
 {
     out.error = code;
+    out.intake = intake;
     out.retry_after_ms = retry_after_ms;
     out.message = std::move(message);
     out.reply.clear();
     error_reply e;
     e.code = code;
+    e.intake = intake;
     e.message = out.message;
     e.retry_after_ms = retry_after_ms;
     append_decide_error(out.reply, e, request ? context_of(*request) : reply_context{});
@@ -55,17 +57,7 @@ void decide_engine::withdraw(const decide_request& request, tenant_state& tenant
     out.reason.reset();
     out.provider_id.clear();
     out.assignment = false;
-    out.intake = intake;
-    out.error = code;
-    out.retry_after_ms = retry_after_ms;
-    out.message = std::move(message);
-    out.reply.clear();
-    error_reply e;
-    e.code = code;
-    e.intake = intake;
-    e.message = out.message;
-    e.retry_after_ms = retry_after_ms;
-    append_decide_error(out.reply, e, context_of(request));
+    refuse(&request, code, std::move(message), retry_after_ms, out, intake);
 }
 
 void decide_engine::decide(decide_request& request, tenant_state& tenant, clock::time_point now,

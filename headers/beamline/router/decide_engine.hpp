@@ -67,7 +67,8 @@ public:
 
     /// A refusal decided outside the pipeline (per-tenant in-flight cap, overload, internal error).
     static void refuse(const decide_request* request, reply_error code, std::string message,
-                       std::uint32_t retry_after_ms, decide_outcome& out);
+                       std::uint32_t retry_after_ms, decide_outcome& out,
+                       std::optional<intake_code> intake = std::nullopt);
 
     /// The decision in `out` succeeded but its ExecAssignment could not be published: the decision
     /// is forgotten by the idempotency store (a retry must push again, not replay) and the reply
