@@ -87,6 +87,7 @@ struct decide_pipeline::impl : std::enable_shared_from_this<decide_pipeline::imp
                                           refused->retry_after_ms, job->outcome);
                     return finish(std::move(job));
                 }
+            if (settings.intake_on_submit) return intake(std::move(job), body, meta);
             job->body.assign(body);
             job->subject.assign(meta.subject);
             if (meta.version) job->version.emplace(*meta.version);
@@ -96,15 +97,19 @@ struct decide_pipeline::impl : std::enable_shared_from_this<decide_pipeline::imp
         {
             return internal_error(std::move(job), std::current_exception());
         }
-        asio::post(executor, [self = shared_from_this(), j = std::move(job)]() mutable { self->intake(std::move(j)); });
+        asio::post(executor, [self = shared_from_this(), j = std::move(job)]() mutable {
+            decide_job* raw = j.get();
+            self->intake(std::move(j), raw->body, raw->meta());
+        });
     }
 
-    /// Any worker: stateless validation, then the tenant's in-flight slot.
-    void intake(job_ptr job)
+    /// Stateless validation, then the tenant's in-flight slot. `body` and `meta` are the
+    /// transport's (on the submitting thread) or the job's copies (on a worker).
+    void intake(job_ptr job, std::string_view body, const request_meta& meta) noexcept
     {
         try
         {
-            job->request = engine.intake(job->body, job->meta(), job->outcome);
+            job->request = engine.intake(body, meta, job->outcome);
             if (!job->request) return finish(std::move(job));
             const decide_request& r = *job->request;
             auto now = parts.now();
