@@ -1,5 +1,6 @@
 #include "beamline/router/decide_pipeline.hpp"
 
+#include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
 
 namespace beamline::router
@@ -152,8 +153,11 @@ struct decide_pipeline::impl : std::enable_shared_from_this<decide_pipeline::imp
         {
             return internal_error(std::move(job), std::current_exception());
         }
+        // Dispatch, not post: when the tenant's strand is idle and this thread runs the io_context
+        // (the NATS reader does), the decision runs here at once instead of after a hand-off. A
+        // busy strand queues it as before, so a flooding tenant still waits only for itself.
         auto& strand = job->lease->strand();
-        asio::post(strand, [self = shared_from_this(), j = std::move(job)]() mutable { self->decide(std::move(j)); });
+        asio::dispatch(strand, [self = shared_from_this(), j = std::move(job)]() mutable { self->decide(std::move(j)); });
     }
 
     /// The tenant's strand: the stateful part, the assignment, the reply.

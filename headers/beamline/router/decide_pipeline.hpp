@@ -7,7 +7,8 @@
 //                       instead, after a copy, with `intake_on_submit` off); then the tenant
 //                       registry: a tenant without state whose policy does not exist is refused
 //                       here (`policy_not_found`), and gets no state
-//   the tenant's strand idempotency, rate limits, policy, selection (decide_engine); the
+//   the tenant's strand (dispatched: run at once on this thread when the strand is idle)
+//                       idempotency, rate limits, policy, selection (decide_engine); the
 //                       ExecAssignment published through `assignment_publisher`; the reply encoded
 //   the sink            the reply handed to `reply_sink` — exactly once per submit, whatever happened
 //

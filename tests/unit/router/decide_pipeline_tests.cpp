@@ -140,11 +140,13 @@ BOOST_AUTO_TEST_CASE(every_submit_gets_exactly_one_reply_whatever_happens_to_it)
                 BOOST_TEST(n == 1, address << " got " << n << " replies");
             BOOST_TEST(f.observer->decided_calls == static_cast<int>(bodies.size()));
             BOOST_TEST(f.pipeline->inflight() == 0u);
-            // Five acme requests were waiting for its strand when the last two arrived: those were capped.
+            // Submitted outside the io_context, five acme requests waited for its strand when the last
+            // two arrived: those were capped. Intake on a worker finds the strand idle each time and
+            // decides at once (dispatch), so nothing waits and nothing is capped.
             int capped = 0;
             for (const auto& r : f.sink->replies)
                 if (r.code() == "rate_limited" && r.message().find("in flight") != std::string::npos) ++capped;
-            BOOST_TEST(capped == 2);
+            BOOST_TEST(capped == (intake_on_submit ? 2 : 0));
         }
     }
 }
