@@ -7,6 +7,8 @@
 #     --duration S   measured seconds per router count (default 10), after --warmup (default 2)
 #     --inflight N   requests in flight per load generator (default 256)
 #     --check        exit 1 unless every request got an ok reply and every router served some
+#     --url URLS     use these NATS servers (comma-separated; one or more nodes) instead of the
+#                    cluster; router i gets the i-th (round robin), one load generator per URL
 #
 # The cluster is scripts/nats_cluster.sh's (NATS_CLUSTER_* ports): started here when it is not
 # running, and then stopped at the end; a running one is used and left running. Router i is given
@@ -34,6 +36,7 @@ COUNTS=1,2,3
 DURATION=10
 INFLIGHT=256
 CHECK=false
+URLS=""
 while [ $# -gt 0 ]; do
     case "$1" in
         --tls) TLS=true ;;
@@ -41,6 +44,7 @@ while [ $# -gt 0 ]; do
         --duration) DURATION=${2:?--duration needs seconds}; shift ;;
         --inflight) INFLIGHT=${2:?--inflight needs a number}; shift ;;
         --check) CHECK=true ;;
+        --url) URLS=${2:?--url needs server URLs}; shift ;;
         -h | --help) usage_from_header; exit 0 ;;
         *) die "unknown argument '$1' (see --help)" ;;
     esac
@@ -84,12 +88,15 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-if ! "$CLUSTER" status > /dev/null 2>&1; then
-    "$CLUSTER" start "${cluster_args[@]}" > "$WORK/cluster.log" 2>&1 ||
-        { cat "$WORK/cluster.log" >&2; die "the cluster did not start"; }
-    STARTED_CLUSTER=true
+if [ -z "$URLS" ]; then
+    if ! "$CLUSTER" status > /dev/null 2>&1; then
+        "$CLUSTER" start "${cluster_args[@]}" > "$WORK/cluster.log" 2>&1 ||
+            { cat "$WORK/cluster.log" >&2; die "the cluster did not start"; }
+        STARTED_CLUSTER=true
+    fi
+    URLS=$("$CLUSTER" url)
 fi
-IFS=, read -r -a NODE_URLS <<< "$("$CLUSTER" url)"
+IFS=, read -r -a NODE_URLS <<< "$URLS"
 conn_tls=()
 router_tls=()
 if [[ "${NODE_URLS[0]}" == tls://* ]]; then
@@ -98,7 +105,7 @@ if [[ "${NODE_URLS[0]}" == tls://* ]]; then
     router_tls=(BEAMLINE_NATS_TLS_CA="$certs/ca.pem" BEAMLINE_NATS_TLS_CERT="$certs/client.pem"
         BEAMLINE_NATS_TLS_KEY="$certs/client-key.pem")
 fi
-log "cluster: ${NODE_URLS[*]}"
+log "NATS: ${NODE_URLS[*]}"
 
 # Policies t-0 .. t-(TENANTS-1)/default, the tenants the load generator names.
 for ((t = 0; t < TENANTS; t++)); do
@@ -118,7 +125,7 @@ for count in ${COUNTS//,/ }; do
     ports=()
     for ((i = 0; i < count; i++)); do
         port=$("$PYTHON" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-        env BEAMLINE_NATS_URL="${NODE_URLS[i]}" "${router_tls[@]}" BEAMLINE_NATS_NAME="bench-router-$i" \
+        env BEAMLINE_NATS_URL="${NODE_URLS[i % ${#NODE_URLS[@]}]}" "${router_tls[@]}" BEAMLINE_NATS_NAME="bench-router-$i" \
             BEAMLINE_ROUTER_POLICIES_DIR="$WORK/policies" BEAMLINE_HTTP_LISTEN="127.0.0.1:$port" \
             BEAMLINE_LOG_LEVEL=warn BEAMLINE_ROUTER_PIDFILE="$WORK/router-$count-$i.pid" \
             "$ROUTER" run > "$WORK/router-$count-$i.log" 2>&1 &
