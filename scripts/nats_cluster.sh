@@ -132,28 +132,40 @@ node_readiness() {
     [ -n "$leader" ] || { echo "no JetStream meta leader on $monitor/jsz"; return; }
 }
 
-stop_node() { # stop_node N: SIGTERM, a bounded wait, SIGKILL; idempotent
+held_ports() { # held_ports N: a line for each of node N's ports that something listens on
+    local var port owner
+    for var in client_port route_port monitor_port; do
+        port=$($var "$1")
+        if port_in_use "$port"; then
+            owner=$(port_owner "$port")
+            echo "port $port (${var%_port} port) is in use${owner:+ by $owner}"
+        fi
+    done
+}
+
+# stop_node N [spawned]: SIGTERM, a bounded wait, SIGKILL; idempotent. "spawned": the node was
+# started by this run, and its process may not be named nats-server yet.
+stop_node() {
     local n=$1 pid pid_file
     pid_file=$(node_pid_file "$n")
-    if ! pid=$(node_pid "$n"); then
+    if [ "${2:-}" = spawned ]; then
+        pid=$(tr -dc '0-9' 2> /dev/null < "$pid_file")
+        process_running "$pid" || pid=""
+    else
+        pid=$(node_pid "$n") || pid=""
+    fi
+    if [ -z "$pid" ]; then
         [ -e "$pid_file" ] && { log "node $n: not running; removing stale pidfile"; rm -f "$pid_file"; return; }
         log "node $n: not running"
         return
     fi
-    kill -TERM "$pid" 2> /dev/null || true
-    local deadline=$((SECONDS + stop_timeout))
-    while process_running "$pid" && [ $SECONDS -lt $deadline ]; do sleep 0.1; done
-    if process_running "$pid"; then
-        log "node $n (pid $pid) still running after ${stop_timeout}s; sending SIGKILL"
-        kill -KILL "$pid" 2> /dev/null || true
-        for _ in $(seq 50); do process_running "$pid" || break; sleep 0.1; done
-    fi
+    stop_process "$pid" "$stop_timeout" "node $n"
     rm -f "$pid_file"
     log "node $n: stopped (pid $pid)"
 }
 
 command_start() {
-    local bin n port var started=()
+    local bin n conflict started=()
     bin=$(nats_server_bin)
     command -v "$bin" > /dev/null || die "nats-server not found (apt-get install nats-server, or set NATS_SERVER_BIN)"
     local timeout_s
@@ -172,13 +184,8 @@ command_start() {
             log "node $n: already running (pid $pid)"
             continue
         fi
-        for var in client_port route_port monitor_port; do
-            port=$($var "$n")
-            if port_in_use "$port"; then
-                owner=$(port_owner "$port")
-                die "node $n: port $port (${var%_port} port) is already in use${owner:+ by $owner}; stop that process or move NATS_CLUSTER_*PORT"
-            fi
-        done
+        conflict=$(held_ports "$n" | head -n 1)
+        [ -z "$conflict" ] || die "node $n: $conflict; stop that process or move NATS_CLUSTER_*PORT"
         write_node_config "$n"
         printf '\n=== %s nats_cluster.sh start%s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$($tls && echo ' --tls')" >> "$(node_log "$n")"
         # setsid: the node outlives this shell and the caller's process group (Ctrl-C, CI steps).
@@ -194,12 +201,12 @@ command_start() {
         lacking=""
         for n in "${NODES[@]}"; do
             # Just spawned, the process may not be named nats-server yet: its pid is what counts.
-            if ! process_running "$(tr -dc '0-9' < "$(node_pid_file "$n")" 2> /dev/null)"; then
+            if ! process_running "$(tr -dc '0-9' 2> /dev/null < "$(node_pid_file "$n")")"; then
                 lacking="node $n: not running (scripts/nats_cluster.sh start starts it)" lacking_node=$n
                 if [[ " ${started[*]} " == *" $n "* ]]; then
                     log "node $n exited during startup; last lines of $(node_log "$n"):"
                     tail -n 20 "$(node_log "$n")" >&2
-                    for m in "${started[@]}"; do stop_node "$m" > /dev/null; done
+                    for m in "${started[@]}"; do stop_node "$m" spawned > /dev/null; done
                     exit 1
                 fi
                 break
@@ -215,7 +222,7 @@ command_start() {
                 tail -n 10 "$(node_log "$lacking_node")"
             fi
             [ ${#started[@]} -gt 0 ] && log "stopping the nodes started now: ${started[*]}"
-            for n in "${started[@]}"; do stop_node "$n" > /dev/null; done
+            for n in "${started[@]}"; do stop_node "$n" spawned > /dev/null; done
             exit 1
         fi
         sleep 0.2
@@ -258,13 +265,7 @@ case "$command" in
     stop)
         for n in "${SELECTED[@]}"; do stop_node "$n"; done
         for n in "${SELECTED[@]}"; do
-            for var in client_port route_port monitor_port; do
-                port=$($var "$n")
-                if port_in_use "$port"; then
-                    owner=$(port_owner "$port")
-                    log "warning: port $port (node $n) is still in use${owner:+ by $owner}"
-                fi
-            done
+            held_ports "$n" | while read -r held; do log "warning: node $n: $held"; done
         done
         ;;
     status)
