@@ -68,6 +68,18 @@ process_running() {
     [ "$state" != Z ] && [ "$state" != X ]
 }
 
+# stop_process PID SECONDS NAME: SIGTERM, a wait of up to SECONDS, then SIGKILL and a bounded wait.
+stop_process() {
+    kill -TERM "$1" 2> /dev/null || true
+    local deadline=$((SECONDS + $2))
+    while process_running "$1" && [ $SECONDS -lt $deadline ]; do sleep 0.1; done
+    if process_running "$1"; then
+        log "$3 (pid $1) still running after ${2}s; sending SIGKILL"
+        kill -KILL "$1" 2> /dev/null || true
+        for _ in $(seq 50); do process_running "$1" || break; sleep 0.1; done
+    fi
+}
+
 # nats_managed_pid: prints the pid from the pidfile when that process is alive and is a
 # nats-server; returns 1 otherwise (no pidfile, dead process, or a recycled pid).
 nats_managed_pid() {

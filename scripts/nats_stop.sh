@@ -26,14 +26,7 @@ if ! pid=$(nats_managed_pid); then
 fi
 
 log "stopping nats-server (pid $pid)"
-kill -TERM "$pid" 2> /dev/null || true
-deadline=$((SECONDS + timeout_s))
-while process_running "$pid" && [ $SECONDS -lt $deadline ]; do sleep 0.1; done
-if process_running "$pid"; then
-    log "nats-server (pid $pid) still running after ${timeout_s}s; sending SIGKILL"
-    kill -KILL "$pid" 2> /dev/null || true
-    for _ in $(seq 50); do process_running "$pid" || break; sleep 0.1; done
-fi
+stop_process "$pid" "$timeout_s" nats-server
 rm -f "$NATS_PID_FILE"
 
 for port in "$NATS_PORT" "$NATS_MONITOR_PORT"; do

@@ -8,12 +8,14 @@
 #
 # Each document gets its own sandbox: a temporary ARTIFACTS_DIR, CERTS_DIR, TMPDIR and POLICIES_DIR
 # (a copy of config/policies), and free ports exported as NATS_PORT, NATS_MONITOR_PORT and
-# HTTP_LISTEN. Its blocks run in order, each in a
+# HTTP_LISTEN, and NATS_CLUSTER_PORT, NATS_CLUSTER_ROUTE_PORT, NATS_CLUSTER_MONITOR_PORT (each the
+# first of three free ports, for scripts/nats_cluster.sh). Its blocks run in order, each in a
 # fresh `bash -eo pipefail` from the repository root after `. scripts/ops_env.sh` (the preamble the
 # documents tell the operator to source), each within DOC_BLOCK_TIMEOUT seconds. The first failing
 # block stops the run: its document, line, first line, exit status and output are printed, and the
 # script exits 1. After each document every process it started is stopped (scripts/run.sh stop,
-# scripts/nats_stop.sh, then anything still carrying the sandbox's marker in its environment).
+# scripts/nats_stop.sh, scripts/nats_cluster.sh stop, then anything still carrying the sandbox's
+# marker in its environment).
 #
 # The sandbox shortens the benchmark through its documented knobs (BENCH_ROUNDS, BENCH_DURATION,
 # ...) and judges it with a smoke policy (complete run, no router errors, bounded RSS): a verdict on
@@ -62,6 +64,8 @@ stop_started() {
         _ "$CURRENT_ENV" "$ROOT" > /dev/null 2>&1 || true
     env -i bash -c 'set -a; . "$1"; cd "$2" && scripts/nats_stop.sh' _ "$CURRENT_ENV" "$ROOT" \
         > /dev/null 2>&1 || true
+    env -i bash -c 'set -a; . "$1"; cd "$2" && scripts/nats_cluster.sh stop' _ "$CURRENT_ENV" "$ROOT" \
+        > /dev/null 2>&1 || true
     local pids attempt
     for attempt in 1 2 3 4 5; do
         mapfile -t pids < <(grep -lzxF "$MARKER" /proc/[0-9]*/environ 2> /dev/null |
@@ -82,6 +86,25 @@ trap 'exit 130' INT TERM
 
 free_port() {
     "$PYTHON" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+# free_port_run: the first of three consecutive free ports (a cluster's nodes use PORT, +1, +2).
+free_port_run() {
+    "$PYTHON" -c '
+import random, socket
+for _ in range(200):
+    base = random.randrange(20000, 60000)
+    held = []
+    try:
+        for p in range(base, base + 3):
+            s = socket.socket(); s.bind(("127.0.0.1", p)); held.append(s)
+    except OSError:
+        continue
+    finally:
+        for s in held: s.close()
+    print(base); break
+else:
+    raise SystemExit("no three consecutive free ports")'
 }
 
 # extract DOC OUTDIR: writes each ```bash block to OUTDIR/NNN.sh and its starting line to OUTDIR/NNN.line.
@@ -126,6 +149,8 @@ EOF
             BUILD_DIR "$BUILD_DIR" ARTIFACTS_DIR "$dir/artifacts" CERTS_DIR "$dir/certs" TMPDIR "$dir/tmp" \
             POLICIES_DIR "$dir/policies" \
             NATS_PORT "$(free_port)" NATS_MONITOR_PORT "$(free_port)" HTTP_LISTEN "127.0.0.1:$(free_port)" \
+            NATS_CLUSTER_PORT "$(free_port_run)" NATS_CLUSTER_ROUTE_PORT "$(free_port_run)" \
+            NATS_CLUSTER_MONITOR_PORT "$(free_port_run)" \
             BENCH_ROUNDS 1 BENCH_DURATION 1 BENCH_WARMUP 0.2 BENCH_INFLIGHT 64 BENCH_RATE 2000 \
             BENCH_TENANTS 50 POLICY_FILE "$dir/perf_smoke_policy.json"
     } > "$dir/env"
