@@ -29,6 +29,7 @@ operations:
   nats pub|sub|request ...                  NATS client (beamline_router nats --help)
   policy ls|get|put|rm|validate ...         policy admin through the daemon's HTTP API
   config                                    prints the effective configuration (secrets masked)
+  report [--since DURATION] [--json]        the deployment checklist's figures and verdicts
 
 configuration (every verb): --config FILE, environment BEAMLINE_<SECTION>_<KEY>, flags --section.key VALUE
 (flags win over the environment, which wins over the file). Keys:

@@ -294,6 +294,9 @@ std::vector<key_spec> build_table()
     t.push_back(size(
         "nats", "reconnect_buffer_bytes", "outgoing bytes kept while reconnecting (e.g. 8MiB)",
         [](auto& c) -> auto& { return c.nats.reconnect_buffer_bytes; }, 0, std::uint64_t{1} << 40));
+    t.push_back(text(
+        "nats", "monitor_url", "nats-server's monitoring URL (http://host:port), read by `report`",
+        [](auto& c) -> auto& { return c.nats.monitor_url; }));
 
     // [router]
     t.push_back(subject(

@@ -4,6 +4,7 @@
 #include "beamline/app/daemon.hpp"
 #include "beamline/app/http_api.hpp"
 #include "beamline/app/http_client.hpp"
+#include "beamline/app/report_cli.hpp"
 #include "beamline/app/logging.hpp"
 #include "beamline/app/router_service.hpp"
 #include "beamline/app/sd_notify.hpp"
@@ -356,6 +357,7 @@ int run_daemon_verb(const std::string& verb, std::vector<std::string> args)
     if (!loaded) return 2;
     const auto& cfg = loaded->cfg;
     if (verb == "policy") return policy_verb(cfg, loaded->rest);
+    if (verb == "report") return run_report(cfg, loaded->rest);
     if (!loaded->rest.empty())
     {
         std::cerr << "beamline_router " << verb << ": unexpected argument \"" << loaded->rest.front() << "\"\n";

@@ -45,6 +45,7 @@ struct nats_config
     std::chrono::milliseconds reconnect_jitter_ms{100};
     std::int32_t max_reconnect = 60; // -1: retry forever
     std::uint64_t reconnect_buffer_bytes = 8 * 1024 * 1024;
+    std::string monitor_url = "http://127.0.0.1:8222"; // nats-server's monitoring port, for `report`
 };
 
 struct router_config
