@@ -9,12 +9,7 @@
 #include <mutex>
 #include <random>
 
-// GCC 12 flags Asio's coroutine frames with -Wmismatched-new-delete when it inlines
-// awaitable_frame_base's operator new (aligned_new) but not its sized operator delete: both go
-// through Asio's recycling allocator, so this is the compiler's false positive, not a mismatch.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-#endif
+#include "beamline/nats/jetstream/detail/coroutine_frame_warning.hpp"
 
 namespace beamline::nats::jetstream
 {
@@ -60,6 +55,16 @@ api_result<bool> success_flag(const api_result<json::object>& r)
     auto it = r.value.find("success");
     out.value = it != r.value.end() && it->value().is_bool() && it->value().get_bool();
     if (!out.value) out.ec = js_errc::invalid_reply;
+    return out;
+}
+
+api_result<std::uint64_t> purged_count(const api_result<json::object>& r)
+{
+    auto ok = success_flag(r);
+    api_result<std::uint64_t> out{ok.ec, ok.error, 0};
+    if (!out.ec)
+        if (auto it = r.value.find("purged"); it != r.value.end() && it->value().is_number())
+            out.value = it->value().to_number<std::uint64_t>();
     return out;
 }
 
@@ -155,14 +160,7 @@ asio::awaitable<api_result<bool>> context::delete_stream(std::string stream)
 asio::awaitable<api_result<std::uint64_t>> context::purge_stream(std::string stream, purge_options options)
 {
     if (!valid_name(stream)) co_return api_result<std::uint64_t>{js_errc::invalid_name, {}, {}};
-    bool plain = options.filter.empty() && options.seq == 0 && options.keep == 0;
-    auto r = co_await api_request("STREAM.PURGE." + stream, plain ? std::string{} : to_json(options));
-    auto ok = success_flag(r);
-    api_result<std::uint64_t> out{ok.ec, ok.error, 0};
-    if (!out.ec)
-        if (auto it = r.value.find("purged"); it != r.value.end() && it->value().is_number())
-            out.value = it->value().to_number<std::uint64_t>();
-    co_return out;
+    co_return purged_count(co_await api_request("STREAM.PURGE." + stream, to_json(options)));
 }
 
 asio::awaitable<api_result<std::vector<std::string>>> context::names(std::string suffix, std::string key,

@@ -2,12 +2,7 @@
 
 #include <boost/json.hpp>
 
-// GCC 12 flags Asio's coroutine frames with -Wmismatched-new-delete when it inlines
-// awaitable_frame_base's operator new (aligned_new) but not its sized operator delete: both go
-// through Asio's recycling allocator, so this is the compiler's false positive, not a mismatch.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-#endif
+#include "beamline/nats/jetstream/detail/coroutine_frame_warning.hpp"
 
 namespace beamline::nats::jetstream
 {
