@@ -2,6 +2,7 @@
 
 #include "beamline/app/config.hpp"
 #include "beamline/app/daemon_cli.hpp"
+#include "beamline/app/js_cli.hpp"
 #include "beamline/app/nats_cli.hpp"
 #include "beamline/app/version.hpp"
 
@@ -27,6 +28,7 @@ daemon:
 
 operations:
   nats pub|sub|request ...                  NATS client (beamline_router nats --help)
+  js stream|consumer|pub|kv ...             JetStream (beamline_router js --help)
   policy ls|get|put|rm|validate ...         policy admin through the daemon's HTTP API
   config                                    prints the effective configuration (secrets masked)
   report [--since DURATION] [--json]        the deployment checklist's figures and verdicts
@@ -56,7 +58,7 @@ int run_cli(int argc, char** argv)
     std::vector<std::string> rest(args.begin() + 1, args.end());
     bool help = verb == "--help" || verb == "-h" || verb == "help";
     for (const auto& a : rest)
-        if ((a == "--help" || a == "-h") && verb != "nats") help = true;
+        if ((a == "--help" || a == "-h") && verb != "nats" && verb != "js") help = true;
     if (help)
     {
         print_usage(std::cout);
@@ -68,6 +70,7 @@ int run_cli(int argc, char** argv)
         return 0;
     }
     if (verb == "nats") return run_nats_cli(rest);
+    if (verb == "js") return run_js_cli(std::move(rest));
     if (verb == "config")
     {
         auto sources = take_config_arguments(rest);

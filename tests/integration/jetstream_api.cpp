@@ -96,12 +96,17 @@ BOOST_AUTO_TEST_CASE(stream_lifecycle_and_errors)
     BOOST_TEST(info.value.state.messages == 3u);
     BOOST_TEST(info.value.state.last_seq == 3u);
 
-    auto got = io.wait(c.js.get_message("ORDERS", {2, {}}));
+    // Named queries, not braced temporaries: see js::failure_of.
+    js::message_query second, missing_seq, last_on_subject;
+    second.seq = 2;
+    missing_seq.seq = 99;
+    last_on_subject.last_by_subject = "orders.new";
+    auto got = io.wait(c.js.get_message("ORDERS", second));
     BOOST_TEST_REQUIRE(!got.ec, got.error_text());
     BOOST_TEST(got.value.data == "o1");
     BOOST_TEST(got.value.subject == "orders.new");
-    BOOST_TEST(io.wait(c.js.get_message("ORDERS", {99, {}})).ec == js::js_errc::no_message_found);
-    auto last = io.wait(c.js.get_message("ORDERS", {0, "orders.new"}));
+    BOOST_TEST(io.wait(c.js.get_message("ORDERS", missing_seq)).ec == js::js_errc::no_message_found);
+    auto last = io.wait(c.js.get_message("ORDERS", last_on_subject));
     BOOST_TEST(last.value.seq == 3u);
 
     auto purged = io.wait(c.js.purge_stream("ORDERS"));

@@ -252,7 +252,9 @@ BOOST_AUTO_TEST_CASE(max_deliver_stops_redelivery_and_the_advisory_is_seen)
     BOOST_TEST(seen[0].payload().find("io.nats.jetstream.advisory.v1.max_deliver") != std::string_view::npos);
     BOOST_TEST(io.wait(js::fetch(c.js, "P", "d", batch_of(1, 1s))).value.empty());
     // The message stays in the stream, readable by sequence for a dead letter.
-    BOOST_TEST(io.wait(c.js.get_message("P", {1, {}})).value.data == "poison");
+    js::message_query first;
+    first.seq = 1;
+    BOOST_TEST(io.wait(c.js.get_message("P", first)).value.data == "poison");
 }
 
 BOOST_AUTO_TEST_CASE(consume_repulls_and_recreates_a_deleted_durable)

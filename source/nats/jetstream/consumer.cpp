@@ -70,7 +70,7 @@ asio::awaitable<api_result<std::vector<js_message>>> fetch(context& js, std::str
 {
     using result = api_result<std::vector<js_message>>;
     using channel = asio::experimental::concurrent_channel<void(boost::system::error_code, message)>;
-    if (!valid_name(stream) || !valid_name(consumer)) co_return result{js_errc::invalid_name, {}, {}};
+    if (!valid_name(stream) || !valid_name(consumer)) co_return failure_of<result::value_type>(js_errc::invalid_name);
     if (options.batch == 0) options.batch = 1;
     auto ex = co_await asio::this_coro::executor;
     // Room for the whole batch, its closing status and heartbeats: try_send never finds it full.
@@ -81,14 +81,14 @@ asio::awaitable<api_result<std::vector<js_message>>> fetch(context& js, std::str
     if (auto ec = js.core().subscribe_inline(inbox, {}, [weak](const message_view& v) {
             if (auto ch = weak.lock()) ch->try_send(boost::system::error_code{}, message(v));
         }, sub))
-        co_return result{ec, {}, {}};
+        co_return failure_of<result::value_type>(ec);
 
     pull_request req{options.batch, options.max_bytes, options.no_wait ? milliseconds(0) : options.expires,
                      options.heartbeat, options.no_wait};
     if (auto ec = js.core().publish(next_subject(js, stream, consumer), encode_pull_request(req), inbox))
     {
         js.core().unsubscribe(sub);
-        co_return result{ec, {}, {}};
+        co_return failure_of<result::value_type>(ec);
     }
 
     // The client waits a little longer than the server so that the server's 408 arrives first.

@@ -135,32 +135,45 @@ asio::awaitable<api_result<account_info>> context::get_account_info()
 
 asio::awaitable<api_result<stream_info>> context::create_stream(stream_config config)
 {
-    if (!valid_name(config.name)) co_return api_result<stream_info>{js_errc::invalid_name, {}, {}};
+    if (!valid_name(config.name)) co_return failure_of<stream_info>(js_errc::invalid_name);
     co_return parsed<stream_info>(co_await api_request("STREAM.CREATE." + config.name, to_json(config)));
 }
 
 asio::awaitable<api_result<stream_info>> context::update_stream(stream_config config)
 {
-    if (!valid_name(config.name)) co_return api_result<stream_info>{js_errc::invalid_name, {}, {}};
+    if (!valid_name(config.name)) co_return failure_of<stream_info>(js_errc::invalid_name);
     co_return parsed<stream_info>(co_await api_request("STREAM.UPDATE." + config.name, to_json(config)));
 }
 
 asio::awaitable<api_result<stream_info>> context::get_stream_info(std::string stream)
 {
-    if (!valid_name(stream)) co_return api_result<stream_info>{js_errc::invalid_name, {}, {}};
+    if (!valid_name(stream)) co_return failure_of<stream_info>(js_errc::invalid_name);
     co_return parsed<stream_info>(co_await api_request("STREAM.INFO." + stream));
 }
 
 asio::awaitable<api_result<bool>> context::delete_stream(std::string stream)
 {
-    if (!valid_name(stream)) co_return api_result<bool>{js_errc::invalid_name, {}, {}};
+    if (!valid_name(stream)) co_return failure_of<bool>(js_errc::invalid_name);
     co_return success_flag(co_await api_request("STREAM.DELETE." + stream));
 }
 
 asio::awaitable<api_result<std::uint64_t>> context::purge_stream(std::string stream, purge_options options)
 {
-    if (!valid_name(stream)) co_return api_result<std::uint64_t>{js_errc::invalid_name, {}, {}};
+    if (!valid_name(stream)) co_return failure_of<std::uint64_t>(js_errc::invalid_name);
     co_return purged_count(co_await api_request("STREAM.PURGE." + stream, to_json(options)));
+}
+
+// The overloads without options pass a named object, never `{}`, to the coroutine: see failure_of.
+asio::awaitable<api_result<std::uint64_t>> context::purge_stream(std::string stream)
+{
+    purge_options all;
+    return purge_stream(std::move(stream), all);
+}
+
+asio::awaitable<api_result<pub_ack>> context::publish(std::string subject, std::string payload)
+{
+    publish_options plain;
+    return publish(std::move(subject), std::move(payload), plain);
 }
 
 asio::awaitable<api_result<std::vector<std::string>>> context::names(std::string suffix, std::string key,
@@ -180,11 +193,11 @@ asio::awaitable<api_result<std::vector<std::string>>> context::names(std::string
             total = it->value().to_number<std::uint64_t>();
         auto it = r.value.find(key);
         if (it == r.value.end() || it->value().is_null()) co_return out; // none at all
-        if (!it->value().is_array()) co_return api_result<std::vector<std::string>>{js_errc::invalid_reply, {}, {}};
+        if (!it->value().is_array()) co_return failure_of<std::vector<std::string>>(js_errc::invalid_reply);
         const auto& page = it->value().get_array();
         for (const auto& v : page)
         {
-            if (!v.is_string()) co_return api_result<std::vector<std::string>>{js_errc::invalid_reply, {}, {}};
+            if (!v.is_string()) co_return failure_of<std::vector<std::string>>(js_errc::invalid_reply);
             out.value.emplace_back(v.get_string());
         }
         if (page.empty() || out.value.size() >= total) co_return out;
@@ -199,7 +212,7 @@ asio::awaitable<api_result<std::vector<std::string>>> context::stream_names(std:
 
 asio::awaitable<api_result<std::vector<std::string>>> context::consumer_names(std::string stream)
 {
-    if (!valid_name(stream)) co_return api_result<std::vector<std::string>>{js_errc::invalid_name, {}, {}};
+    if (!valid_name(stream)) co_return failure_of<std::vector<std::string>>(js_errc::invalid_name);
     co_return co_await names("CONSUMER.NAMES." + stream, "consumers", {});
 }
 
@@ -217,13 +230,13 @@ asio::awaitable<api_result<std::vector<stream_info>>> context::list_streams()
             total = it->value().to_number<std::uint64_t>();
         auto it = r.value.find("streams");
         if (it == r.value.end() || it->value().is_null()) co_return out;
-        if (!it->value().is_array()) co_return api_result<std::vector<stream_info>>{js_errc::invalid_reply, {}, {}};
+        if (!it->value().is_array()) co_return failure_of<std::vector<stream_info>>(js_errc::invalid_reply);
         const auto& page = it->value().get_array();
         for (const auto& v : page)
         {
             stream_info info;
             if (!v.is_object() || from_json(v.get_object(), info))
-                co_return api_result<std::vector<stream_info>>{js_errc::invalid_reply, {}, {}};
+                co_return failure_of<std::vector<stream_info>>(js_errc::invalid_reply);
             out.value.push_back(std::move(info));
         }
         if (page.empty() || out.value.size() >= total) co_return out;
@@ -233,14 +246,14 @@ asio::awaitable<api_result<std::vector<stream_info>>> context::list_streams()
 
 asio::awaitable<api_result<stored_message>> context::get_message(std::string stream, message_query query)
 {
-    if (!valid_name(stream)) co_return api_result<stored_message>{js_errc::invalid_name, {}, {}};
+    if (!valid_name(stream)) co_return failure_of<stored_message>(js_errc::invalid_name);
     co_return parsed<stored_message>(co_await api_request("STREAM.MSG.GET." + stream, to_json(query)));
 }
 
 asio::awaitable<api_result<consumer_info>> context::create_consumer(std::string stream, consumer_config config)
 {
     if (!valid_name(stream) || (!config.durable_name.empty() && !valid_name(config.durable_name)))
-        co_return api_result<consumer_info>{js_errc::invalid_name, {}, {}};
+        co_return failure_of<consumer_info>(js_errc::invalid_name);
     // DURABLE.CREATE is what 2.9 and every later server take for a durable; CREATE.<s> for ephemerals.
     std::string suffix = config.durable_name.empty() ? "CONSUMER.CREATE." + stream
                                                      : "CONSUMER.DURABLE.CREATE." + stream + "." + config.durable_name;
@@ -249,13 +262,13 @@ asio::awaitable<api_result<consumer_info>> context::create_consumer(std::string 
 
 asio::awaitable<api_result<consumer_info>> context::get_consumer_info(std::string stream, std::string consumer)
 {
-    if (!valid_name(stream) || !valid_name(consumer)) co_return api_result<consumer_info>{js_errc::invalid_name, {}, {}};
+    if (!valid_name(stream) || !valid_name(consumer)) co_return failure_of<consumer_info>(js_errc::invalid_name);
     co_return parsed<consumer_info>(co_await api_request("CONSUMER.INFO." + stream + "." + consumer));
 }
 
 asio::awaitable<api_result<bool>> context::delete_consumer(std::string stream, std::string consumer)
 {
-    if (!valid_name(stream) || !valid_name(consumer)) co_return api_result<bool>{js_errc::invalid_name, {}, {}};
+    if (!valid_name(stream) || !valid_name(consumer)) co_return failure_of<bool>(js_errc::invalid_name);
     co_return success_flag(co_await api_request("CONSUMER.DELETE." + stream + "." + consumer));
 }
 
@@ -272,7 +285,7 @@ asio::awaitable<api_result<pub_ack>> context::publish(std::string subject, std::
             co_await wait.async_wait(asio::as_tuple(asio::use_awaitable));
             continue;
         }
-        if (ec) co_return api_result<pub_ack>{is_no_responders(ec) ? js_errc::no_stream_response : ec, {}, {}};
+        if (ec) co_return failure_of<pub_ack>(is_no_responders(ec) ? js_errc::no_stream_response : ec);
         co_return parse_pub_ack(reply.payload());
     }
 }
@@ -364,6 +377,12 @@ asio::awaitable<void> async_publisher::publish(std::string subject, std::string 
     p->done = std::move(done);
     s->in_flight.fetch_add(1, std::memory_order_acq_rel);
     s->send(std::move(p));
+}
+
+asio::awaitable<void> async_publisher::publish(std::string subject, std::string payload)
+{
+    publish_options plain;
+    return publish(std::move(subject), std::move(payload), plain);
 }
 
 asio::awaitable<bool> async_publisher::wait_all(milliseconds timeout)

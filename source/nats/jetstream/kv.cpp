@@ -87,25 +87,27 @@ std::string kv_bucket::subject(std::string_view key) const
 
 asio::awaitable<api_result<kv_bucket>> kv_bucket::create(context& js, kv_config config)
 {
-    if (!valid_name(config.bucket)) co_return api_result<kv_bucket>{js_errc::invalid_name, {}, {}};
+    if (!valid_name(config.bucket)) co_return failure_of<kv_bucket>(js_errc::invalid_name);
     auto r = co_await js.create_stream(kv_stream_config(config));
     if (r.ec) co_return failed<kv_bucket>(r);
-    co_return api_result<kv_bucket>{{}, {}, kv_bucket(js, config.bucket)};
+    co_return success_of<kv_bucket>(kv_bucket(js, config.bucket));
 }
 
 asio::awaitable<api_result<kv_bucket>> kv_bucket::bind(context& js, std::string bucket)
 {
-    if (!valid_name(bucket)) co_return api_result<kv_bucket>{js_errc::invalid_name, {}, {}};
+    if (!valid_name(bucket)) co_return failure_of<kv_bucket>(js_errc::invalid_name);
     auto r = co_await js.get_stream_info("KV_" + bucket);
     if (r.ec) co_return failed<kv_bucket>(r);
-    co_return api_result<kv_bucket>{{}, {}, kv_bucket(js, bucket)};
+    co_return success_of<kv_bucket>(kv_bucket(js, bucket));
 }
 
 asio::awaitable<api_result<kv_entry>> kv_bucket::get(std::string key)
 {
-    if (!valid_kv_key(key)) co_return api_result<kv_entry>{js_errc::invalid_key, {}, {}};
-    auto r = co_await js_->get_message(stream_, {0, subject(key)});
-    if (r.ec == js_errc::no_message_found) co_return api_result<kv_entry>{js_errc::key_not_found, {}, {}};
+    if (!valid_kv_key(key)) co_return failure_of<kv_entry>(js_errc::invalid_key);
+    message_query last;
+    last.last_by_subject = subject(key);
+    auto r = co_await js_->get_message(stream_, last);
+    if (r.ec == js_errc::no_message_found) co_return failure_of<kv_entry>(js_errc::key_not_found);
     if (r.ec) co_return failed<kv_entry>(r);
     api_result<kv_entry> out;
     out.value.bucket = bucket_;
@@ -119,16 +121,17 @@ asio::awaitable<api_result<kv_entry>> kv_bucket::get(std::string key)
 
 asio::awaitable<api_result<std::uint64_t>> kv_bucket::put_with(std::string key, std::string value, publish_options o)
 {
-    if (!valid_kv_key(key)) co_return api_result<std::uint64_t>{js_errc::invalid_key, {}, {}};
+    if (!valid_kv_key(key)) co_return failure_of<std::uint64_t>(js_errc::invalid_key);
     auto r = co_await js_->publish(subject(key), std::move(value), std::move(o));
-    if (r.ec == js_errc::wrong_last_sequence) co_return api_result<std::uint64_t>{js_errc::wrong_last_revision, r.error, {}};
+    if (r.ec == js_errc::wrong_last_sequence) co_return failure_of<std::uint64_t>(js_errc::wrong_last_revision, r.error);
     if (r.ec) co_return failed<std::uint64_t>(r);
-    co_return api_result<std::uint64_t>{{}, {}, r.value.seq};
+    co_return success_of<std::uint64_t>(r.value.seq);
 }
 
 asio::awaitable<api_result<std::uint64_t>> kv_bucket::put(std::string key, std::string value)
 {
-    co_return co_await put_with(std::move(key), std::move(value), {});
+    publish_options plain; // a named object, not `{}`: see failure_of
+    co_return co_await put_with(std::move(key), std::move(value), plain);
 }
 
 asio::awaitable<api_result<std::uint64_t>> kv_bucket::create(std::string key, std::string value)
@@ -202,7 +205,8 @@ asio::awaitable<api_result<std::vector<std::string>>> kv_bucket::keys()
 asio::awaitable<api_result<std::shared_ptr<pull_consumer>>> kv_bucket::watch(watch_events events, std::string keys)
 {
     using result = api_result<std::shared_ptr<pull_consumer>>;
-    auto created = co_await js_->create_consumer(stream_, last_per_subject_consumer(prefix_ + keys));
+    consumer_config c = last_per_subject_consumer(prefix_ + keys);
+    auto created = co_await js_->create_consumer(stream_, c);
     if (created.ec) co_return failed<std::shared_ptr<pull_consumer>>(created);
     bool nothing_yet = created.value.num_pending == 0;
     auto initial = std::make_shared<bool>(nothing_yet);
@@ -228,8 +232,8 @@ asio::awaitable<api_result<std::shared_ptr<pull_consumer>>> kv_bucket::watch(wat
     o.batch = 256;
     o.expires = std::chrono::seconds(30);
     auto consumer = pull_consumer::create(*js_, stream_, created.value.name, o, std::move(ce));
-    if (auto ec = consumer->start()) co_return result{ec, {}, {}};
-    co_return result{{}, {}, consumer};
+    if (auto ec = consumer->start()) co_return failure_of<result::value_type>(ec);
+    co_return success_of<result::value_type>(consumer);
 }
 
 } // namespace beamline::nats::jetstream

@@ -25,6 +25,7 @@ using std::chrono::milliseconds;
 template <class T>
 struct api_result
 {
+    using value_type = T;
     std::error_code ec;
     api_error error;
     T value{};
@@ -32,6 +33,27 @@ struct api_result
     explicit operator bool() const noexcept { return !ec; }
     std::string error_text() const { return describe(ec, error); }
 };
+
+// Coroutines return results made by these functions, never a braced `api_result<T>{...}`: GCC 12
+// miscompiles an aggregate with std::string members initialised in place inside a coroutine
+// (co_return/co_yield of `T{...}`, or `{}` bound to a by-value coroutine parameter), copying it
+// bitwise so that a string later frees a pointer into the coroutine frame.
+template <class T>
+api_result<T> failure_of(std::error_code ec, api_error detail = {})
+{
+    api_result<T> r;
+    r.ec = ec;
+    r.error = std::move(detail);
+    return r;
+}
+
+template <class T>
+api_result<T> success_of(T value)
+{
+    api_result<T> r;
+    r.value = std::move(value);
+    return r;
+}
 
 struct stream_config
 {

@@ -78,7 +78,8 @@ public:
     asio::awaitable<api_result<stream_info>> get_stream_info(std::string stream);
     asio::awaitable<api_result<bool>> delete_stream(std::string stream);
     /// The number of messages purged.
-    asio::awaitable<api_result<std::uint64_t>> purge_stream(std::string stream, purge_options options = {});
+    asio::awaitable<api_result<std::uint64_t>> purge_stream(std::string stream, purge_options options);
+    asio::awaitable<api_result<std::uint64_t>> purge_stream(std::string stream); ///< every message
     /// Every stream name (pages through the server's lists); `subject` filters by subject.
     asio::awaitable<api_result<std::vector<std::string>>> stream_names(std::string subject = {});
     asio::awaitable<api_result<std::vector<stream_info>>> list_streams();
@@ -92,8 +93,8 @@ public:
 
     /// A JetStream publish: waits for the PubAck. 503 no responders is retried (ADR-22) and then
     /// is `no_stream_response`; a failed expectation is the server's error (e.g. 10071).
-    asio::awaitable<api_result<pub_ack>> publish(std::string subject, std::string payload,
-                                                 publish_options options = {});
+    asio::awaitable<api_result<pub_ack>> publish(std::string subject, std::string payload, publish_options options);
+    asio::awaitable<api_result<pub_ack>> publish(std::string subject, std::string payload);
 
 private:
     asio::awaitable<api_result<std::vector<std::string>>> names(std::string suffix, std::string key,
@@ -120,8 +121,9 @@ public:
     async_publisher& operator=(const async_publisher&) = delete;
 
     /// Sends once a slot is free.
-    asio::awaitable<void> publish(std::string subject, std::string payload, publish_options options = {},
+    asio::awaitable<void> publish(std::string subject, std::string payload, publish_options options,
                                   completion done = {});
+    asio::awaitable<void> publish(std::string subject, std::string payload);
     /// Waits until every publish has its answer, or `timeout`; true when none is left.
     asio::awaitable<bool> wait_all(milliseconds timeout);
 
