@@ -165,6 +165,21 @@ BOOST_AUTO_TEST_CASE(request_timeout_subtracts_what_the_pull_had_left)
     BOOST_TEST(count(a, kind::warn) == 0u);
 }
 
+BOOST_AUTO_TEST_CASE(an_ended_pull_leaves_the_others_counted)
+{
+    fake_clock clock;
+    pull_machine m(options_with(10)); // threshold 5
+    m.start(clock.now);
+    for (int i = 0; i < 5; ++i)
+        m.on_message(clock.advance(1ms), 10);
+    // Two pulls are open now: the first with 5 left, the re-pull of 5.
+    BOOST_TEST(m.pending_messages() == 10u);
+    auto a = m.on_status(clock.advance(30s), status(408, "Request Timeout", 5, 0));
+    BOOST_TEST(m.pending_messages() == 10u);
+    BOOST_TEST_REQUIRE(count(a, kind::pull) == 1u);
+    BOOST_TEST(first(a, kind::pull)->request.batch == 5u); // not 10: the second pull is still open
+}
+
 BOOST_AUTO_TEST_CASE(exceeded_limits_warn_then_retry_after_the_delay)
 {
     fake_clock clock;
