@@ -1,5 +1,6 @@
 #include "beamline/app/js_cli.hpp"
 
+#include "beamline/app/cli_flags.hpp"
 #include "beamline/app/config.hpp"
 #include "beamline/app/units.hpp"
 #include "beamline/nats/jetstream/context.hpp"
@@ -362,28 +363,13 @@ int run_js_cli(std::vector<std::string> args)
     std::vector<std::string> servers;
     std::string timeout_text, max_age_text, dupe_text;
     po::options_description desc;
-    desc.add_options()("server,s", po::value(&servers), "")("tls-ca", po::value(&o.client.tls.ca_file), "")(
-        "tls-cert", po::value(&o.client.tls.cert_file), "")("tls-key", po::value(&o.client.tls.key_file), "")(
-        "user", po::value(&o.client.user), "")("password", po::value(&o.client.password), "")(
-        "token", po::value(&o.client.token), "")("domain", po::value(&o.js.domain), "")(
-        "timeout", po::value(&timeout_text), "")("subjects", po::value(&o.subjects)->multitoken(), "")(
-        "storage", po::value(&o.storage), "")("max-age", po::value(&max_age_text), "")(
-        "dupe-window", po::value(&dupe_text), "")("msg-id", po::value(&o.msg_id), "")(
-        "force,f", po::bool_switch(&o.force), "")("positional", po::value<std::vector<std::string>>(), "");
-    po::positional_options_description pos;
-    pos.add("positional", -1);
+    add_connection_flags(desc, o.client, servers);
+    desc.add_options()("domain", po::value(&o.js.domain), "")("timeout", po::value(&timeout_text), "")(
+        "subjects", po::value(&o.subjects)->multitoken(), "")("storage", po::value(&o.storage), "")(
+        "max-age", po::value(&max_age_text), "")("dupe-window", po::value(&dupe_text), "")(
+        "msg-id", po::value(&o.msg_id), "")("force,f", po::bool_switch(&o.force), "");
     po::variables_map vm;
-    try
-    {
-        po::store(po::command_line_parser(args).options(desc).positional(pos).run(), vm);
-        po::notify(vm);
-    }
-    catch (const std::exception& e)
-    {
-        std::cerr << "js: " << e.what() << "\n" << usage;
-        return 2;
-    }
-    if (vm.count("positional")) o.words = vm["positional"].as<std::vector<std::string>>();
+    if (!parse_flags(args, desc, vm, o.words, "js", usage)) return 2;
     if (auto problem = check_words(o); !problem.empty())
     {
         std::cerr << "js: " << problem << "\n" << usage;

@@ -1,5 +1,7 @@
 #include "beamline/app/nats_cli.hpp"
 
+#include "beamline/app/cli_flags.hpp"
+
 #include "beamline/nats/client.hpp"
 
 #include <boost/asio/as_tuple.hpp>
@@ -207,33 +209,17 @@ int run_nats_cli(const std::vector<std::string>& args)
     std::vector<std::string> header_args;
     std::string timeout_text;
     po::options_description desc;
-    desc.add_options()("help,h", "")("server,s", po::value(&servers), "")(
-        "tls-ca", po::value(&o.client.tls.ca_file), "")("tls-cert", po::value(&o.client.tls.cert_file), "")(
-        "tls-key", po::value(&o.client.tls.key_file), "")("user", po::value(&o.client.user), "")(
-        "password", po::value(&o.client.password), "")("token", po::value(&o.client.token), "")(
-        "header,H", po::value(&header_args), "")("queue", po::value(&o.queue), "")(
-        "count", po::value(&o.count), "")("timeout", po::value(&timeout_text), "")(
-        "positional", po::value<std::vector<std::string>>(), "");
-    po::positional_options_description pos;
-    pos.add("positional", -1);
+    add_connection_flags(desc, o.client, servers);
+    desc.add_options()("help,h", "")("header,H", po::value(&header_args), "")("queue", po::value(&o.queue), "")(
+        "count", po::value(&o.count), "")("timeout", po::value(&timeout_text), "");
     po::variables_map vm;
-    try
-    {
-        po::store(po::command_line_parser(args).options(desc).positional(pos).run(), vm);
-        po::notify(vm);
-    }
-    catch (const std::exception& e)
-    {
-        std::cerr << "nats: " << e.what() << "\n" << usage;
-        return 2;
-    }
+    std::vector<std::string> words;
+    if (!parse_flags(args, desc, vm, words, "nats", usage)) return 2;
     if (vm.count("help"))
     {
         std::cout << usage;
         return 0;
     }
-    std::vector<std::string> words;
-    if (vm.count("positional")) words = vm["positional"].as<std::vector<std::string>>();
     if (words.empty())
     {
         std::cerr << usage;
