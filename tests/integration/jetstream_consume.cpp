@@ -6,6 +6,7 @@
 
 #include <boost/test/unit_test.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <map>
 #include <mutex>
@@ -309,6 +310,36 @@ BOOST_AUTO_TEST_CASE(consume_stops_on_a_deleted_consumer_unless_asked_to_recreat
     BOOST_TEST_REQUIRE(!io.wait(c.js.delete_consumer("D", "r")).ec);
     BOOST_TEST_REQUIRE(seen.wait_stopped(10s));
     BOOST_TEST(*seen.stopped == js::js_errc::consumer_deleted);
+}
+
+BOOST_AUTO_TEST_CASE(missing_heartbeats_are_noticed_and_consuming_resumes)
+{
+    nats_server server(jetstream_server_options());
+    io_runner io;
+    jetstream_client c(io, server);
+    make_stream(io, c.js, "H", {"h.>"});
+    make_durable(io, c.js, "H", durable("hb"));
+    consumed seen;
+    js::consume_options o;
+    o.expires = 2s; // idle heartbeat every second
+    auto consumer = js::pull_consumer::create(c.js, "H", "hb", o, seen.events());
+    BOOST_TEST_REQUIRE(!consumer->start());
+    BOOST_TEST_REQUIRE(!io.wait(c.js.publish("h.x", "before")).ec);
+    BOOST_TEST_REQUIRE(seen.wait_distinct(1, 10s));
+    // A frozen server keeps the socket but sends nothing: no heartbeat, no 408.
+    server.freeze();
+    bool warned = eventually([&] {
+        std::lock_guard lock(seen.mutex);
+        return std::find(seen.warnings.begin(), seen.warnings.end(),
+                         std::error_code(js::js_errc::heartbeats_missed)) != seen.warnings.end();
+    }, 15s);
+    server.thaw();
+    BOOST_TEST(warned);
+    BOOST_TEST_REQUIRE(!io.wait(c.js.publish("h.x", "after")).ec);
+    BOOST_TEST(seen.wait_distinct(2, 15s));
+    consumer->stop();
+    std::lock_guard lock(seen.mutex);
+    BOOST_TEST((!seen.stopped.has_value() || *seen.stopped == js::js_errc::consume_stopped));
 }
 
 BOOST_AUTO_TEST_CASE(a_durable_survives_a_server_restart_under_load)
