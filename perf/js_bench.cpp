@@ -138,7 +138,9 @@ double ours_consume(our_side& ours, const settings& s, const std::string& durabl
     std::mutex mutex;
     std::condition_variable done;
     std::atomic<std::size_t> received{0};
+    std::atomic<bool> stopped{false};
     js::consume_events events;
+    events.stopped = [&](std::error_code) { stopped = true; };
     events.message = [&](js::js_message m) {
         m.ack();
         if (received.fetch_add(1) + 1 == s.msgs)
@@ -160,6 +162,9 @@ double ours_consume(our_side& ours, const settings& s, const std::string& durabl
     }
     double t = seconds_since(start);
     consumer->stop();
+    // Events run until `stopped`; they touch this frame's locals.
+    while (!stopped.load())
+        std::this_thread::sleep_for(1ms);
     return static_cast<double>(s.msgs) / t;
 }
 

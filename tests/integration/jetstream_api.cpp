@@ -40,11 +40,8 @@ boost::asio::awaitable<int> publish_window(js::async_publisher* pub, int count, 
 
 BOOST_AUTO_TEST_SUITE(jetstream_api)
 
-BOOST_AUTO_TEST_CASE(stream_lifecycle_and_errors)
+BOOST_FIXTURE_TEST_CASE(stream_lifecycle_and_errors, jetstream_setup)
 {
-    nats_server server(jetstream_server_options());
-    io_runner io;
-    jetstream_client c(io, server);
 
     auto account = io.wait(c.js.get_account_info());
     BOOST_TEST_REQUIRE(!account.ec, account.error_text());
@@ -119,11 +116,8 @@ BOOST_AUTO_TEST_CASE(stream_lifecycle_and_errors)
     BOOST_TEST(io.wait(c.js.get_stream_info("bad.name")).ec == js::js_errc::invalid_name);
 }
 
-BOOST_AUTO_TEST_CASE(consumer_lifecycle)
+BOOST_FIXTURE_TEST_CASE(consumer_lifecycle, jetstream_setup)
 {
-    nats_server server(jetstream_server_options());
-    io_runner io;
-    jetstream_client c(io, server);
     make_stream(io, c.js, "S", {"s.>"});
 
     BOOST_TEST(io.wait(c.js.get_consumer_info("S", "nope")).ec == js::js_errc::consumer_not_found);
@@ -156,11 +150,8 @@ BOOST_AUTO_TEST_CASE(consumer_lifecycle)
     BOOST_TEST(io.wait(c.js.consumer_names("NOPE")).ec == js::js_errc::stream_not_found);
 }
 
-BOOST_AUTO_TEST_CASE(publish_dedup_and_expectations)
+BOOST_FIXTURE_TEST_CASE(publish_dedup_and_expectations, jetstream_setup)
 {
-    nats_server server(jetstream_server_options());
-    io_runner io;
-    jetstream_client c(io, server);
     make_stream(io, c.js, "T", {"t.>"});
 
     js::publish_options once;
@@ -227,11 +218,8 @@ BOOST_AUTO_TEST_CASE(api_without_jetstream_is_not_enabled)
     BOOST_TEST(r.ec == js::js_errc::not_enabled);
 }
 
-BOOST_AUTO_TEST_CASE(async_publish_keeps_a_bounded_window)
+BOOST_FIXTURE_TEST_CASE(async_publish_keeps_a_bounded_window, jetstream_setup)
 {
-    nats_server server(jetstream_server_options());
-    io_runner io;
-    jetstream_client c(io, server);
     js::stream_config cfg;
     cfg.name = "WIN";
     cfg.subjects = {"win.>"};

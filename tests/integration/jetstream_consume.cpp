@@ -89,15 +89,25 @@ struct consumed
     }
 };
 
+// Stops a consumer when the test case ends, however it ends, and waits for its last event: events
+// run on the consumer's strand until `stopped`, and must not touch a test's locals once they are gone.
+struct stop_at_exit
+{
+    std::shared_ptr<js::pull_consumer> consumer;
+    consumed& seen;
+    ~stop_at_exit()
+    {
+        consumer->stop();
+        seen.wait_stopped(10s);
+    }
+};
+
 } // namespace
 
 BOOST_AUTO_TEST_SUITE(jetstream_consume)
 
-BOOST_AUTO_TEST_CASE(libnats_publishes_we_fetch_and_ack_exactly_once)
+BOOST_FIXTURE_TEST_CASE(libnats_publishes_we_fetch_and_ack_exactly_once, jetstream_setup)
 {
-    nats_server server(jetstream_server_options());
-    io_runner io;
-    jetstream_client c(io, server);
     make_stream(io, c.js, "JOBS", {"jobs.>"});
     make_durable(io, c.js, "JOBS", durable("w", 2s));
 
@@ -145,11 +155,8 @@ BOOST_AUTO_TEST_CASE(libnats_publishes_we_fetch_and_ack_exactly_once)
     BOOST_TEST(io.wait(c.js.get_consumer_info("JOBS", "w")).value.num_redelivered == 0u);
 }
 
-BOOST_AUTO_TEST_CASE(we_publish_libnats_pull_subscription_consumes)
+BOOST_FIXTURE_TEST_CASE(we_publish_libnats_pull_subscription_consumes, jetstream_setup)
 {
-    nats_server server(jetstream_server_options());
-    io_runner io;
-    jetstream_client c(io, server);
     make_stream(io, c.js, "EV", {"ev.>"});
     for (int i = 0; i < 50; ++i)
     {
@@ -172,11 +179,8 @@ BOOST_AUTO_TEST_CASE(we_publish_libnats_pull_subscription_consumes)
     }
 }
 
-BOOST_AUTO_TEST_CASE(fetch_respects_no_wait_max_bytes_and_a_missing_consumer)
+BOOST_FIXTURE_TEST_CASE(fetch_respects_no_wait_max_bytes_and_a_missing_consumer, jetstream_setup)
 {
-    nats_server server(jetstream_server_options());
-    io_runner io;
-    jetstream_client c(io, server);
     make_stream(io, c.js, "F", {"f.>"});
     make_durable(io, c.js, "F", durable("d"));
     js::fetch_options nowait;
@@ -205,11 +209,8 @@ BOOST_AUTO_TEST_CASE(fetch_respects_no_wait_max_bytes_and_a_missing_consumer)
     BOOST_TEST(gone.value.empty());
 }
 
-BOOST_AUTO_TEST_CASE(nak_with_delay_redelivers_with_delivered_two)
+BOOST_FIXTURE_TEST_CASE(nak_with_delay_redelivers_with_delivered_two, jetstream_setup)
 {
-    nats_server server(jetstream_server_options());
-    io_runner io;
-    jetstream_client c(io, server);
     make_stream(io, c.js, "N", {"n.>"});
     make_durable(io, c.js, "N", durable("d"));
     BOOST_TEST_REQUIRE(!io.wait(c.js.publish("n.x", "retry me")).ec);
@@ -225,11 +226,8 @@ BOOST_AUTO_TEST_CASE(nak_with_delay_redelivers_with_delivered_two)
     BOOST_TEST(!second.value[0].term());
 }
 
-BOOST_AUTO_TEST_CASE(max_deliver_stops_redelivery_and_the_advisory_is_seen)
+BOOST_FIXTURE_TEST_CASE(max_deliver_stops_redelivery_and_the_advisory_is_seen, jetstream_setup)
 {
-    nats_server server(jetstream_server_options());
-    io_runner io;
-    jetstream_client c(io, server);
     make_stream(io, c.js, "P", {"p.>"});
     make_durable(io, c.js, "P", durable("d", 30s, 2));
     client_inbox advisories;
@@ -258,11 +256,8 @@ BOOST_AUTO_TEST_CASE(max_deliver_stops_redelivery_and_the_advisory_is_seen)
     BOOST_TEST(io.wait(c.js.get_message("P", first)).value.data == "poison");
 }
 
-BOOST_AUTO_TEST_CASE(consume_repulls_and_recreates_a_deleted_durable)
+BOOST_FIXTURE_TEST_CASE(consume_repulls_and_recreates_a_deleted_durable, jetstream_setup)
 {
-    nats_server server(jetstream_server_options());
-    io_runner io;
-    jetstream_client c(io, server);
     make_stream(io, c.js, "C", {"c.>"});
     auto config = durable("r");
     make_durable(io, c.js, "C", config);
@@ -272,6 +267,7 @@ BOOST_AUTO_TEST_CASE(consume_repulls_and_recreates_a_deleted_durable)
     o.expires = 2s;
     o.recreate_deleted_consumer = true;
     auto consumer = js::pull_consumer::create(c.js, "C", "r", o, seen.events(), config);
+    stop_at_exit guard{consumer, seen};
     BOOST_TEST_REQUIRE(!consumer->start());
     libnats_peer peer(options_for(server));
     libnats_jetstream ljs(peer);
@@ -288,23 +284,21 @@ BOOST_AUTO_TEST_CASE(consume_repulls_and_recreates_a_deleted_durable)
         BOOST_TEST_REQUIRE(ljs.publish("c.x", "m" + std::to_string(i)).has_value());
     BOOST_TEST(seen.wait_distinct(110, 20s));
     consumer->stop();
-    BOOST_TEST_REQUIRE(seen.wait_stopped(5s));
+    BOOST_TEST_REQUIRE(seen.wait_stopped(10s));
     BOOST_TEST(*seen.stopped == js::js_errc::consume_stopped);
     std::lock_guard lock(seen.mutex);
     BOOST_TEST(seen.ack_failures == 0u);
 }
 
-BOOST_AUTO_TEST_CASE(consume_stops_on_a_deleted_consumer_unless_asked_to_recreate)
+BOOST_FIXTURE_TEST_CASE(consume_stops_on_a_deleted_consumer_unless_asked_to_recreate, jetstream_setup)
 {
-    nats_server server(jetstream_server_options());
-    io_runner io;
-    jetstream_client c(io, server);
     make_stream(io, c.js, "D", {"d.>"});
     make_durable(io, c.js, "D", durable("r"));
     consumed seen;
     js::consume_options o;
     o.expires = 5s;
     auto consumer = js::pull_consumer::create(c.js, "D", "r", o, seen.events());
+    stop_at_exit guard{consumer, seen};
     BOOST_TEST_REQUIRE(!consumer->start());
     BOOST_TEST_REQUIRE(eventually([&] { return io.wait(c.js.get_consumer_info("D", "r")).value.num_waiting > 0; }, 5s));
     BOOST_TEST_REQUIRE(!io.wait(c.js.delete_consumer("D", "r")).ec);
@@ -312,17 +306,15 @@ BOOST_AUTO_TEST_CASE(consume_stops_on_a_deleted_consumer_unless_asked_to_recreat
     BOOST_TEST(*seen.stopped == js::js_errc::consumer_deleted);
 }
 
-BOOST_AUTO_TEST_CASE(missing_heartbeats_are_noticed_and_consuming_resumes)
+BOOST_FIXTURE_TEST_CASE(missing_heartbeats_are_noticed_and_consuming_resumes, jetstream_setup)
 {
-    nats_server server(jetstream_server_options());
-    io_runner io;
-    jetstream_client c(io, server);
     make_stream(io, c.js, "H", {"h.>"});
     make_durable(io, c.js, "H", durable("hb"));
     consumed seen;
     js::consume_options o;
     o.expires = 2s; // idle heartbeat every second
     auto consumer = js::pull_consumer::create(c.js, "H", "hb", o, seen.events());
+    stop_at_exit guard{consumer, seen};
     BOOST_TEST_REQUIRE(!consumer->start());
     BOOST_TEST_REQUIRE(!io.wait(c.js.publish("h.x", "before")).ec);
     BOOST_TEST_REQUIRE(seen.wait_distinct(1, 10s));
@@ -337,16 +329,10 @@ BOOST_AUTO_TEST_CASE(missing_heartbeats_are_noticed_and_consuming_resumes)
     BOOST_TEST(warned);
     BOOST_TEST_REQUIRE(!io.wait(c.js.publish("h.x", "after")).ec);
     BOOST_TEST(seen.wait_distinct(2, 15s));
-    consumer->stop();
-    std::lock_guard lock(seen.mutex);
-    BOOST_TEST((!seen.stopped.has_value() || *seen.stopped == js::js_errc::consume_stopped));
 }
 
-BOOST_AUTO_TEST_CASE(a_durable_survives_a_server_restart_under_load)
+BOOST_FIXTURE_TEST_CASE(a_durable_survives_a_server_restart_under_load, jetstream_setup)
 {
-    nats_server server(jetstream_server_options());
-    io_runner io;
-    jetstream_client c(io, server);
     make_stream(io, c.js, "R", {"r.>"}, /*file=*/true);
     make_durable(io, c.js, "R", durable("keep", 5s));
     consumed seen;
@@ -354,6 +340,7 @@ BOOST_AUTO_TEST_CASE(a_durable_survives_a_server_restart_under_load)
     o.batch = 50;
     o.expires = 2s;
     auto consumer = js::pull_consumer::create(c.js, "R", "keep", o, seen.events());
+    stop_at_exit guard{consumer, seen};
     BOOST_TEST_REQUIRE(!consumer->start());
 
     // libnats publishes with message ids, retrying what fails while the server is away; the
@@ -382,7 +369,6 @@ BOOST_AUTO_TEST_CASE(a_durable_survives_a_server_restart_under_load)
     BOOST_TEST(c.core->stats().reconnects >= 1u);
     auto stream = io.wait(c.js.get_stream_info("R"));
     BOOST_TEST(stream.value.state.messages == static_cast<std::uint64_t>(total));
-    consumer->stop();
     std::lock_guard lock(seen.mutex);
     BOOST_TEST(seen.by_payload.size() == static_cast<std::size_t>(total));
     BOOST_TEST(seen.by_payload.count("n0") == 1u);

@@ -38,11 +38,8 @@ boost::asio::awaitable<js::api_result<std::uint64_t>> create_key(js::kv_bucket* 
 
 BOOST_AUTO_TEST_SUITE(jetstream_kv)
 
-BOOST_AUTO_TEST_CASE(values_revisions_and_markers)
+BOOST_FIXTURE_TEST_CASE(values_revisions_and_markers, jetstream_setup)
 {
-    nats_server server(jetstream_server_options());
-    io_runner io;
-    jetstream_client c(io, server);
     auto kv = make_bucket(io, c.js, "cfg", 5);
     auto stream = io.wait(c.js.get_stream_info("KV_cfg"));
     BOOST_TEST_REQUIRE(!stream.ec);
@@ -89,11 +86,8 @@ BOOST_AUTO_TEST_CASE(values_revisions_and_markers)
     BOOST_TEST(!io.wait(js::kv_bucket::bind(c.js, "cfg")).ec);
 }
 
-BOOST_AUTO_TEST_CASE(watch_delivers_current_values_then_updates)
+BOOST_FIXTURE_TEST_CASE(watch_delivers_current_values_then_updates, jetstream_setup)
 {
-    nats_server server(jetstream_server_options());
-    io_runner io;
-    jetstream_client c(io, server);
     auto kv = make_bucket(io, c.js, "w");
     BOOST_TEST_REQUIRE(!io.wait(kv.put("one", "1")).ec);
     BOOST_TEST_REQUIRE(!io.wait(kv.put("two", "2")).ec);
@@ -108,6 +102,8 @@ BOOST_AUTO_TEST_CASE(watch_delivers_current_values_then_updates)
         std::lock_guard lock(mutex);
         seen.push_back(e.key + "=" + e.value + (e.operation == js::kv_operation::del ? "(del)" : ""));
     };
+    std::atomic<bool> stopped{false};
+    events.stopped = [&](std::error_code) { stopped = true; };
     events.initial_done = [&] {
         std::lock_guard lock(mutex);
         at_initial = seen.size();
@@ -123,6 +119,8 @@ BOOST_AUTO_TEST_CASE(watch_delivers_current_values_then_updates)
         return seen.size() >= 4;
     }, 10s));
     watcher.value->stop();
+    // Events run until `stopped`: wait for it before the locals they touch go.
+    BOOST_TEST_REQUIRE(eventually([&] { return stopped.load(); }, 10s));
     std::lock_guard lock(mutex);
     BOOST_TEST(at_initial == 2u);
     BOOST_TEST((seen == std::vector<std::string>{"two=2", "one=1b", "three=3", "two=(del)"}));

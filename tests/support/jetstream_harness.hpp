@@ -43,6 +43,15 @@ struct jetstream_client
     js::context js;
 };
 
+// The fixture of JetStream test cases: a JetStream server, an io_runner and our client on it,
+// torn down in the reverse order.
+struct jetstream_setup
+{
+    nats_server server{jetstream_server_options()};
+    io_runner io;
+    jetstream_client c{io, server};
+};
+
 // A stream on `subjects`, memory storage unless `file`; throws when it cannot be made.
 inline js::stream_info make_stream(io_runner& io, js::context& ctx, const std::string& name,
                                    std::vector<std::string> subjects, bool file = false)

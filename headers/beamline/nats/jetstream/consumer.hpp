@@ -98,6 +98,8 @@ public:
     ~pull_consumer();
 
     std::error_code start();
+    /// Asks the consumer to stop; it happens on its strand. Events may still run until `stopped`,
+    /// which is the last one: wait for it before destroying what the events touch.
     void stop();
     void on_disconnected();
     void on_reconnected();

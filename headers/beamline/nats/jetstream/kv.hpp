@@ -90,7 +90,8 @@ public:
         std::function<void(std::error_code)> stopped;
     };
     /// Watches `keys` (a subject pattern within the bucket, default every key): an ephemeral pull
-    /// consumer delivering the last value per key, then every new one. Stop it with stop().
+    /// consumer delivering the last value per key, then every new one. Stop it with stop(); events
+    /// run until `stopped`.
     asio::awaitable<api_result<std::shared_ptr<pull_consumer>>> watch(watch_events events, std::string keys = ">");
 
 private:
