@@ -1,0 +1,226 @@
+// The results loop against a real nats-server with JetStream, with libnats as the execution tier
+// publishing ExecResults: exactly one usage event per distinct result, every invalid one
+// dead-lettered with its reason, and a result that cannot be metered dead-lettered once with
+// MAXDELIVER_EXHAUSTED after the consumer's last delivery.
+#include "beamline/app/results_service.hpp"
+#include "jetstream_harness.hpp"
+#include "libnats_jetstream.hpp"
+
+#include <boost/json.hpp>
+#include <boost/test/unit_test.hpp>
+
+#include <atomic>
+#include <map>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include "beamline/nats/jetstream/detail/coroutine_frame_warning.hpp"
+
+using namespace beamline::test;
+using namespace std::chrono_literals;
+namespace app = beamline::app;
+namespace router = beamline::router;
+
+namespace
+{
+
+std::string result_json(const std::string& assignment_id, const std::string& status, const std::string& provider = "openai",
+                        const std::string& error_code = "")
+{
+    std::string s = R"({"version":"1","assignment_id":")" + assignment_id +
+                    R"(","tenant_id":"acme","provider_id":")" + provider + R"(","status":")" + status +
+                    R"(","job":{"type":"text.generate"},"latency_ms":120,"cost":0.01)";
+    if (!error_code.empty()) s += R"(,"error_code":")" + error_code + '"';
+    return s + "}";
+}
+
+/// Polls `done` every 50 ms for at most `limit`.
+template <class F>
+bool eventually(F done, std::chrono::milliseconds limit)
+{
+    auto until = std::chrono::steady_clock::now() + limit;
+    while (std::chrono::steady_clock::now() < until)
+    {
+        if (done()) return true;
+        std::this_thread::sleep_for(50ms);
+    }
+    return done();
+}
+
+app::results_service_config fast_config()
+{
+    app::results_service_config c;
+    c.ack_wait = 2s;
+    c.max_deliver = 3;
+    c.backoff = {200ms, 200ms};
+    return c;
+}
+
+std::uint64_t stream_messages(io_runner& io, js::context& ctx, const std::string& stream)
+{
+    auto info = io.wait(ctx.get_stream_info(stream));
+    BOOST_TEST_REQUIRE(!info.ec, stream << ": " << info.error_text());
+    return info.value.state.messages;
+}
+
+/// Every message of `stream` by sequence (the stream is small).
+std::vector<js::stored_message> all_messages(io_runner& io, js::context& ctx, const std::string& stream)
+{
+    auto info = io.wait(ctx.get_stream_info(stream));
+    std::vector<js::stored_message> out;
+    for (auto seq = info.value.state.first_seq; seq && seq <= info.value.state.last_seq; ++seq)
+    {
+        js::message_query q;
+        q.seq = seq;
+        auto m = io.wait(ctx.get_message(stream, q));
+        if (!m.ec) out.push_back(m.value);
+    }
+    return out;
+}
+
+std::string header_of(const js::stored_message& m, std::string_view key)
+{
+    auto v = beamline::nats::find_header(m.header_block, key);
+    return v ? std::string(*v) : std::string("<absent>");
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_SUITE(results_consumer)
+
+BOOST_AUTO_TEST_CASE(each_distinct_result_is_metered_once_and_each_invalid_one_dead_lettered)
+{
+    nats_server server(jetstream_server_options());
+    beamline::metrics::registry reg; // outlives the io threads that count into it
+    io_runner io;
+    jetstream_client ours(io, server);
+
+    std::mutex mutex;
+    std::map<std::string, int> fed; // assignment id -> breaker feeds
+    std::map<router::breaker_outcome, int> outcomes;
+    auto service = app::results_service::create(
+        io.executor(), ours.core, fast_config(), reg,
+        [&](const router::exec_result& r, router::breaker_outcome o)
+        {
+            std::lock_guard lock(mutex);
+            ++fed[r.assignment_id];
+            ++outcomes[o];
+        });
+    service->start();
+    BOOST_TEST_REQUIRE(eventually([&] { return service->problem().empty(); }, 15s), service->problem());
+
+    libnats_peer peer(options_for(server));
+    libnats_jetstream tier(peer);
+    constexpr int distinct = 2000;
+    int invalid = 0;
+    int duplicates = 0;
+    const char* statuses[] = {"success", "error", "timeout", "cancelled"};
+    for (int i = 0; i < distinct; ++i)
+    {
+        auto id = "a-" + std::to_string(i);
+        auto body = result_json(id, statuses[i % 4], "openai", i % 4 == 1 ? "HTTP_503" : "");
+        BOOST_TEST_REQUIRE(tier.publish("caf.exec.result.v1", body).has_value());
+        if (i % 100 == 7) // the execution tier reporting the same job twice
+        {
+            BOOST_TEST_REQUIRE(tier.publish("caf.exec.result.v1", body).has_value());
+            ++duplicates;
+        }
+        if (i % 100 == 42)
+        {
+            BOOST_TEST_REQUIRE(tier.publish("caf.exec.result.v1", R"({"version":"1","tenant_id":"acme","status":"success"})")
+                                   .has_value());
+            ++invalid;
+        }
+    }
+    const auto& t = service->totals();
+    auto settled = [&] { return t.acked + t.duplicates + t.dead_letters; };
+    BOOST_TEST_REQUIRE(eventually([&] { return settled() >= std::uint64_t(distinct + duplicates + invalid); }, 60s),
+                       "settled " << settled() << " of " << distinct + duplicates + invalid << ": "
+                                  << boost::json::serialize(service->status()));
+
+    BOOST_TEST(t.acked.load() == std::uint64_t(distinct));
+    BOOST_TEST(t.duplicates.load() == std::uint64_t(duplicates));
+    BOOST_TEST(t.dead_letters.load() == std::uint64_t(invalid));
+    BOOST_TEST(t.naks.load() == 0u);
+    BOOST_TEST(stream_messages(io, ours.js, "BEAMLINE_USAGE") == std::uint64_t(distinct));
+
+    // Usage events: one per assignment id, each the one the result described.
+    std::set<std::string> usage_ids;
+    for (const auto& m : all_messages(io, ours.js, "BEAMLINE_USAGE"))
+    {
+        auto ev = boost::json::parse(m.data).as_object();
+        usage_ids.insert(std::string(ev.at("usage_id").as_string()));
+        BOOST_TEST(header_of(m, "Nats-Msg-Id") == std::string(ev.at("usage_id").as_string()));
+    }
+    BOOST_TEST(usage_ids.size() == std::size_t(distinct));
+
+    auto letters = all_messages(io, ours.js, "BEAMLINE_DLQ");
+    BOOST_TEST(letters.size() == std::size_t(invalid));
+    for (const auto& l : letters)
+    {
+        BOOST_TEST(header_of(l, "Beamline-Dlq-Reason") == "INVALID_RESULT");
+        BOOST_TEST(header_of(l, "Beamline-Dlq-Error") == "a result needs assignment_id or request_id");
+        BOOST_TEST(header_of(l, "Beamline-Original-Subject") == "caf.exec.result.v1");
+        BOOST_TEST(l.data == R"({"version":"1","tenant_id":"acme","status":"success"})");
+    }
+
+    std::lock_guard lock(mutex);
+    BOOST_TEST(fed.size() == std::size_t(distinct)); // the breaker saw each job once
+    BOOST_TEST(std::all_of(fed.begin(), fed.end(), [](const auto& f) { return f.second == 1; }));
+    BOOST_TEST(outcomes[router::breaker_outcome::success] == distinct / 4);
+    BOOST_TEST(outcomes[router::breaker_outcome::failure] == distinct / 2); // HTTP_503 errors and timeouts
+    BOOST_TEST(outcomes[router::breaker_outcome::ignored] == distinct / 4);
+    service->stop();
+}
+
+BOOST_AUTO_TEST_CASE(a_result_that_cannot_be_metered_is_dead_lettered_once_after_max_deliver)
+{
+    nats_server server(jetstream_server_options());
+    beamline::metrics::registry reg; // outlives the io threads that count into it
+    io_runner io;
+    jetstream_client ours(io, server);
+    auto service = app::results_service::create(io.executor(), ours.core, fast_config(), reg);
+    service->start();
+    BOOST_TEST_REQUIRE(eventually([&] { return service->problem().empty(); }, 15s), service->problem());
+
+    // Without the usage stream no usage event can be stored: every delivery is NAKed.
+    BOOST_TEST_REQUIRE(!io.wait(ours.js.delete_stream("BEAMLINE_USAGE")).ec);
+    libnats_peer peer(options_for(server));
+    libnats_jetstream tier(peer);
+    auto body = result_json("poison-1", "success");
+    BOOST_TEST_REQUIRE(tier.publish("caf.exec.result.v1", body).has_value());
+
+    const auto& t = service->totals();
+    BOOST_TEST_REQUIRE(eventually([&] { return t.dead_letters.load() >= 1; }, 30s));
+    BOOST_TEST(t.naks.load() == 3u); // every one of the max_deliver deliveries
+    BOOST_TEST(t.max_deliver_exhausted.load() == 1u);
+    BOOST_TEST(t.acked.load() == 0u);
+
+    auto letters = all_messages(io, ours.js, "BEAMLINE_DLQ");
+    BOOST_TEST_REQUIRE(letters.size() == 1u);
+    BOOST_TEST(header_of(letters[0], "Beamline-Dlq-Reason") == "MAXDELIVER_EXHAUSTED");
+    BOOST_TEST(header_of(letters[0], "Nats-Msg-Id") == "dlq-BEAMLINE_RESULTS-1");
+    BOOST_TEST(header_of(letters[0], "Beamline-Original-Seq") == "1");
+    BOOST_TEST(letters[0].data == body);
+    service->stop();
+}
+
+BOOST_AUTO_TEST_CASE(a_stream_that_conflicts_is_reported_by_field_and_not_used)
+{
+    nats_server server(jetstream_server_options());
+    io_runner io;
+    jetstream_client ours(io, server);
+    // Someone made BEAMLINE_RESULTS in memory: storage cannot be updated.
+    make_stream(io, ours.js, "BEAMLINE_RESULTS", {"caf.exec.result.v1"});
+    beamline::metrics::registry reg;
+    auto service = app::results_service::create(io.executor(), ours.core, fast_config(), reg);
+    service->start();
+    BOOST_TEST_REQUIRE(eventually([&] { return service->problem().find("storage") != std::string::npos; }, 15s),
+                       service->problem());
+    BOOST_TEST(service->problem().find("BEAMLINE_RESULTS") != std::string::npos);
+    BOOST_TEST(service->problem().find("storage (memory, want file)") != std::string::npos);
+    service->stop();
+}
+
+BOOST_AUTO_TEST_SUITE_END()
