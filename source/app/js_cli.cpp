@@ -1,5 +1,7 @@
 #include "beamline/app/js_cli.hpp"
 
+#include "beamline/app/dlq_verbs.hpp"
+
 #include "beamline/app/cli_flags.hpp"
 #include "beamline/app/config.hpp"
 #include "beamline/app/units.hpp"
@@ -38,6 +40,8 @@ constexpr const char* usage = R"(usage:
   beamline_router js kv get BUCKET KEY
   beamline_router js kv put BUCKET KEY VALUE               creates the bucket when it is missing
   beamline_router js kv ls BUCKET                          the bucket's keys
+  beamline_router js dlq ls [--last N] [--stream S]        the newest dead letters [10, BEAMLINE_DLQ]
+  beamline_router js dlq replay SEQ [--stream S]           republishes one to its original subject
 
 connection (default: the configuration's nats.* keys; --config FILE and --nats.KEY VALUE work here):
   -s, --server URL      server URL, repeatable (nats://host:port, tls://host:port)
@@ -58,6 +62,8 @@ struct js_command
     std::optional<milliseconds> dupe_window;
     std::string msg_id;
     bool force = false;
+    std::size_t last = 10;
+    std::string dlq_stream = "BEAMLINE_DLQ";
     nats::client_options client;
     js::jetstream_options js;
 };
@@ -263,6 +269,10 @@ asio::awaitable<int> run_command(asio::io_context& io, js_command o)
         rc = co_await consumer_verb(ctx, o);
     else if (area == "kv")
         rc = co_await kv_verb(ctx, o);
+    else if (area == "dlq" && o.words[1] == "ls")
+        rc = co_await dlq_list(ctx, o.dlq_stream, o.last);
+    else if (area == "dlq")
+        rc = co_await dlq_replay(ctx, o.dlq_stream, std::stoull(o.words[2]));
     else // pub
     {
         js::publish_options p;
@@ -319,6 +329,15 @@ std::string check_words(const js_command& o)
         if (verb == "ls") return n == 3 ? "" : "expected `kv ls BUCKET`";
         return "unknown kv verb `" + verb + "`";
     }
+    if (area == "dlq")
+    {
+        if (verb == "ls") return n == 2 ? "" : "expected `dlq ls [--last N]`";
+        if (verb == "replay")
+            return n == 3 && !w[2].empty() && w[2].size() <= 19 && w[2].find_first_not_of("0123456789") == std::string::npos && w[2] != "0"
+                       ? ""
+                       : "expected `dlq replay SEQ` with SEQ a stream sequence (1, 2, ...)";
+        return "unknown dlq verb `" + verb + "`";
+    }
     return area.empty() ? "a verb is needed" : "unknown verb `" + area + "`";
 }
 
@@ -367,7 +386,8 @@ int run_js_cli(std::vector<std::string> args)
     desc.add_options()("domain", po::value(&o.js.domain), "")("timeout", po::value(&timeout_text), "")(
         "subjects", po::value(&o.subjects)->multitoken(), "")("storage", po::value(&o.storage), "")(
         "max-age", po::value(&max_age_text), "")("dupe-window", po::value(&dupe_text), "")(
-        "msg-id", po::value(&o.msg_id), "")("force,f", po::bool_switch(&o.force), "");
+        "msg-id", po::value(&o.msg_id), "")("force,f", po::bool_switch(&o.force), "")(
+        "last", po::value(&o.last), "")("stream", po::value(&o.dlq_stream), "");
     po::variables_map vm;
     if (!parse_flags(args, desc, vm, o.words, "js", usage)) return 2;
     if (auto problem = check_words(o); !problem.empty())
