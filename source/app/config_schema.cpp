@@ -117,6 +117,24 @@ key_spec text(std::string section, std::string key, std::string help, Field fiel
 }
 
 template <class Field>
+key_spec boolean(std::string section, std::string key, std::string help, Field field)
+{
+    return make(
+        std::move(section), std::move(key), std::move(help),
+        [field](config& c, std::string_view v) -> std::string
+        {
+            if (v == "true" || v == "1" || v == "yes" || v == "on")
+                field(c) = true;
+            else if (v == "false" || v == "0" || v == "no" || v == "off")
+                field(c) = false;
+            else
+                return "must be true or false";
+            return {};
+        },
+        [field](const config& c) { return std::string(field(c) ? "true" : "false"); });
+}
+
+template <class Field>
 key_spec secret(std::string section, std::string key, std::string help, Field field)
 {
     key_spec spec = text(std::move(section), std::move(key), std::move(help), field);
@@ -391,6 +409,35 @@ std::vector<key_spec> build_table()
         "http", "metrics_tenant_cap", "tenants with their own metric labels; others count as other",
         [](auto& c) -> auto& { return c.http.metrics_tenant_cap; }, 0, u32_max));
 
+    // [jetstream]
+    t.push_back(boolean(
+        "jetstream", "enabled", "consume execution results, meter usage, dead-letter (false: decide only)",
+        [](auto& c) -> auto& { return c.jetstream.enabled; }));
+    t.push_back(boolean(
+        "jetstream", "bootstrap", "create or update the streams at start (false: only check them)",
+        [](auto& c) -> auto& { return c.jetstream.bootstrap; }));
+    t.push_back(text(
+        "jetstream", "results_stream", "stream of execution results",
+        [](auto& c) -> auto& { return c.jetstream.results_stream; }, true));
+    t.push_back(subject(
+        "jetstream", "results_subject", "subject execution results arrive on (dead letters: <subject>.dlq)",
+        [](auto& c) -> auto& { return c.jetstream.results_subject; }));
+    t.push_back(text(
+        "jetstream", "usage_stream", "stream of usage events",
+        [](auto& c) -> auto& { return c.jetstream.usage_stream; }, true));
+    t.push_back(subject(
+        "jetstream", "usage_subject", "subject of usage events",
+        [](auto& c) -> auto& { return c.jetstream.usage_subject; }));
+    t.push_back(text(
+        "jetstream", "dlq_stream", "stream of dead letters",
+        [](auto& c) -> auto& { return c.jetstream.dlq_stream; }, true));
+    t.push_back(text(
+        "jetstream", "consumer", "durable consumer shared by every router",
+        [](auto& c) -> auto& { return c.jetstream.consumer; }, true));
+    t.push_back(integer(
+        "jetstream", "replicas", "replicas of the streams (3 on a three-node cluster)",
+        [](auto& c) -> auto& { return c.jetstream.replicas; }, 1, 5));
+
     // [log]
     t.push_back(make(
         "log", "level", "lowest level written: debug, info, warn or error",
@@ -432,12 +479,12 @@ const key_spec* find_env(std::string_view env_name)
 
 bool is_section(std::string_view section)
 {
-    return section == "nats" || section == "router" || section == "http" || section == "log";
+    return section == "nats" || section == "router" || section == "http" || section == "log" || section == "jetstream";
 }
 
 std::string section_of_env(std::string_view env_name)
 {
-    for (std::string_view section : {"nats", "router", "http", "log"})
+    for (std::string_view section : {"nats", "router", "http", "log", "jetstream"})
     {
         const std::string prefix = "BEAMLINE_" + text::to_upper(section) + "_";
         if (env_name.starts_with(prefix) && env_name.size() > prefix.size()) return std::string(section);

@@ -2,6 +2,7 @@
 
 #include "beamline/app/decide_telemetry.hpp"
 #include "beamline/app/logging.hpp"
+#include "beamline/app/results_service.hpp"
 #include "beamline/app/version.hpp"
 
 #include <boost/asio/as_tuple.hpp>
@@ -143,6 +144,25 @@ struct router_service::impl
         parts.observer = std::make_shared<decide_telemetry>(reg, cfg.http.metrics_tenant_cap);
         parts.seed = std::random_device{}() ^ (std::uint64_t{std::random_device{}()} << 32);
         pipeline.emplace(io.get_executor(), store, settings_from(cfg), std::move(parts));
+        if (cfg.jetstream.enabled) results = results_service::create(io.get_executor(), client, results_config_from(cfg), reg);
+    }
+
+    static results_service_config results_config_from(const config& cfg)
+    {
+        results_service_config r;
+        const auto& j = cfg.jetstream;
+        r.names.results_stream = j.results_stream;
+        r.names.results_subject = j.results_subject;
+        r.names.usage_stream = j.usage_stream;
+        r.names.usage_subject = j.usage_subject;
+        r.names.dlq_stream = j.dlq_stream;
+        r.names.results_dlq_subject = j.results_subject + ".dlq";
+        r.names.decide_dlq_subject = cfg.router.decide_subject + ".dlq";
+        r.names.consumer = j.consumer;
+        r.names.replicas = static_cast<int>(j.replicas);
+        r.bootstrap = j.bootstrap;
+        r.limits.max_payload = cfg.router.max_payload;
+        return r;
     }
 
     /// On the NATS connection's strand: the pipeline copies what it needs and hands off.
@@ -164,6 +184,7 @@ struct router_service::impl
     std::shared_ptr<nats::client> client;
     std::shared_ptr<nats_decide_transport> transport;
     std::optional<router::decide_pipeline> pipeline;
+    std::shared_ptr<results_service> results; ///< null with jetstream.enabled=false
     nats::subscription_ptr decide_sub;
     std::vector<metrics::callback_registration> callbacks;
     std::atomic<bool> policies_loaded{false};
@@ -235,6 +256,7 @@ router::load_report router_service::start()
                                           im.decide_sub);
     if (ec) log::error("cannot subscribe to the decide subject", {{"subject", im.cfg.router.decide_subject}, {"error", ec.message()}});
     asio::co_spawn(im.io, connect_in_background(im.client), asio::detached);
+    if (im.results) im.results->start();
     return report;
 }
 
@@ -256,6 +278,7 @@ asio::awaitable<void> router_service::drain(std::chrono::milliseconds timeout)
 {
     auto* self = impl_.get();
     self->draining.store(true);
+    if (self->results) self->results->stop(); // deliveries not acked are redelivered to another router
     log::info("draining: no new decide requests", {{"inflight", static_cast<double>(self->pipeline->inflight())}});
     auto deadline = clock::now() + timeout;
     // Requests the server routed to us before it read the UNSUB still arrive and get their replies.
@@ -294,6 +317,11 @@ service_health router_service::health() const
         h.reason = "no policies loaded from " + impl_->store.directory().string();
     else if (h.draining)
         h.reason = "draining";
+    if (impl_->results && !h.draining)
+    {
+        h.results_problem = impl_->results->problem();
+        if (h.reason.empty() && !h.results_problem.empty()) h.reason = "results loop not running: " + h.results_problem;
+    }
     return h;
 }
 
@@ -322,6 +350,10 @@ std::string router_service::status_json() const
                    {"tenant_evictions", im.pipeline->tenants().evictions()},
                    {"policies", im.store.list().size()},
                    {"inflight", im.pipeline->inflight()}};
+    if (im.results)
+        o["jetstream"] = im.results->status();
+    else
+        o["jetstream"] = json::object{{"enabled", false}};
     if (!h.reason.empty()) o["reason"] = h.reason;
     return json::serialize(o);
 }

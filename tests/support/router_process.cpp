@@ -118,6 +118,8 @@ std::string decide_request(const std::string& tenant, const std::string& request
 env_list router_nats_env(const nats_server& server)
 {
     env_list env{{"BEAMLINE_NATS_URL", server.url_with_credentials()}};
+    // A server without JetStream is a deployment without the results loop.
+    if (!server.options().jetstream) env.emplace_back("BEAMLINE_JETSTREAM_ENABLED", "false");
     if (server.options().tls != tls_mode::none)
     {
         env.emplace_back("BEAMLINE_NATS_TLS_CA", server.certs().ca.string());

@@ -87,12 +87,27 @@ struct log_config
     std::string file = "stderr";
 };
 
+/// The results loop over JetStream (SPEC §10): streams, the shared durable consumer.
+struct jetstream_config
+{
+    bool enabled = true;   // false: no results loop, decide only
+    bool bootstrap = true; // create/update the streams at start
+    std::string results_stream = "BEAMLINE_RESULTS";
+    std::string results_subject = "caf.exec.result.v1";
+    std::string usage_stream = "BEAMLINE_USAGE";
+    std::string usage_subject = "beamline.usage.v1.metered";
+    std::string dlq_stream = "BEAMLINE_DLQ";
+    std::string consumer = "router-results";
+    std::uint32_t replicas = 1; // 3 on a three-node cluster
+};
+
 struct config
 {
     nats_config nats;
     router_config router;
     http_config http;
     log_config log;
+    jetstream_config jetstream;
 };
 
 /// The configuration with no file, environment or flags: `threads` is the number of cores.

@@ -30,7 +30,11 @@ struct service_health
     bool policies_loaded = false;
     bool draining = false;
     std::string reason; ///< why not ready, in words
-    bool ready() const noexcept { return nats_connected && subscribed && policies_loaded && !draining; }
+    std::string results_problem; ///< why the JetStream results loop is not running; empty when it is (or is off)
+    bool ready() const noexcept
+    {
+        return nats_connected && subscribed && policies_loaded && !draining && results_problem.empty();
+    }
 };
 
 class router_service
