@@ -51,6 +51,7 @@ _ops_http_host="${HTTP_LISTEN%:*}"
 case "$_ops_http_host" in "" | 0.0.0.0 | "*") _ops_http_host=127.0.0.1 ;; esac
 HTTP_URL="http://$_ops_http_host:${HTTP_LISTEN##*:}"
 NATS_MONITOR="http://127.0.0.1:$NATS_MONITOR_PORT"
+export BEAMLINE_NATS_MONITOR_URL="$NATS_MONITOR"
 NATS_CONN=(--server "$BEAMLINE_NATS_URL" --tls-ca "$BEAMLINE_NATS_TLS_CA"
     --tls-cert "$BEAMLINE_NATS_TLS_CERT" --tls-key "$BEAMLINE_NATS_TLS_KEY")
 unset _ops_root _ops_http_host
