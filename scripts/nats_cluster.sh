@@ -88,6 +88,20 @@ cluster_url() { # the router's nats.url: the three client addresses, comma-separ
     (IFS=,; echo "${urls[*]}")
 }
 
+wait_routes_to_earlier() { # wait_routes_to_earlier N: up to 10 s for node N's routes to the running nodes
+    local n=$1 m want=0 have i
+    for m in "${NODES[@]}"; do
+        [ "$m" = "$n" ] && continue
+        node_pid "$m" > /dev/null && want=$((want + 1))
+    done
+    for i in $(seq 100); do
+        have=$(http_get "$(monitor_url "$n")/routez" 2> /dev/null | json_field num_routes) || have=""
+        [ -n "$have" ] && [ "$have" -ge "$want" ] && return 0
+        sleep 0.1
+    done
+    return 0 # the readiness wait below decides and names what is missing
+}
+
 write_node_config() { # write_node_config N: listen addresses, JetStream store, cluster routes, TLS
     local n=$1 dir routes=() m
     dir=$(node_dir "$n")
@@ -192,6 +206,11 @@ command_start() {
         setsid "$bin" -c "$(node_conf "$n")" < /dev/null >> "$(node_log "$n")" 2>&1 &
         echo $! > "$(node_pid_file "$n")"
         started+=("$n")
+        # One node at a time: a node started while its peers still dial it can lose a route to
+        # nats-server 2.9's duplicate-route resolution when both ends connect at the same instant,
+        # and a lost explicit route is not dialled again. Waiting until this node answers and has
+        # its routes to the nodes already up keeps the two ends from racing.
+        wait_routes_to_earlier "$n"
     done
 
     # A node needs its peers for routes and a meta leader, so every node of the cluster is waited
