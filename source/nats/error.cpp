@@ -41,6 +41,8 @@ public:
         case errc::slow_consumer: return "slow consumer: messages dropped";
         case errc::draining: return "draining";
         case errc::invalid_url: return "invalid server URL";
+        case errc::control_line_exceeded:
+            return "subject too long: the control line would exceed the server's 4096-byte max_control_line";
         }
         return "unknown NATS client error";
     }

@@ -6,7 +6,6 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 
-#include <openssl/err.h>
 #include <openssl/ssl.h>
 
 namespace beamline::nats
@@ -82,17 +81,6 @@ void transport::close() noexcept
     boost::system::error_code ignored;
     socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
     socket_.close(ignored);
-}
-
-std::string describe_error(const std::error_code& ec)
-{
-    if (ec.category() == asio::error::get_ssl_category())
-    {
-        const char* reason = ERR_reason_error_string(static_cast<unsigned long>(ec.value()));
-        return reason ? std::string(reason) : ec.message();
-    }
-    if (ec == std::error_code(boost::system::error_code(asio::ssl::error::stream_truncated))) return "TLS stream truncated (peer closed without close_notify)";
-    return ec.message();
 }
 
 } // namespace beamline::nats

@@ -38,6 +38,9 @@ enum class errc
     slow_consumer,            ///< a subscription's pending limit was reached; messages dropped
     draining,
     invalid_url,
+    /// refused before writing: the PUB/HPUB/SUB control line (subject, reply, queue) would be
+    /// longer than the server's max_control_line, and the server would close the connection
+    control_line_exceeded,
 };
 
 /// Normalised classes of the server's `-ERR` messages (ADR-40 catalogue).

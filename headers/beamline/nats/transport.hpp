@@ -3,6 +3,8 @@
 // over the same socket. A fresh TLS stream is made for every connection (an ssl::stream cannot be
 // reused after a failure).
 
+#include "beamline/nats/connect_failure.hpp" // describe_error, for the transport's errors
+
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>
@@ -44,8 +46,5 @@ private:
     asio::ip::tcp::socket socket_;
     std::unique_ptr<asio::ssl::stream<asio::ip::tcp::socket&>> tls_;
 };
-
-/// Text for an error, with OpenSSL's reason when it comes from TLS ("certificate verify failed").
-std::string describe_error(const std::error_code& ec);
 
 } // namespace beamline::nats
