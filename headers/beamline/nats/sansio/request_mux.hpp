@@ -121,6 +121,8 @@ public:
 
     std::size_t size() const noexcept { return pending_.size(); }
     bool empty() const noexcept { return pending_.empty(); }
+    /// Deadlines kept, answered ones included: at most twice the most pending at an add() plus 1024.
+    std::size_t deadlines_held() const noexcept { return deadlines_.size(); }
 
 private:
     struct entry

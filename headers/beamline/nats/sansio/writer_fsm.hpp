@@ -58,6 +58,12 @@ public:
     };
 
     explicit writer_fsm(writer_settings s = {}) noexcept : settings_(s) {}
+    /// Copyable (for tests that fork a scenario); the client keeps one in place.
+    writer_fsm(const writer_fsm& o) noexcept
+        : settings_(o.settings_), state_(o.state()), taken_at_(o.taken_at_), look_after_(o.look_after_)
+    {
+    }
+    writer_fsm& operator=(const writer_fsm&) = delete;
 
     writer_state state() const noexcept { return state_.load(std::memory_order_relaxed); }
     const writer_settings& settings() const noexcept { return settings_; }
