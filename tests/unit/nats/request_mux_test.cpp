@@ -25,6 +25,15 @@ message_view reply_to(std::string_view subject, std::string_view payload = "ok",
     return message_view{subject, {}, hdrs, payload};
 }
 
+/// Registers request `p` as the engine does (a fresh token, then add) and returns its reply subject.
+std::string add(mux& m, int p, mux::clock::time_point deadline)
+{
+    auto [token, reply] = m.next_reply_subject();
+    std::string subject(reply);
+    m.add(token, p, deadline);
+    return subject;
+}
+
 std::vector<int> expire(mux& m, mux::clock::time_point now)
 {
     std::vector<int> out;
@@ -64,12 +73,8 @@ BOOST_AUTO_TEST_CASE(a_reply_completes_its_request_once)
 BOOST_AUTO_TEST_CASE(a_503_without_payload_is_no_responders_and_with_payload_a_reply)
 {
     mux m(prefix);
-    auto [t1, r1] = m.next_reply_subject();
-    std::string s1(r1);
-    m.add(t1, 1, t0 + 1s);
-    auto [t2, r2] = m.next_reply_subject();
-    std::string s2(r2);
-    m.add(t2, 2, t0 + 1s);
+    std::string s1 = add(m, 1, t0 + 1s);
+    std::string s2 = add(m, 2, t0 + 1s);
     auto a = m.on_reply(reply_to(s1, "", "NATS/1.0 503\r\n\r\n"));
     BOOST_TEST_REQUIRE(a.has_value());
     BOOST_TEST(a->second == make_error_code(errc::no_responders));
@@ -107,12 +112,8 @@ BOOST_AUTO_TEST_CASE(timeouts_fire_in_deadline_order_and_only_when_due)
 BOOST_AUTO_TEST_CASE(an_answered_request_never_times_out_and_a_timed_out_one_is_never_answered)
 {
     mux m(prefix);
-    auto [t1, r1] = m.next_reply_subject();
-    std::string s1(r1);
-    m.add(t1, 1, t0 + 100ms);
-    auto [t2, r2] = m.next_reply_subject();
-    std::string s2(r2);
-    m.add(t2, 2, t0 + 200ms);
+    std::string s1 = add(m, 1, t0 + 100ms);
+    std::string s2 = add(m, 2, t0 + 200ms);
     BOOST_TEST(m.on_reply(reply_to(s1)).has_value());
     BOOST_TEST((m.next_deadline() == t0 + 200ms)); // the answered one's deadline is skipped
     BOOST_TEST(expire(m, t0 + 1s) == (std::vector<int>{2}), boost::test_tools::per_element());
