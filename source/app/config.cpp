@@ -10,6 +10,7 @@
 #include <fstream>
 #include <stdexcept>
 #include <thread>
+#include <tuple>
 
 extern char** environ;
 
@@ -127,7 +128,7 @@ std::optional<config_error> load_file(const std::filesystem::path& path, loader&
             if (!schema::is_section(section))
                 return error_at("", where,
                                 "unknown section " + in_quotes("[" + section + "]") +
-                                    " (sections: [nats], [router], [http], [log])");
+                                    " (sections: [nats], [router], [http], [log], [jetstream], [backpressure])");
             continue;
         }
         const auto eq = line.find('=');
@@ -217,6 +218,18 @@ std::optional<config_error> check_combinations(const config& cfg, const loader& 
     if (!n.token.empty() && !n.user.empty())
         return conflict("nats.token",
                         "and nats.user are both set: use either a token or a user and password");
+    const auto& b = cfg.backpressure;
+    for (auto [name, high, low] : {std::tuple{"inflight", b.inflight_high, b.inflight_low},
+                                   std::tuple{"latency_p95", b.latency_p95_high_ms, b.latency_p95_low_ms},
+                                   std::tuple{"pending_bytes", b.pending_bytes_high, b.pending_bytes_low},
+                                   std::tuple{"consumer_pending", b.consumer_pending_high, b.consumer_pending_low}})
+    {
+        const std::string suffix = std::string_view(name) == "latency_p95" ? "_ms" : "";
+        if (low > high)
+            return conflict("backpressure." + std::string(name) + "_low" + suffix,
+                            "(" + std::to_string(low) + ") is above backpressure." + name + "_high" + suffix + " (" +
+                                std::to_string(high) + "): the low mark must not exceed the high mark");
+    }
     return std::nullopt;
 }
 

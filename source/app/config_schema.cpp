@@ -452,6 +452,68 @@ std::vector<key_spec> build_table()
     t.push_back(text(
         "log", "file", "stderr, or a file appended to (reopened on SIGHUP)",
         [](auto& c) -> auto& { return c.log.file; }, true));
+
+    // [backpressure] (SPEC §12): the marks of each input, the hysteresis delays, the retry hint.
+    auto flag = make(
+        "backpressure", "enabled", "true: overload is shed with overloaded replies; false: never",
+        [](config& c, std::string_view v) -> std::string
+        {
+            const auto word = trim(v);
+            if (word == "true" || word == "1" || word == "yes" || word == "on") c.backpressure.enabled = true;
+            else if (word == "false" || word == "0" || word == "no" || word == "off") c.backpressure.enabled = false;
+            else return in_quotes(v) + " is not true or false";
+            return {};
+        },
+        [](const config& c) { return std::string(c.backpressure.enabled ? "true" : "false"); });
+    t.push_back(std::move(flag));
+    constexpr std::int64_t i64_max = std::numeric_limits<std::int64_t>::max();
+    auto mark = [&](const char* key, const char* help, auto field)
+    { t.push_back(integer("backpressure", key, help, field, 0, i64_max)); };
+    mark("inflight_high", "decisions in flight above which the router is overloaded",
+         [](auto& c) -> auto& { return c.backpressure.inflight_high; });
+    mark("inflight_low", "decisions in flight below which it has recovered",
+         [](auto& c) -> auto& { return c.backpressure.inflight_low; });
+    mark("latency_p95_high_ms", "p95 decide latency over 10 s, in ms, above which it is overloaded",
+         [](auto& c) -> auto& { return c.backpressure.latency_p95_high_ms; });
+    mark("latency_p95_low_ms", "p95 decide latency, in ms, below which it has recovered",
+         [](auto& c) -> auto& { return c.backpressure.latency_p95_low_ms; });
+    t.push_back(size(
+        "backpressure", "pending_bytes_high", "NATS outbound bytes not yet written above which it is overloaded",
+        [](auto& c) -> auto& { return c.backpressure.pending_bytes_high; }, 0, std::uint64_t{1} << 40));
+    t.push_back(size(
+        "backpressure", "pending_bytes_low", "NATS outbound bytes below which it has recovered",
+        [](auto& c) -> auto& { return c.backpressure.pending_bytes_low; }, 0, std::uint64_t{1} << 40));
+    mark("consumer_pending_high", "results consumer pending + ack-pending above which it is overloaded",
+         [](auto& c) -> auto& { return c.backpressure.consumer_pending_high; });
+    mark("consumer_pending_low", "results consumer backlog below which it has recovered",
+         [](auto& c) -> auto& { return c.backpressure.consumer_pending_low; });
+    t.push_back(duration_ms(
+        "backpressure", "activate_after_ms", "time one input must stay above its high mark to activate",
+        [](auto& c) -> auto& { return c.backpressure.activate_after_ms; }, milliseconds{0}));
+    t.push_back(duration_ms(
+        "backpressure", "recover_after_ms", "time every input must stay below its low mark to recover",
+        [](auto& c) -> auto& { return c.backpressure.recover_after_ms; }, milliseconds{0}));
+    t.push_back(duration_ms(
+        "backpressure", "retry_after_base_ms", "retry_after_ms at an overload of 1 (it grows with the overload)",
+        [](auto& c) -> auto& { return c.backpressure.retry_after_base_ms; }, milliseconds{1}));
+    t.push_back(duration_ms(
+        "backpressure", "retry_after_max_ms", "largest retry_after_ms ever suggested",
+        [](auto& c) -> auto& { return c.backpressure.retry_after_max_ms; }, milliseconds{1}));
+    t.push_back(duration_ms(
+        "backpressure", "evaluate_interval_ms", "how often the inputs are sampled and the state moved",
+        [](auto& c) -> auto& { return c.backpressure.evaluate_interval_ms; }, milliseconds{10}));
+    auto delay = make(
+        "backpressure", "diagnostic_decide_delay_us",
+        "test/diagnostic only: make every decision take this long, in microseconds (0: off)",
+        [](config& c, std::string_view v) -> std::string
+        {
+            auto n = parse_whole_number(trim(v));
+            if (!n || n.value() > 10'000'000) return in_quotes(v) + " is not a whole number of microseconds up to 10000000";
+            c.backpressure.diagnostic_decide_delay_us = std::chrono::microseconds(n.value());
+            return {};
+        },
+        [](const config& c) { return std::to_string(c.backpressure.diagnostic_decide_delay_us.count()); });
+    t.push_back(std::move(delay));
     return t;
 }
 
@@ -479,12 +541,13 @@ const key_spec* find_env(std::string_view env_name)
 
 bool is_section(std::string_view section)
 {
-    return section == "nats" || section == "router" || section == "http" || section == "log" || section == "jetstream";
+    return section == "nats" || section == "router" || section == "http" || section == "log" ||
+           section == "jetstream" || section == "backpressure";
 }
 
 std::string section_of_env(std::string_view env_name)
 {
-    for (std::string_view section : {"nats", "router", "http", "log", "jetstream"})
+    for (std::string_view section : {"nats", "router", "http", "log", "jetstream", "backpressure"})
     {
         const std::string prefix = "BEAMLINE_" + text::to_upper(section) + "_";
         if (env_name.starts_with(prefix) && env_name.size() > prefix.size()) return std::string(section);

@@ -101,6 +101,28 @@ struct jetstream_config
     std::uint32_t replicas = 1; // 3 on a three-node cluster
 };
 
+/// SPEC §12: each input's high and low mark, and the delays of the hysteresis.
+struct backpressure_config
+{
+    bool enabled = true;
+    std::uint64_t inflight_high = 1000;
+    std::uint64_t inflight_low = 500;
+    std::uint64_t latency_p95_high_ms = 250;
+    std::uint64_t latency_p95_low_ms = 50;
+    std::uint64_t pending_bytes_high = 4 * 1024 * 1024;
+    std::uint64_t pending_bytes_low = 1024 * 1024;
+    std::uint64_t consumer_pending_high = 10'000;
+    std::uint64_t consumer_pending_low = 1'000;
+    std::chrono::milliseconds activate_after_ms{1000};
+    std::chrono::milliseconds recover_after_ms{5000};
+    std::chrono::milliseconds retry_after_base_ms{250};
+    std::chrono::milliseconds retry_after_max_ms{30'000};
+    std::chrono::milliseconds evaluate_interval_ms{100};
+    /// Test and diagnostic knob: every decision takes at least this long (0: off), so a test or an
+    /// operator rehearsing the runbook can overload the router with modest load.
+    std::chrono::microseconds diagnostic_decide_delay_us{0};
+};
+
 struct config
 {
     nats_config nats;
@@ -108,13 +130,14 @@ struct config
     http_config http;
     log_config log;
     jetstream_config jetstream;
+    backpressure_config backpressure;
 };
 
 /// The configuration with no file, environment or flags: `threads` is the number of cores.
 config default_config();
 
 /// Where values come from. `environment` holds variables by name; only `BEAMLINE_<SECTION>_*`
-/// ones for the four sections are read, every other variable is ignored.
+/// ones for the six sections are read, every other variable is ignored.
 struct config_sources
 {
     std::optional<std::filesystem::path> file;

@@ -29,7 +29,7 @@ struct key_spec
     std::function<std::string(const config&)> show;
 };
 
-/// Every key, grouped by section in the order nats, router, http, log.
+/// Every key, grouped by section in the order nats, router, http, log, jetstream, backpressure.
 const std::vector<key_spec>& keys();
 const key_spec* find(std::string_view name);
 const key_spec* find_env(std::string_view env_name);
