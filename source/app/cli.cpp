@@ -29,7 +29,10 @@ daemon:
 operations:
   nats pub|sub|request ...                  NATS client (beamline_router nats --help)
   js stream|consumer|pub|kv ...             JetStream (beamline_router js --help)
-  policy ls|get|put|rm|validate ...         policy admin through the daemon's HTTP API
+  policy ls|get|put|rm|validate ... [--via http|nats]
+                                            policy admin through the daemon's HTTP API or NATS
+  backpressure status|reset [--via http|nats]
+                                            backpressure status, forced reset (reset needs the token)
   config                                    prints the effective configuration (secrets masked)
   report [--since DURATION] [--json]        the deployment checklist's figures and verdicts
 

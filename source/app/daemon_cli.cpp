@@ -1,5 +1,7 @@
 #include "beamline/app/daemon_cli.hpp"
 
+#include "beamline/app/admin_cli.hpp"
+#include "beamline/app/admin_nats.hpp"
 #include "beamline/app/config.hpp"
 #include "beamline/app/daemon.hpp"
 #include "beamline/app/http_api.hpp"
@@ -11,7 +13,6 @@
 #include "beamline/app/version.hpp"
 #include "beamline/http/server.hpp"
 #include "beamline/metrics/process.hpp"
-#include "beamline/router/policy.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -24,9 +25,7 @@
 
 #include <atomic>
 #include <csignal>
-#include <fstream>
 #include <iostream>
-#include <sstream>
 #include <thread>
 
 namespace beamline::app
@@ -115,6 +114,9 @@ int serve(const config& cfg, daemon_handle* daemon)
 
     router_service service(io, cfg, reg);
     auto report = service.start();
+    admin_nats admin(service, cfg);
+    if (auto ec = admin.start())
+        log::error("cannot subscribe to the admin and status subjects", {{"error", ec.message()}});
 
     http::server_options ho;
     ho.listen = to_string(cfg.http.listen);
@@ -276,79 +278,6 @@ int status(const config& cfg)
     return r.status == 200 ? 0 : 1;
 }
 
-int policy_verb(const config& cfg, const std::vector<std::string>& args)
-{
-    const char* usage = "usage: beamline_router policy ls [TENANT] | get TENANT POLICY | put TENANT POLICY FILE |"
-                        " rm TENANT POLICY | validate FILE\n";
-    if (args.empty())
-    {
-        std::cerr << usage;
-        return 2;
-    }
-    const auto& sub = args[0];
-    auto read_file = [](const std::string& path, std::string& out) {
-        std::ifstream in(path);
-        if (!in) return false;
-        std::stringstream s;
-        s << in.rdbuf();
-        out = s.str();
-        return true;
-    };
-    if (sub == "validate" && args.size() == 2)
-    {
-        std::string text;
-        if (!read_file(args[1], text))
-        {
-            std::cerr << "policy validate: cannot read " << args[1] << "\n";
-            return 1;
-        }
-        auto p = router::parse_policy(text);
-        if (!p)
-        {
-            std::cerr << args[1] << ": " << p.error().message << "\n";
-            return 1;
-        }
-        std::cout << args[1] << ": valid (version " << p->version << ", " << p->providers.size() << " providers)\n";
-        return 0;
-    }
-    const auto& token = cfg.http.admin_token;
-    http_reply r;
-    if (sub == "ls" && args.size() <= 2)
-        r = http_call(cfg.http.listen.host, cfg.http.listen.port, "GET",
-                      "/v1/policies" + (args.size() == 2 ? "?tenant=" + args[1] : std::string()), {}, token);
-    else if (sub == "get" && args.size() == 3)
-        r = http_call(cfg.http.listen.host, cfg.http.listen.port, "GET", "/v1/policies/" + args[1] + "/" + args[2], {}, token);
-    else if (sub == "rm" && args.size() == 3)
-        r = http_call(cfg.http.listen.host, cfg.http.listen.port, "DELETE", "/v1/policies/" + args[1] + "/" + args[2], {}, token);
-    else if (sub == "put" && args.size() == 4)
-    {
-        std::string text;
-        if (!read_file(args[3], text))
-        {
-            std::cerr << "policy put: cannot read " << args[3] << "\n";
-            return 1;
-        }
-        r = http_call(cfg.http.listen.host, cfg.http.listen.port, "PUT", "/v1/policies/" + args[1] + "/" + args[2], text, token);
-    }
-    else
-    {
-        std::cerr << usage;
-        return 2;
-    }
-    if (r.status == 0)
-    {
-        std::cerr << "policy " << sub << ": " << r.error << "\n";
-        return 1;
-    }
-    if (r.status >= 300)
-    {
-        std::cerr << "policy " << sub << ": HTTP " << r.status << ": " << r.body << "\n";
-        return 1;
-    }
-    std::cout << r.body << "\n";
-    return 0;
-}
-
 } // namespace
 
 int run_daemon_verb(const std::string& verb, std::vector<std::string> args)
@@ -358,6 +287,7 @@ int run_daemon_verb(const std::string& verb, std::vector<std::string> args)
     const auto& cfg = loaded->cfg;
     if (verb == "policy") return policy_verb(cfg, loaded->rest);
     if (verb == "report") return run_report(cfg, loaded->rest);
+    if (verb == "backpressure") return backpressure_verb(cfg, loaded->rest);
     if (!loaded->rest.empty())
     {
         std::cerr << "beamline_router " << verb << ": unexpected argument \"" << loaded->rest.front() << "\"\n";

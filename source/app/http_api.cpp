@@ -1,14 +1,12 @@
 #include "beamline/app/http_api.hpp"
 
-#include "beamline/app/logging.hpp"
+#include "beamline/app/admin_ops.hpp"
 #include "beamline/http/auth.hpp"
 #include "beamline/http/metrics_endpoint.hpp"
-#include "beamline/router/policy.hpp"
 
 #include <boost/json.hpp>
 
-#include <fstream>
-#include <sstream>
+#include <memory>
 
 namespace beamline::app
 {
@@ -21,25 +19,22 @@ using http::verb;
 
 http::response health_response(const service_health& h, bool count_draining)
 {
-    bool ok = h.nats_connected && h.subscribed && h.policies_loaded && (!count_draining || !h.draining);
+    // Overload is not death: /healthz stays 200 under backpressure, only readiness turns it away.
+    bool ok = h.nats_connected && h.subscribed && h.policies_loaded &&
+              (!count_draining || (!h.draining && !h.overloaded));
     json::object body{{"status", ok ? "ok" : "unavailable"},
                       {"nats", h.nats_connected ? "connected" : "disconnected"},
                       {"subscribed", h.subscribed},
                       {"policies_loaded", h.policies_loaded},
-                      {"draining", h.draining}};
+                      {"draining", h.draining},
+                      {"overloaded", h.overloaded}};
     if (!ok) body["reason"] = h.reason.empty() ? "draining" : h.reason;
     return http::json_response(ok ? status::ok : status::service_unavailable, json::serialize(body));
 }
 
-json::object report_json(const router::load_report& r)
+http::response from_admin(admin_reply r)
 {
-    json::array problems;
-    for (const auto& p : r.problems)
-        problems.push_back(json::object{{"path", p.path.string()}, {"reason", p.reason}});
-    json::array removed;
-    for (const auto& x : r.removed)
-        removed.push_back(json::string(x));
-    return json::object{{"loaded", r.loaded}, {"problems", std::move(problems)}, {"removed", std::move(removed)}};
+    return http::json_response(static_cast<http::status>(r.status), std::move(r.body));
 }
 
 } // namespace
@@ -61,52 +56,27 @@ http::route_table make_routes(router_service& service, const metrics::registry& 
         return http::json_response(status::ok, svc->status_json());
     });
 
-    routes.add(verb::get, "/v1/policies", auth.protect([svc](const http::request& req) {
-        json::array items;
+    auto ops = std::make_shared<admin_ops>(service);
+    routes.add(verb::get, "/v1/policies", auth.protect([ops](const http::request& req) {
         auto tenant = req.query_param("tenant");
-        for (const auto& p : svc->policies().list(tenant ? *tenant : std::string()))
-            items.push_back(json::object{{"tenant_id", p.tenant_id}, {"policy_id", p.policy_id}, {"version", p.version}});
-        return http::json_response(status::ok, json::serialize(json::object{{"policies", std::move(items)}}));
+        return from_admin(ops->policies_list(tenant ? *tenant : std::string()));
     }));
-    routes.add(verb::get, "/v1/policies/{tenant}/{policy}", auth.protect([svc](const http::request& req) {
-        auto tenant = std::string(req.param("tenant"));
-        auto policy = std::string(req.param("policy"));
-        if (!router::is_valid_store_id(tenant) || !router::is_valid_store_id(policy))
-            return http::error_response(status::bad_request, "invalid_id",
-                                        "tenant and policy ids are [A-Za-z0-9_.-]{1,64}");
-        if (!svc->policies().get(tenant, policy))
-            return http::error_response(status::not_found, "policy_not_found",
-                                        "no policy \"" + policy + "\" for tenant " + tenant);
-        std::ifstream in(svc->policies().directory() / tenant / (policy + ".json"));
-        std::stringstream text;
-        text << in.rdbuf();
-        return http::json_response(status::ok, text.str());
+    routes.add(verb::get, "/v1/policies/{tenant}/{policy}", auth.protect([ops](const http::request& req) {
+        return from_admin(ops->policy_get(req.param("tenant"), req.param("policy")));
     }));
-    routes.add(verb::put, "/v1/policies/{tenant}/{policy}", auth.protect([svc](const http::request& req) {
-        auto tenant = std::string(req.param("tenant"));
-        auto policy = std::string(req.param("policy"));
-        auto r = svc->policies().put(tenant, policy, req.body);
-        if (!r)
-            return http::error_response(status::bad_request, "invalid_policy", r.error().message);
-        log::info("policy stored", {{"tenant_id", tenant}, {"policy_id", policy}});
-        return http::json_response(status::ok, json::serialize(json::object{
-                                                   {"tenant_id", tenant}, {"policy_id", policy}, {"version", (*r)->version}}));
+    routes.add(verb::put, "/v1/policies/{tenant}/{policy}", auth.protect([ops](const http::request& req) {
+        return from_admin(ops->policy_put(req.param("tenant"), req.param("policy"), req.body));
     }));
-    routes.add(verb::delete_, "/v1/policies/{tenant}/{policy}", auth.protect([svc](const http::request& req) {
-        auto tenant = std::string(req.param("tenant"));
-        auto policy = std::string(req.param("policy"));
-        auto r = svc->policies().remove(tenant, policy);
-        if (!r) return http::error_response(status::bad_request, "invalid_id", r.error().message);
-        if (!*r)
-            return http::error_response(status::not_found, "policy_not_found",
-                                        "no policy \"" + policy + "\" for tenant " + tenant);
-        log::info("policy removed", {{"tenant_id", tenant}, {"policy_id", policy}});
-        return http::json_response(status::ok, R"({"removed":true})");
+    routes.add(verb::delete_, "/v1/policies/{tenant}/{policy}", auth.protect([ops](const http::request& req) {
+        return from_admin(ops->policy_delete(req.param("tenant"), req.param("policy")));
     }));
-    routes.add(verb::post, "/v1/policies/reload", auth.protect([svc](const http::request&) {
-        auto report = svc->reload_policies();
-        return http::json_response(report.ok() ? status::ok : status::unprocessable_entity,
-                                   json::serialize(report_json(report)));
+    routes.add(verb::post, "/v1/policies/reload", auth.protect([ops](const http::request&) {
+        return from_admin(ops->policies_reload());
+    }));
+    // Status is public (gateways poll it); a forced reset needs the token.
+    routes.add(verb::get, "/v1/backpressure", [ops](const http::request&) { return from_admin(ops->backpressure_status()); });
+    routes.add(verb::post, "/v1/backpressure/reset", auth.protect([ops](const http::request&) {
+        return from_admin(ops->backpressure_reset());
     }));
     return routes;
 }

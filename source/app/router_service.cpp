@@ -1,5 +1,6 @@
 #include "beamline/app/router_service.hpp"
 
+#include "beamline/app/backpressure_hooks.hpp"
 #include "beamline/app/decide_telemetry.hpp"
 #include "beamline/app/logging.hpp"
 #include "beamline/app/results_service.hpp"
@@ -78,6 +79,8 @@ private:
     std::shared_ptr<nats::client> client_;
 };
 
+} // namespace
+
 nats::client_options client_options_from(const config& cfg)
 {
     nats::client_options o;
@@ -101,6 +104,9 @@ nats::client_options client_options_from(const config& cfg)
     o.retry_on_failed_connect = true;
     return o;
 }
+
+namespace
+{
 
 /// A named coroutine, not a lambda: a lambda coroutine's captures die with the temporary closure.
 asio::awaitable<void> connect_in_background(std::shared_ptr<nats::client> c)
@@ -141,7 +147,15 @@ struct router_service::impl
         transport = std::make_shared<nats_decide_transport>(client);
         router::decide_pipeline_parts parts;
         parts.assignments = transport;
-        parts.observer = std::make_shared<decide_telemetry>(reg, cfg.http.metrics_tenant_cap);
+        bp = std::make_shared<backpressure_gate>(
+            cfg.backpressure, reg,
+            backpressure_gate::sources{[this] { return static_cast<std::uint64_t>(pipeline->inflight()); },
+                                       [c = client] { return c->stats().pending_bytes; }});
+        auto hooks = std::make_shared<backpressure_hooks>(
+            bp, std::make_shared<decide_telemetry>(reg, cfg.http.metrics_tenant_cap),
+            [this] { return pipeline ? pipeline->inflight() : std::size_t{0}; });
+        parts.gate = hooks;
+        parts.observer = hooks;
         parts.seed = std::random_device{}() ^ (std::uint64_t{std::random_device{}()} << 32);
         pipeline.emplace(io.get_executor(), store, settings_from(cfg), std::move(parts));
         if (cfg.jetstream.enabled) results = results_service::create(io.get_executor(), client, results_config_from(cfg), reg);
@@ -185,6 +199,7 @@ struct router_service::impl
     std::shared_ptr<nats_decide_transport> transport;
     std::optional<router::decide_pipeline> pipeline;
     std::shared_ptr<results_service> results; ///< null with jetstream.enabled=false
+    std::shared_ptr<backpressure_gate> bp;
     nats::subscription_ptr decide_sub;
     std::vector<metrics::callback_registration> callbacks;
     std::atomic<bool> policies_loaded{false};
@@ -257,6 +272,7 @@ router::load_report router_service::start()
     if (ec) log::error("cannot subscribe to the decide subject", {{"subject", im.cfg.router.decide_subject}, {"error", ec.message()}});
     asio::co_spawn(im.io, connect_in_background(im.client), asio::detached);
     if (im.results) im.results->start();
+    im.bp->start(im.io.get_executor());
     return report;
 }
 
@@ -322,6 +338,8 @@ service_health router_service::health() const
         h.results_problem = impl_->results->problem();
         if (h.reason.empty() && !h.results_problem.empty()) h.reason = "results loop not running: " + h.results_problem;
     }
+    h.overloaded = impl_->bp->active();
+    if (h.overloaded && h.reason.empty()) h.reason = "backpressure active: shedding decide load";
     return h;
 }
 
@@ -349,7 +367,8 @@ std::string router_service::status_json() const
                    {"tenants", im.pipeline->tenants().size()},
                    {"tenant_evictions", im.pipeline->tenants().evictions()},
                    {"policies", im.store.list().size()},
-                   {"inflight", im.pipeline->inflight()}};
+                   {"inflight", im.pipeline->inflight()},
+                   {"backpressure", to_json(im.bp->status())}};
     if (im.results)
         o["jetstream"] = im.results->status();
     else
@@ -361,5 +380,6 @@ std::string router_service::status_json() const
 router::policy_store& router_service::policies() noexcept { return impl_->store; }
 nats::client& router_service::nats() noexcept { return *impl_->client; }
 std::size_t router_service::inflight() const noexcept { return impl_->pipeline->inflight(); }
+backpressure_gate& router_service::backpressure() noexcept { return *impl_->bp; }
 
 } // namespace beamline::app

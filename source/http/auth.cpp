@@ -45,15 +45,20 @@ std::optional<response> bearer_auth::check(const request& req) const
         return error_response(
             status::forbidden, "admin_disabled",
             "admin endpoints are disabled: no admin token is configured (http.admin_token)");
-    const auto header = req.header("Authorization");
-    if (header.empty()) return unauthorized("missing Authorization: Bearer <token> header");
+    if (auto why = bearer_problem(req.header("Authorization"), token_)) return unauthorized(*why);
+    return std::nullopt;
+}
+
+std::optional<std::string> bearer_problem(std::string_view header, std::string_view token)
+{
+    if (header.empty()) return "missing Authorization: Bearer <token> header";
     constexpr std::string_view scheme = "bearer ";
     if (header.size() <= scheme.size() || !boost::beast::iequals(header.substr(0, scheme.size()), scheme))
-        return unauthorized("Authorization header must use the Bearer scheme");
+        return "Authorization header must use the Bearer scheme";
     auto presented = header.substr(scheme.size());
     while (!presented.empty() && presented.front() == ' ')
         presented.remove_prefix(1);
-    if (!constant_time_equal(presented, token_)) return unauthorized("invalid bearer token");
+    if (!constant_time_equal(presented, token)) return "invalid bearer token";
     return std::nullopt;
 }
 

@@ -1,5 +1,6 @@
 #pragma once
-// The daemon's HTTP surface (SPEC §7): health, readiness, metrics, status and policy admin.
+// The daemon's HTTP surface (SPEC §7): health, readiness, metrics, status, policy admin and
+// backpressure. The admin handlers are app/admin_ops, shared with the admin requests over NATS.
 
 #include "beamline/app/router_service.hpp"
 #include "beamline/http/route_table.hpp"

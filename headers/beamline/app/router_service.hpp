@@ -4,6 +4,7 @@
 // pipeline's transport over the client, metrics and logs (`decide_telemetry`), health and status.
 // A request without a reply-to gets its reply on `<decide subject>.reply`.
 
+#include "beamline/app/backpressure_gate.hpp"
 #include "beamline/app/config.hpp"
 #include "beamline/metrics/registry.hpp"
 #include "beamline/nats/client.hpp"
@@ -29,13 +30,18 @@ struct service_health
     bool subscribed = false;
     bool policies_loaded = false;
     bool draining = false;
+    bool overloaded = false; ///< backpressure active: alive and healthy, but not ready for more
     std::string reason; ///< why not ready, in words
     std::string results_problem; ///< why the JetStream results loop is not running; empty when it is (or is off)
     bool ready() const noexcept
     {
-        return nats_connected && subscribed && policies_loaded && !draining && results_problem.empty();
+        return nats_connected && subscribed && policies_loaded && !draining && !overloaded && results_problem.empty();
     }
 };
+
+/// The NATS client settings of `cfg` (nats.*), as the daemon connects; the CLI's admin verbs use
+/// them too, so `--via nats` reaches the daemon the way the daemon itself is configured.
+nats::client_options client_options_from(const config& cfg);
 
 class router_service
 {
@@ -60,6 +66,7 @@ public:
     router::policy_store& policies() noexcept;
     nats::client& nats() noexcept;
     std::size_t inflight() const noexcept;
+    backpressure_gate& backpressure() noexcept;
 
     struct impl;
 

@@ -15,6 +15,10 @@ namespace beamline::http
 /// Compares in time that depends on `expected`'s length only, never on where the inputs differ.
 bool constant_time_equal(std::string_view presented, std::string_view expected) noexcept;
 
+/// Why an `Authorization` header value does not carry `Bearer <token>` (nullopt when it does).
+/// Shared by the HTTP admin endpoints and the admin requests over NATS. `token` must not be empty.
+std::optional<std::string> bearer_problem(std::string_view header, std::string_view token);
+
 class bearer_auth
 {
 public:

@@ -1,0 +1,160 @@
+#include "beamline/app/admin_ops.hpp"
+
+#include "beamline/app/backpressure_gate.hpp"
+#include "beamline/app/logging.hpp"
+#include "beamline/http/auth.hpp"
+#include "beamline/router/policy.hpp"
+
+#include <boost/json.hpp>
+
+#include <fstream>
+#include <sstream>
+
+namespace beamline::app
+{
+namespace
+{
+
+namespace json = boost::json;
+
+admin_reply ok(json::object body, int status = 200)
+{
+    return {status, json::serialize(body)};
+}
+
+std::optional<admin_reply> bad_ids(std::string_view tenant, std::string_view policy)
+{
+    if (router::is_valid_store_id(tenant) && router::is_valid_store_id(policy)) return std::nullopt;
+    return admin_error(400, "invalid_id", "tenant and policy ids are [A-Za-z0-9_.-]{1,64}");
+}
+
+admin_reply no_policy(std::string_view tenant, std::string_view policy)
+{
+    return admin_error(404, "policy_not_found",
+                       "no policy \"" + std::string(policy) + "\" for tenant " + std::string(tenant));
+}
+
+json::object report_json(const router::load_report& r)
+{
+    json::array problems;
+    for (const auto& p : r.problems)
+        problems.push_back(json::object{{"path", p.path.string()}, {"reason", p.reason}});
+    json::array removed;
+    for (const auto& x : r.removed)
+        removed.push_back(json::string(x));
+    return json::object{{"loaded", r.loaded}, {"problems", std::move(problems)}, {"removed", std::move(removed)}};
+}
+
+admin_reply not_implemented(std::string_view op)
+{
+    return admin_error(501, "not_implemented",
+                       std::string(op) + ": circuit breakers are not implemented in this version of the router");
+}
+
+} // namespace
+
+admin_reply admin_error(int status, std::string_view code, std::string_view message)
+{
+    return ok(json::object{{"ok", false}, {"error", {{"code", code}, {"message", message}}}}, status);
+}
+
+std::optional<admin_reply> check_admin_token(std::optional<std::string_view> authorization, std::string_view token)
+{
+    if (token.empty())
+        return admin_error(401, "unauthorized",
+                           "admin operations are disabled: no admin token is configured (http.admin_token)");
+    if (!authorization || authorization->empty())
+        return admin_error(401, "unauthorized", "missing Authorization: Bearer <token> header");
+    if (auto why = http::bearer_problem(*authorization, token)) return admin_error(401, "unauthorized", *why);
+    return std::nullopt;
+}
+
+admin_reply admin_ops::status() const
+{
+    return {200, svc_.status_json()};
+}
+
+admin_reply admin_ops::policies_list(std::string_view tenant) const
+{
+    json::array items;
+    for (const auto& p : svc_.policies().list(tenant))
+        items.push_back(json::object{{"tenant_id", p.tenant_id}, {"policy_id", p.policy_id}, {"version", p.version}});
+    return ok(json::object{{"policies", std::move(items)}});
+}
+
+admin_reply admin_ops::policy_get(std::string_view tenant, std::string_view policy) const
+{
+    if (auto bad = bad_ids(tenant, policy)) return *bad;
+    if (!svc_.policies().get(tenant, policy)) return no_policy(tenant, policy);
+    std::ifstream in(svc_.policies().directory() / std::string(tenant) / (std::string(policy) + ".json"));
+    std::stringstream text;
+    text << in.rdbuf();
+    return {200, text.str()};
+}
+
+admin_reply admin_ops::policy_put(std::string_view tenant, std::string_view policy, std::string_view text) const
+{
+    auto r = svc_.policies().put(tenant, policy, text);
+    if (!r) return admin_error(400, "invalid_policy", r.error().message);
+    log::info("policy stored", {{"tenant_id", tenant}, {"policy_id", policy}});
+    return ok(json::object{{"tenant_id", tenant}, {"policy_id", policy}, {"version", (*r)->version}});
+}
+
+admin_reply admin_ops::policy_delete(std::string_view tenant, std::string_view policy) const
+{
+    auto r = svc_.policies().remove(tenant, policy);
+    if (!r) return admin_error(400, "invalid_id", r.error().message);
+    if (!*r) return no_policy(tenant, policy);
+    log::info("policy removed", {{"tenant_id", tenant}, {"policy_id", policy}});
+    return ok(json::object{{"removed", true}});
+}
+
+admin_reply admin_ops::policies_reload() const
+{
+    auto report = svc_.reload_policies();
+    return ok(report_json(report), report.ok() ? 200 : 422);
+}
+
+admin_reply admin_ops::backpressure_status() const
+{
+    return ok(to_json(svc_.backpressure().status()));
+}
+
+admin_reply admin_ops::backpressure_reset() const
+{
+    auto [outcome, status] = svc_.backpressure().reset();
+    json::array still_over;
+    std::string over_names;
+    for (auto i : outcome.still_over)
+    {
+        still_over.push_back(json::string(router::to_string(i)));
+        over_names += (over_names.empty() ? "" : ", ") + std::string(router::to_string(i));
+    }
+    std::string message =
+        outcome.reactivates
+            ? "forced to inactive, but the next evaluation will raise it again: " + over_names +
+                  " still above the high mark"
+            : (outcome.still_over.empty()
+                   ? std::string("forced to inactive; no input is above its high mark")
+                   : "forced to inactive; " + over_names +
+                         " above the high mark, so it may be raised again after activate_after_ms");
+    return ok(json::object{{"ok", true},
+                           {"previous_state", std::string(router::to_string(outcome.previous))},
+                           {"state", std::string(router::to_string(status.state))},
+                           {"still_over", std::move(still_over)},
+                           {"reactivates", outcome.reactivates},
+                           {"message", std::move(message)},
+                           {"status", to_json(status)}});
+}
+
+admin_reply admin_ops::breakers_list() const
+{
+    return not_implemented("breakers.list");
+}
+
+admin_reply admin_ops::breakers_reset() const
+{
+    return not_implemented("breakers.reset");
+}
+
+} // namespace beamline::app
