@@ -134,8 +134,11 @@ router::backpressure_sample backpressure_gate::sample(clock::time_point now)
 {
     router::backpressure_sample s{};
     s[static_cast<std::size_t>(backpressure_input::inflight)] = static_cast<double>(src_.inflight());
+    // No decision for a second or more: the router is idle, and the slow samples still in the
+    // window describe a load that has gone, so they must not hold the state up after it.
+    const bool idle = latency_.recent_count(now) == 0;
     s[static_cast<std::size_t>(backpressure_input::latency_p95_ms)] =
-        static_cast<double>(latency_.quantile(0.95, now, latency_min_samples)) / 1000.0;
+        idle ? 0.0 : static_cast<double>(latency_.quantile(0.95, now, latency_min_samples)) / 1000.0;
     s[static_cast<std::size_t>(backpressure_input::pending_bytes)] = static_cast<double>(src_.pending_bytes());
     if (consumer_pending_)
         s[static_cast<std::size_t>(backpressure_input::consumer_pending)] = static_cast<double>(consumer_pending_());

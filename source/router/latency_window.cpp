@@ -66,6 +66,15 @@ std::uint64_t latency_window::count(clock::time_point now) const
     return n;
 }
 
+std::uint64_t latency_window::recent_count(clock::time_point now) const
+{
+    const auto tick = tick_of(now);
+    std::uint64_t n = 0;
+    for (const auto& s : slots_)
+        if (live(s, tick) && tick - s.tick <= 1) n += s.total;
+    return n;
+}
+
 std::uint64_t latency_window::quantile(double q, clock::time_point now, std::uint64_t min_samples) const
 {
     const auto tick = tick_of(now);

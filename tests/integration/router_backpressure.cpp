@@ -194,6 +194,10 @@ BOOST_AUTO_TEST_CASE(a_reset_is_overridden_while_an_input_stays_over_and_the_rep
     // And the next evaluation does: active again, a second activation.
     BOOST_TEST(eventually([&] { return f.state() == "active"; }, 5s));
     BOOST_TEST(f.backpressure().at("activations").to_number<double>() == 2);
+
+    // No more decisions: the slow samples still in the window no longer count once the router has
+    // been idle for a second, so it recovers well before they age out of the 10 s window.
+    BOOST_TEST(eventually([&] { return f.state() == "inactive"; }, 6s), json::serialize(f.backpressure()));
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -33,6 +33,9 @@ public:
     /// holds fewer than `min_samples` samples (a handful of slow requests is not a trend).
     std::uint64_t quantile(double q, clock::time_point now, std::uint64_t min_samples = 1) const;
     std::uint64_t count(clock::time_point now) const;
+    /// Samples in the current slot and the one before it: 0 means nothing was recorded for at
+    /// least one slot length.
+    std::uint64_t recent_count(clock::time_point now) const;
 
     /// Bin of a value and the largest value that bin holds (exposed for tests).
     static std::size_t bin_of(std::uint64_t micros) noexcept;

@@ -134,6 +134,13 @@ BOOST_AUTO_TEST_CASE(latency_input_needs_enough_samples_and_reads_in_millisecond
     BOOST_TEST(busy.inputs.at(1).value >= 300.0);
     BOOST_TEST(busy.inputs.at(1).value <= 375.0);
     BOOST_TEST(busy.inputs.at(1).over);
+
+    // The load stops: once no decision has finished for a whole slot the slow samples, though
+    // still in the 10 s window, no longer hold the input up.
+    f.now += 1500ms;
+    BOOST_TEST(f.gate->evaluate().inputs.at(1).value >= 300.0);
+    f.now += 600ms;
+    BOOST_TEST(f.gate->evaluate().inputs.at(1).value == 0.0);
 }
 
 BOOST_AUTO_TEST_CASE(status_json_has_exactly_the_specified_members)

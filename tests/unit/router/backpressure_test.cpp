@@ -266,6 +266,16 @@ BOOST_AUTO_TEST_CASE(old_samples_slide_out_of_the_window)
     BOOST_TEST(w.quantile(0.95, t0 + 20s) == 0u);
 }
 
+BOOST_AUTO_TEST_CASE(recent_count_sees_the_current_and_previous_slot_only)
+{
+    latency_window w(1000ms, 10);
+    w.record(5ms, t0);
+    BOOST_TEST(w.recent_count(t0) == 1u);
+    BOOST_TEST(w.recent_count(t0 + 1999ms) == 1u);
+    BOOST_TEST(w.recent_count(t0 + 2s) == 0u);
+    BOOST_TEST(w.count(t0 + 2s) == 1u); // still in the window
+}
+
 BOOST_AUTO_TEST_CASE(too_few_samples_read_as_zero)
 {
     latency_window w;
