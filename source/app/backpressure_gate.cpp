@@ -60,15 +60,11 @@ backpressure_gate::backpressure_gate(const backpressure_config& cfg, metrics::re
       machine_(backpressure_settings_from(cfg), now_()),
       rejections_(reg.counter("router_backpressure_rejections_total",
                               "Decide requests answered overloaded while backpressure was active")),
-      activations_metric_(reg.counter("router_backpressure_activations_total", "Times backpressure became active"))
+      activations_metric_(reg.counter("router_backpressure_activations_total", "Times backpressure became active")),
+      state_metric_(reg.gauge("router_backpressure_state", "Backpressure state: 0 inactive, 1 warning, 2 active"))
 {
-    for (auto st : {backpressure_state::inactive, backpressure_state::warning, backpressure_state::active})
-        state_metric_[static_cast<std::size_t>(st)] =
-            &reg.gauge("router_backpressure_state", "1 for the current backpressure state, 0 for the others",
-                       {{"state", std::string(router::to_string(st))}});
     for (auto i : {backpressure_input::inflight, backpressure_input::latency_p95_ms, backpressure_input::pending_bytes})
         register_input_metric(i);
-    state_metric_[0]->set(1);
 }
 
 void backpressure_gate::register_input_metric(router::backpressure_input i)
@@ -195,8 +191,8 @@ std::pair<router::backpressure_reset_outcome, router::backpressure_status> backp
 
 void backpressure_gate::publish_metrics(const router::backpressure_status& s)
 {
-    for (std::size_t i = 0; i < state_metric_.size(); ++i)
-        state_metric_[i]->set(i == static_cast<std::size_t>(s.state) ? 1 : 0);
+    // The enum's order is the metric's contract (docs/OPERATIONS.md "Monitoring", the alert rules).
+    state_metric_.set(static_cast<double>(s.state));
     for (const auto& in : s.inputs)
         if (auto* g = input_metric_[static_cast<std::size_t>(in.input)]) g->set(in.value);
     if (s.activations > activations_published_)

@@ -100,7 +100,7 @@ private:
 
     metrics::counter& rejections_;
     metrics::counter& activations_metric_;
-    std::array<metrics::gauge*, 3> state_metric_{};
+    metrics::gauge& state_metric_;
     std::array<metrics::gauge*, router::backpressure_input_count> input_metric_{};
 };
 

@@ -23,6 +23,7 @@
 namespace beamline::router
 {
 
+/// The values are those of the metric router_backpressure_state (0, 1, 2).
 enum class backpressure_state
 {
     inactive,
