@@ -57,6 +57,11 @@ std::optional<transport> take_via(std::vector<std::string>& args, const char* ve
         std::string value;
         if (args[i] == "--via" && i + 1 < args.size()) value = args[i + 1];
         else if (args[i].starts_with("--via=")) value = args[i].substr(6);
+        else if (args[i] == "--via")
+        {
+            std::cerr << verb << ": --via needs http or nats\n";
+            return std::nullopt;
+        }
         else continue;
         args.erase(args.begin() + static_cast<std::ptrdiff_t>(i), args.begin() + static_cast<std::ptrdiff_t>(i) + (args[i] == "--via" ? 2 : 1));
         if (value == "http") via = transport::http;
@@ -71,7 +76,7 @@ std::optional<transport> take_via(std::vector<std::string>& args, const char* ve
     return via;
 }
 
-/// The error code of an {"ok":false,...} body, empty for any other body.
+/// True for an {"ok":false,...} body: the NATS transport has no status code to say it failed.
 bool is_error_body(const std::string& body)
 {
     boost::system::error_code ec;
