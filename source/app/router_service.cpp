@@ -138,6 +138,9 @@ struct router_service::impl
         s.tenants.state.idempotency_ttl = c.router.idempotency_ttl_s;
         s.tenants.state.tenant_rps = c.router.tenant_rps;
         s.tenants.state.tenant_burst = c.router.tenant_burst;
+        // A decision slowed on purpose must not run on the NATS reader (where an idle tenant's
+        // decision otherwise runs): it would stall reading instead of queueing work in flight.
+        s.intake_on_submit = c.backpressure.diagnostic_decide_delay_us.count() == 0;
         return s;
     }
 
