@@ -65,13 +65,19 @@ backpressure_gate::backpressure_gate(const backpressure_config& cfg, metrics::re
 {
     for (auto i : {backpressure_input::inflight, backpressure_input::latency_p95_ms, backpressure_input::pending_bytes})
         register_input_metric(i);
+    last_evaluation_ = now_();
+    active_seconds_metric_ = reg.callback(metrics::metric_type::counter, "router_backpressure_active_seconds_total",
+                                          "Seconds backpressure has been active", {}, [this] {
+                                              std::lock_guard lock(mutex_);
+                                              return active_seconds_;
+                                          });
 }
 
 void backpressure_gate::register_input_metric(router::backpressure_input i)
 {
-    input_metric_[static_cast<std::size_t>(i)] =
-        &reg_.gauge("router_backpressure_input", "Current value of each backpressure input",
-                    {{"input", std::string(router::to_string(i))}});
+    auto* gauge = &reg_.gauge("router_backpressure_input", "Current value of each backpressure input",
+                              {{"input", std::string(router::to_string(i))}});
+    input_metric_[static_cast<std::size_t>(i)].store(gauge, std::memory_order_release);
 }
 
 void backpressure_gate::start(boost::asio::any_io_executor ex)
@@ -113,9 +119,11 @@ void backpressure_gate::record_latency(clock::duration d)
 
 void backpressure_gate::set_consumer_pending_source(std::function<std::uint64_t()> source)
 {
+    // Registered before the lock: a scrape holds the registry's lock while it samples the callback
+    // metric below, which takes this one.
+    register_input_metric(backpressure_input::consumer_pending); // absent until now, like the input
     std::lock_guard lock(mutex_);
     consumer_pending_ = std::move(source);
-    register_input_metric(backpressure_input::consumer_pending); // absent until now, like the input
 }
 
 bool backpressure_gate::results_consumer_should_slow() const
@@ -149,6 +157,7 @@ router::backpressure_status backpressure_gate::evaluate()
         std::lock_guard lock(mutex_);
         const auto now = now_();
         before = machine_.state();
+        count_active_time(now);
         machine_.evaluate(sample(now), now);
         st = machine_.status(now);
         retry_after_ms_.store(machine_.retry_after_ms(), std::memory_order_relaxed);
@@ -179,6 +188,7 @@ std::pair<router::backpressure_reset_outcome, router::backpressure_status> backp
 {
     std::lock_guard lock(mutex_);
     const auto now = now_();
+    count_active_time(now);
     auto outcome = machine_.reset(now);
     auto st = machine_.status(now);
     retry_after_ms_.store(0, std::memory_order_relaxed);
@@ -189,12 +199,19 @@ std::pair<router::backpressure_reset_outcome, router::backpressure_status> backp
     return {outcome, st};
 }
 
+void backpressure_gate::count_active_time(clock::time_point now)
+{
+    if (machine_.state() == backpressure_state::active && now > last_evaluation_)
+        active_seconds_ += std::chrono::duration<double>(now - last_evaluation_).count();
+    last_evaluation_ = std::max(last_evaluation_, now);
+}
+
 void backpressure_gate::publish_metrics(const router::backpressure_status& s)
 {
     // The enum's order is the metric's contract (docs/OPERATIONS.md "Monitoring", the alert rules).
     state_metric_.set(static_cast<double>(s.state));
     for (const auto& in : s.inputs)
-        if (auto* g = input_metric_[static_cast<std::size_t>(in.input)]) g->set(in.value);
+        if (auto* g = input_metric_[static_cast<std::size_t>(in.input)].load(std::memory_order_acquire)) g->set(in.value);
     if (s.activations > activations_published_)
     {
         activations_metric_.inc(s.activations - activations_published_);

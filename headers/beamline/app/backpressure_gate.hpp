@@ -94,6 +94,9 @@ private:
     router::latency_window latency_;
     std::function<std::uint64_t()> consumer_pending_;
     std::uint64_t activations_published_ = 0;
+    clock::time_point last_evaluation_;
+    double active_seconds_ = 0; ///< time spent active, counted between evaluations
+    void count_active_time(clock::time_point now);
 
     std::atomic<router::backpressure_state> state_{router::backpressure_state::inactive};
     std::atomic<std::uint32_t> retry_after_ms_{0};
@@ -101,7 +104,9 @@ private:
     metrics::counter& rejections_;
     metrics::counter& activations_metric_;
     metrics::gauge& state_metric_;
-    std::array<metrics::gauge*, router::backpressure_input_count> input_metric_{};
+    metrics::callback_registration active_seconds_metric_;
+    /// Atomic: the results consumer's series is registered from its thread while evaluations run.
+    std::array<std::atomic<metrics::gauge*>, router::backpressure_input_count> input_metric_{};
 };
 
 } // namespace beamline::app

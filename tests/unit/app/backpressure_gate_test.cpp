@@ -115,6 +115,8 @@ BOOST_AUTO_TEST_CASE(admits_everything_until_active_then_only_up_to_the_low_mark
     BOOST_TEST(f.gate->active());
     f.run_for(200ms);
     BOOST_TEST(!f.gate->active());
+    // Active from the evaluation at 500 ms to the one at 1600 ms that recovered: 1.1 s.
+    BOOST_TEST(series(f.reg, "router_backpressure_active_seconds_total") == 1.1, boost::test_tools::tolerance(1e-6));
     BOOST_TEST(series(f.reg, "router_backpressure_state") == 0);
     BOOST_TEST(!f.gate->admit(100));
 }
