@@ -88,8 +88,11 @@ void backpressure_gate::start(boost::asio::any_io_executor ex)
 void backpressure_gate::schedule(std::shared_ptr<boost::asio::steady_timer> timer)
 {
     timer->expires_after(cfg_.evaluate_interval_ms);
-    timer->async_wait([self = shared_from_this(), timer](boost::system::error_code ec) {
-        if (ec) return;
+    // A weak reference: the gate dies with the service, before the metrics registry its callback
+    // series is registered in, even while the io_context still holds this handler.
+    timer->async_wait([weak = weak_from_this(), timer](boost::system::error_code ec) {
+        auto self = weak.lock();
+        if (ec || !self) return;
         try
         {
             self->evaluate();

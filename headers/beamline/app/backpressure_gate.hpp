@@ -49,8 +49,7 @@ public:
     backpressure_gate(const backpressure_config& cfg, metrics::registry& reg, sources src,
                       std::function<clock::time_point()> now = [] { return clock::now(); });
 
-    /// Starts the evaluation timer on `ex`. It holds a reference to the gate until the executor's
-    /// context stops.
+    /// Starts the evaluation timer on `ex`; it stops when the gate is destroyed.
     void start(boost::asio::any_io_executor ex);
 
     /// Per request, before any work: nullopt when admitted, else the retry_after_ms to reply with.
