@@ -86,9 +86,10 @@ asio::awaitable<void> notify_when_ready(router_service* service, const service_n
         if (health.draining) co_return;
         if (health.ready())
         {
+            // Announced first: a SIGHUP right after READY=1 must be told as a reload.
+            announced->store(true);
             tell_systemd(*notifier, notifier->ready("serving " + std::to_string(service->policies().list().size()) +
                                                     " policies from " + service->nats().current_server()));
-            announced->store(true);
             co_return;
         }
         poll.expires_after(100ms);

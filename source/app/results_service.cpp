@@ -419,6 +419,11 @@ void results_service::stop()
     asio::post(impl_->executor, [i = impl_] { i->timer.cancel(); });
 }
 
+std::uint64_t results_service::backlog() const noexcept
+{
+    return impl_->pending.load(std::memory_order_relaxed) + impl_->ack_pending.load(std::memory_order_relaxed);
+}
+
 const results_service::counters& results_service::totals() const noexcept
 {
     return impl_->totals;

@@ -161,7 +161,12 @@ struct router_service::impl
         parts.observer = hooks;
         parts.seed = std::random_device{}() ^ (std::uint64_t{std::random_device{}()} << 32);
         pipeline.emplace(io.get_executor(), store, settings_from(cfg), std::move(parts));
-        if (cfg.jetstream.enabled) results = results_service::create(io.get_executor(), client, results_config_from(cfg), reg);
+        if (cfg.jetstream.enabled)
+        {
+            results = results_service::create(io.get_executor(), client, results_config_from(cfg), reg);
+            // SPEC §12: the results backlog (pending + ack-pending) is a backpressure input.
+            bp->set_consumer_pending_source([r = results.get()] { return r->backlog(); });
+        }
     }
 
     static results_service_config results_config_from(const config& cfg)

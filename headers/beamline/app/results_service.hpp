@@ -71,6 +71,8 @@ public:
 
     /// Empty while the loop runs; otherwise why not, in words (for /healthz and the log).
     std::string problem() const;
+    /// The consumer's pending + ack-pending, from the last poll and the last delivery's metadata.
+    std::uint64_t backlog() const noexcept;
     /// `/v1/status` "jetstream" member.
     boost::json::object status() const;
 
