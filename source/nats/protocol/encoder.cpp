@@ -72,6 +72,7 @@ void encode_connect(std::string& out, const connect_info& info)
     append_bool(out, "tls_required", info.tls_required);
     append_bool(out, "echo", info.echo);
     append_bool(out, "headers", info.headers);
+    // The one place of the rule: nats-server refuses no_responders without headers support.
     append_bool(out, "no_responders", info.no_responders && info.headers);
     if (!info.name.empty()) append_string_field(out, "name", info.name);
     if (!info.user.empty()) append_string_field(out, "user", info.user);
