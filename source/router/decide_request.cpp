@@ -1,5 +1,6 @@
 #include "beamline/router/decide_request.hpp"
 
+#include "beamline/common/subject.hpp"
 #include "beamline/router/ids.hpp"
 
 #include <algorithm>
@@ -320,8 +321,9 @@ std::optional<intake_error> read_assignment_subject(const json::object& root, co
     if (!f.text->starts_with(limits.assignment_subject_prefix))
         return refuse.schema("assignment_subject must start with " +
                              quoted(limits.assignment_subject_prefix));
-    if (!is_publish_subject(*f.text))
-        return refuse.schema("assignment_subject must be a valid NATS subject without wildcards");
+    if (!common::valid_publish_subject(*f.text))
+        return refuse.schema("assignment_subject must be a valid NATS subject: dot-separated tokens, "
+                             "no empty token, no blank or control character, no * or >");
     out.assign(*f.text);
     return std::nullopt;
 }
@@ -337,18 +339,6 @@ tenant_allow_list::tenant_allow_list(std::vector<std::string> tenants) : sorted_
 bool tenant_allow_list::allows(std::string_view tenant_id) const noexcept
 {
     return sorted_.empty() || std::binary_search(sorted_.begin(), sorted_.end(), tenant_id, std::less<>{});
-}
-
-bool is_publish_subject(std::string_view s) noexcept
-{
-    if (s.empty() || s.front() == '.' || s.back() == '.') return false;
-    char previous = '.';
-    for (char c : s)
-    {
-        if (c <= ' ' || c == 0x7F || c == '*' || c == '>' || (c == '.' && previous == '.')) return false;
-        previous = c;
-    }
-    return true;
 }
 
 std::optional<intake_error> check_tenant_allowed(const decide_request& request,

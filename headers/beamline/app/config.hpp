@@ -3,6 +3,8 @@
 // loading from an INI file, `BEAMLINE_<SECTION>_<KEY>` environment variables and `--section.key`
 // flags, in rising precedence. Every error names the key and where its value came from.
 
+#include "beamline/common/address.hpp"
+
 #include <boost/system/result.hpp>
 #include <chrono>
 #include <cstdint>
@@ -16,17 +18,8 @@
 namespace beamline::app
 {
 
-struct host_port
-{
-    std::string host;
-    std::uint16_t port = 0;
-
-    friend bool operator==(const host_port&, const host_port&) = default;
-};
-
-/// Parses `host:port`, `[v6]:port` or `:port` (all interfaces); port 0 asks for a free one.
-std::optional<host_port> parse_host_port(std::string_view text);
-std::string to_string(const host_port& hp);
+using common::host_port; // http.listen, parsed by common::parse_listen_address
+using common::to_string;
 
 struct nats_config
 {

@@ -1,10 +1,10 @@
 #pragma once
-// Small ASCII text helpers shared by the configuration, units and logging code.
+// Small ASCII text helpers shared by the configuration, units, address and logging code.
 
 #include <string>
 #include <string_view>
 
-namespace beamline::app::text
+namespace beamline::common::text
 {
 
 /// Without leading and trailing blanks (space, tab, carriage return).
@@ -56,4 +56,4 @@ constexpr bool iequals(std::string_view a, std::string_view b) noexcept
     return true;
 }
 
-} // namespace beamline::app::text
+} // namespace beamline::common::text

@@ -1,33 +1,34 @@
 #pragma once
-// Human-friendly durations and sizes, shared by the configuration and by CLI flags such as
-// `--timeout 5s`. Bad input yields a message that says what was expected, never an exception.
+// Durations and sizes as people write them: one grammar for the configuration, CLI flags such as
+// `--timeout 5s` and policy files (docs/policies.md, "Durations and sizes"). Bad input yields a
+// message that says what was expected, never an exception.
+//
+//   duration = [blanks] digits [blanks] [unit] [blanks]      unit = ms | s | m | min | h | d
+//   size     = [blanks] digits [blanks] [unit] [blanks]      unit = B | KiB | MiB | GiB | K | M | G
+//                                                            (size units in any case)
+//
+// A bare number counts the unit the caller names (the `_ms` keys: milliseconds); where the caller
+// names none, a unit is required. Fractions, signs and decimal size units (KB, MB) are refused.
+
+#include "beamline/common/parsed.hpp"
 
 #include <chrono>
 #include <cstdint>
 #include <string>
 #include <string_view>
-#include <variant>
 
-namespace beamline::app
+namespace beamline::common
 {
-
-/// Either a parsed value or a message such as `"5x" is not a duration (use 500ms, 5s, 2m or 1h)`.
-template <class T>
-struct parsed
-{
-    std::variant<T, std::string> outcome;
-
-    bool ok() const noexcept { return outcome.index() == 0; }
-    explicit operator bool() const noexcept { return ok(); }
-    const T& value() const { return std::get<0>(outcome); }
-    const std::string& error() const { return std::get<1>(outcome); }
-};
 
 /// Parses a whole non-negative number ("0", "8388608"); signs, blanks and fractions are errors.
 parsed<std::uint64_t> parse_whole_number(std::string_view text);
 
-/// Parses `500ms`, `5s`, `2m`, `1h` or a bare number, which counts `bare_unit`s (milliseconds
-/// unless told otherwise, so `--timeout 250` is 250 ms). Blanks around the text are ignored.
+/// For parse_duration: a bare number is refused, the text must name its unit.
+inline constexpr std::chrono::milliseconds unit_required{0};
+
+/// Parses `500ms`, `5s`, `2m` (or `2min`), `1h`, `1d` or a bare number, which counts `bare_unit`s
+/// (milliseconds unless told otherwise, so `--timeout 250` is 250 ms). Zero is a valid duration;
+/// callers that need a positive one or a bound check the value.
 parsed<std::chrono::milliseconds>
 parse_duration(std::string_view text, std::chrono::milliseconds bare_unit = std::chrono::milliseconds{1});
 
@@ -42,4 +43,4 @@ std::string format_duration(std::chrono::milliseconds d);
 /// Renders a byte count exactly, with the largest exact binary unit (`8MiB`, `1500`).
 std::string format_size(std::uint64_t bytes);
 
-} // namespace beamline::app
+} // namespace beamline::common

@@ -184,7 +184,44 @@ BOOST_AUTO_TEST_CASE(environment_errors_name_the_variable)
 
     sources.environment = {{"BEAMLINE_HTTP_LISTEN", "8080"}};
     BOOST_TEST(load_error(sources) ==
-               "BEAMLINE_HTTP_LISTEN: \"8080\" is not host:port (e.g. 0.0.0.0:8080 or [::1]:8080)");
+               "BEAMLINE_HTTP_LISTEN: listen address \"8080\": missing port (expected host:port)");
+}
+
+BOOST_AUTO_TEST_CASE(values_are_refused_where_the_component_would_refuse_them)
+{
+    struct vector
+    {
+        std::string flag;
+        std::string error;
+    };
+    const std::vector<vector> vectors = {
+        // The NATS client refuses port 0, other schemes and malformed hosts.
+        {"--nats.url=nats://127.0.0.1:0",
+         "flag --nats.url: \"nats://127.0.0.1:0\": port 0 is not a server port (1 to 65535)"},
+        {"--nats.url=nats://a:4222,nats://h!st:4222", "flag --nats.url: \"nats://h!st:4222\": host \"h!st\""},
+        {"--nats.url=ws://a:4222", "flag --nats.url: \"ws://a:4222\" has scheme \"ws\""},
+        // The router refuses a wildcard character anywhere in a subject it publishes to.
+        {"--router.assignment_subject=a.b*c", "flag --router.assignment_subject: \"a.b*c\" is not a subject to publish to"},
+        {"--router.assignment_subject=a.>", "flag --router.assignment_subject: \"a.>\" is not a subject to publish to"},
+        {"--router.assignment_subject_prefix=caf.*.", "flag --router.assignment_subject_prefix: \"caf.*.\" is not a subject prefix"},
+        // The client subscribes with these: a subscribe subject and a queue group token.
+        {"--router.decide_subject=a.>.b", "flag --router.decide_subject: \"a.>.b\" is not a subject to subscribe to"},
+        {"--router.decide_subject=a.b*", "flag --router.decide_subject: \"a.b*\" is not a subject to subscribe to"},
+        {"--router.queue_group=q.group", "flag --router.queue_group: \"q.group\" is not a valid name"},
+        {"--router.queue_group=q g", "flag --router.queue_group: \"q g\" is not a valid name"},
+    };
+    for (const auto& v : vectors)
+    {
+        config_sources sources;
+        sources.flags = {v.flag};
+        const std::string error = load_error(sources);
+        BOOST_TEST(error.find(v.error) != std::string::npos, v.flag << " -> " << error);
+    }
+    config_sources fine;
+    fine.flags = {"--router.decide_subject=beamline.router.*.decide", "--router.assignment_subject=caf.exec.v2",
+                  "--nats.url=tls://nats-1.internal:4443"};
+    const config c = load_ok(fine);
+    BOOST_TEST(c.router.decide_subject == "beamline.router.*.decide");
 }
 
 BOOST_AUTO_TEST_CASE(flag_errors_name_the_flag)
@@ -202,10 +239,10 @@ BOOST_AUTO_TEST_CASE(flag_errors_name_the_flag)
     BOOST_TEST(load_error(sources) == "flag --nats.max_pings_out: \"0\" is out of range (1 to 1000)");
     sources.flags = {"--router.threads=0"};
     BOOST_TEST(load_error(sources) == "flag --router.threads: \"0\" is out of range (1 to 1024)");
-    sources.flags = {"--router.decide_subject=a.*.b"};
-    BOOST_TEST(
-        load_error(sources) ==
-        "flag --router.decide_subject: \"a.*.b\" is not a valid subject: wildcards are not allowed here");
+    sources.flags = {"--router.decide_subject=a..b"};
+    BOOST_TEST(load_error(sources) ==
+               "flag --router.decide_subject: \"a..b\" is not a subject to subscribe to: dot-separated tokens, "
+               "no empty token, no blank or control character, * and > only as whole tokens, > last");
     sources.flags = {"--router.assignment_subject_prefix=caf.exec"};
     BOOST_TEST(
         load_error(sources) ==
@@ -244,13 +281,20 @@ BOOST_AUTO_TEST_CASE(cross_field_errors_name_the_source_of_the_key)
 
 BOOST_AUTO_TEST_CASE(listen_addresses)
 {
-    BOOST_TEST((parse_host_port("[::1]:8080") == host_port{"::1", 8080}));
-    BOOST_TEST((parse_host_port(":0") == host_port{"0.0.0.0", 0}));
-    BOOST_TEST((parse_host_port("localhost:65535") == host_port{"localhost", 65535}));
-    BOOST_TEST(!parse_host_port("localhost:65536"));
-    BOOST_TEST(!parse_host_port("localhost"));
-    BOOST_TEST(!parse_host_port("::1:80"));
-    BOOST_TEST(!parse_host_port("host:"));
+    // http.listen refuses what the HTTP server would refuse (common::parse_listen_address).
+    config_sources sources;
+    sources.flags = {"--http.listen=[::1]:8080"};
+    BOOST_TEST((load_ok(sources).http.listen == host_port{"::1", 8080}));
+    sources.flags = {"--http.listen=:0"};
+    BOOST_TEST((load_ok(sources).http.listen == host_port{"0.0.0.0", 0}));
+    sources.flags = {"--http.listen=localhost:65535"};
+    BOOST_TEST((load_ok(sources).http.listen == host_port{"localhost", 65535}));
+    for (std::string bad : {"localhost:65536", "localhost", "::1:80", "host:", "example.com:80"})
+    {
+        sources.flags = {"--http.listen=" + bad};
+        const std::string error = load_error(sources);
+        BOOST_TEST(error.find("flag --http.listen: listen address \"" + bad + "\"") == 0u, error);
+    }
     BOOST_TEST(to_string(host_port{"::1", 80}) == "[::1]:80");
 }
 

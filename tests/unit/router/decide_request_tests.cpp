@@ -355,6 +355,9 @@ BOOST_AUTO_TEST_CASE(assignment_subject_must_carry_the_allowed_prefix)
     check_refused(parse_request(with("assignment_subject", "caf.exec.assign.a b")), schema, "NATS subject");
     check_refused(parse_request(with("assignment_subject", "caf.exec.assign.")), schema, "NATS subject");
     check_refused(parse_request(with("assignment_subject", 1)), schema, "assignment_subject");
+    // The common publish-subject rule: no wildcard character anywhere, not even inside a token.
+    check_refused(parse_request(with("assignment_subject", "caf.exec.assign.a*b")), schema, "no * or >");
+    check_refused(parse_request(with("assignment_subject", "caf.exec.assign.gpu>")), schema, "no * or >");
 
     intake_limits limits;
     limits.assignment_subject_prefix = "jobs.";
