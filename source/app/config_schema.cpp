@@ -354,18 +354,6 @@ std::vector<key_spec> build_table()
     t.push_back(list(
         "router", "tenants_allow", "tenants allowed to ask, comma-separated; empty: all",
         [](auto& c) -> auto& { return c.router.tenants_allow; }));
-    t.push_back(name(
-        "router", "result_subject", "subject of execution results",
-        [](auto& c) -> auto& { return c.router.result_subject; }, name_kind::publish_subject));
-    t.push_back(name(
-        "router", "usage_subject", "subject of usage events",
-        [](auto& c) -> auto& { return c.router.usage_subject; }, name_kind::publish_subject));
-    t.push_back(name(
-        "router", "status_subject", "request/reply subject of the backpressure status",
-        [](auto& c) -> auto& { return c.router.status_subject; }, name_kind::subscribe_subject));
-    t.push_back(name(
-        "router", "admin_subject_prefix", "prefix of the admin request subjects (token required)",
-        [](auto& c) -> auto& { return c.router.admin_subject_prefix; }, name_kind::subject_prefix));
     t.push_back(integer(
         "router", "tenant_inflight_max", "decisions in flight per tenant before it is refused",
         [](auto& c) -> auto& { return c.router.tenant_inflight_max; }, 1, u32_max));

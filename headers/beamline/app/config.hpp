@@ -53,10 +53,6 @@ struct router_config
     std::chrono::seconds idempotency_ttl_s{3600};
     std::vector<std::string> tenants_allow; // empty: every tenant
     // Keys beyond the minimal table, which an operator needs to run the daemon for real.
-    std::string result_subject = "caf.exec.result.v1";
-    std::string usage_subject = "beamline.usage.v1.metered";
-    std::string status_subject = "beamline.router.v1.status.backpressure";
-    std::string admin_subject_prefix = "beamline.router.v1.admin.";
     std::uint32_t tenant_inflight_max = 1000;
     std::uint32_t max_tenants = 100'000; // tenants with state (sticky, idempotency, buckets); LRU beyond
     std::uint32_t tenant_rps = 0;   // per-tenant token bucket, requests per second; 0: off
