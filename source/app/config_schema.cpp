@@ -5,6 +5,7 @@
 #include "beamline/common/address.hpp"
 #include "beamline/common/subject.hpp"
 #include "beamline/common/units.hpp"
+#include "beamline/router/ids.hpp"
 
 #include <algorithm>
 #include <array>
@@ -351,9 +352,27 @@ std::vector<key_spec> build_table()
     t.push_back(duration_s(
         "router", "idempotency_ttl_s", "how long a request id is remembered, in seconds",
         [](auto& c) -> auto& { return c.router.idempotency_ttl_s; }));
-    t.push_back(list(
+    auto tenants = list(
         "router", "tenants_allow", "tenants allowed to ask, comma-separated; empty: all",
-        [](auto& c) -> auto& { return c.router.tenants_allow; }));
+        [](auto& c) -> auto& { return c.router.tenants_allow; });
+    tenants.set = [inner = tenants.set](config& c, std::string_view v) -> std::string
+    {
+        // An entry the router could never match is a typo, not a wish: each must be a tenant id.
+        if (trim(v).empty()) return inner(c, v);
+        std::string_view rest = v;
+        for (std::size_t n = 1;; ++n)
+        {
+            const auto comma = rest.find(',');
+            const auto entry = trim(rest.substr(0, comma));
+            if (entry.empty()) return "entry " + std::to_string(n) + " is empty (a doubled or trailing comma?)";
+            if (!router::is_tenant_or_policy_id(entry))
+                return "entry " + in_quotes(entry) + " is not a tenant id (1-64 characters of [A-Za-z0-9_.-])";
+            if (comma == std::string_view::npos) break;
+            rest.remove_prefix(comma + 1);
+        }
+        return inner(c, v);
+    };
+    t.push_back(std::move(tenants));
     t.push_back(integer(
         "router", "tenant_inflight_max", "decisions in flight per tenant before it is refused",
         [](auto& c) -> auto& { return c.router.tenant_inflight_max; }, 1, u32_max));
@@ -468,16 +487,6 @@ const key_spec* find_env(std::string_view env_name)
 bool is_section(std::string_view section)
 {
     return section == "nats" || section == "router" || section == "http" || section == "log" || section == "jetstream";
-}
-
-std::string section_of_env(std::string_view env_name)
-{
-    for (std::string_view section : {"nats", "router", "http", "log", "jetstream"})
-    {
-        const std::string prefix = "BEAMLINE_" + text::to_upper(section) + "_";
-        if (env_name.starts_with(prefix) && env_name.size() > prefix.size()) return std::string(section);
-    }
-    return {};
 }
 
 } // namespace beamline::app::schema

@@ -102,8 +102,10 @@ struct config
 /// The configuration with no file, environment or flags: `threads` is the number of cores.
 config default_config();
 
-/// Where values come from. `environment` holds variables by name; only `BEAMLINE_<SECTION>_*`
-/// ones for the four sections are read, every other variable is ignored.
+/// Where values come from. `environment` holds variables by name. Every `BEAMLINE_<SECTION>_<KEY>`
+/// variable is configuration: one whose section or key is unknown (`BEAMLINE_NAT_URL`) is an
+/// error, except the few the scripts and tests use (`BEAMLINE_ROUTER_BIN`, `BEAMLINE_NATS_BENCH`,
+/// `BEAMLINE_TEST_*`). Variables of another shape (`BEAMLINE_ROOT`, `PATH`) are ignored.
 struct config_sources
 {
     std::optional<std::filesystem::path> file;
@@ -129,6 +131,11 @@ using config_result = boost::system::result<config, config_error>;
 /// Loads defaults, then the file, then the environment, then flags; later sources win per key.
 /// Unknown keys, bad values and inconsistent combinations are errors.
 config_result load_config(const config_sources& sources);
+
+/// Checks what the daemon opens when it starts, so that `run` and `start` fail at once with the
+/// key and the file named instead of retrying a connection that cannot succeed: the TLS files
+/// (`nats.tls_ca`, `nats.tls_cert`, `nats.tls_key`) exist, are regular files and can be read.
+std::optional<config_error> check_startup_files(const config& cfg);
 
 /// Moves `--config PATH`, `--config=PATH` and every `--section.key[=value]` out of `args` into a
 /// config_sources (environment left empty), keeping the other arguments in order.

@@ -34,7 +34,5 @@ const std::vector<key_spec>& keys();
 const key_spec* find(std::string_view name);
 const key_spec* find_env(std::string_view env_name);
 bool is_section(std::string_view section);
-/// "nats" for "BEAMLINE_NATS_ANYTHING", "" when the variable names no section.
-std::string section_of_env(std::string_view env_name);
 
 } // namespace beamline::app::schema

@@ -187,6 +187,29 @@ BOOST_AUTO_TEST_CASE(environment_errors_name_the_variable)
                "BEAMLINE_HTTP_LISTEN: listen address \"8080\": missing port (expected host:port)");
 }
 
+BOOST_AUTO_TEST_CASE(a_variable_with_an_unknown_section_is_refused)
+{
+    // A typo in the section is as wrong as one in the key: the value would be silently ignored.
+    config_sources sources;
+    sources.environment = {{"BEAMLINE_NAT_URL", "nats://x:4222"}};
+    BOOST_TEST(load_error(sources) == "BEAMLINE_NAT_URL: unknown section \"nat\" in BEAMLINE_NAT_URL "
+                                      "(sections: NATS, ROUTER, HTTP, LOG); did you mean BEAMLINE_NATS_URL?");
+    BOOST_TEST(load_config(sources).error().source == "BEAMLINE_NAT_URL");
+    sources.environment = {{"BEAMLINE_ROUTR_THREADS", "2"}};
+    BOOST_TEST(load_error(sources).find("did you mean BEAMLINE_ROUTER_THREADS?") != std::string::npos);
+    sources.environment = {{"BEAMLINE_FOO_BAR", "1"}};
+    BOOST_TEST(load_error(sources) ==
+               "BEAMLINE_FOO_BAR: unknown section \"foo\" in BEAMLINE_FOO_BAR (sections: NATS, ROUTER, HTTP, LOG)");
+    sources.environment = {{"BEAMLINE_ROUTER_FOO", "1"}};
+    BOOST_TEST(load_error(sources).find("unknown key \"router.foo\"") != std::string::npos);
+    // The scripts' and tests' own variables, and names of another shape, are not configuration.
+    sources.environment = {{"BEAMLINE_ROUTER_BIN", "/x"}, {"BEAMLINE_NATS_BENCH", "/y"},
+                           {"BEAMLINE_TEST_KEEP_DIRS", "1"}, {"BEAMLINE_TEST_NATS_LOG", "always"},
+                           {"BEAMLINE_ROOT", "/src"},       {"BEAMLINE_LOADGEN", "/z"},
+                           {"BEAMLINE_", "x"},              {"BEAMLINE__X", "y"}};
+    BOOST_TEST(load_config(sources).has_value());
+}
+
 BOOST_AUTO_TEST_CASE(values_are_refused_where_the_component_would_refuse_them)
 {
     struct vector
@@ -204,11 +227,16 @@ BOOST_AUTO_TEST_CASE(values_are_refused_where_the_component_would_refuse_them)
         {"--router.assignment_subject=a.b*c", "flag --router.assignment_subject: \"a.b*c\" is not a subject to publish to"},
         {"--router.assignment_subject=a.>", "flag --router.assignment_subject: \"a.>\" is not a subject to publish to"},
         {"--router.assignment_subject_prefix=caf.*.", "flag --router.assignment_subject_prefix: \"caf.*.\" is not a subject prefix"},
+        {"--router.assignment_subject=" + std::string(1025, 'a'), "bytes, above the 1024-byte limit"},
         // The client subscribes with these: a subscribe subject and a queue group token.
         {"--router.decide_subject=a.>.b", "flag --router.decide_subject: \"a.>.b\" is not a subject to subscribe to"},
         {"--router.decide_subject=a.b*", "flag --router.decide_subject: \"a.b*\" is not a subject to subscribe to"},
         {"--router.queue_group=q.group", "flag --router.queue_group: \"q.group\" is not a valid name"},
         {"--router.queue_group=q g", "flag --router.queue_group: \"q g\" is not a valid name"},
+        // The router admits only tenant ids; an entry it can never match is a typo.
+        {"--router.tenants_allow=a/b", "flag --router.tenants_allow: entry \"a/b\" is not a tenant id"},
+        {"--router.tenants_allow=a,,b", "flag --router.tenants_allow: entry 2 is empty"},
+        {"--router.tenants_allow=a,b,", "flag --router.tenants_allow: entry 3 is empty"},
     };
     for (const auto& v : vectors)
     {
@@ -219,9 +247,35 @@ BOOST_AUTO_TEST_CASE(values_are_refused_where_the_component_would_refuse_them)
     }
     config_sources fine;
     fine.flags = {"--router.decide_subject=beamline.router.*.decide", "--router.assignment_subject=caf.exec.v2",
-                  "--nats.url=tls://nats-1.internal:4443"};
+                  "--router.tenants_allow=acme, t_2.x", "--nats.url=tls://nats-1.internal:4443"};
     const config c = load_ok(fine);
     BOOST_TEST(c.router.decide_subject == "beamline.router.*.decide");
+    BOOST_TEST(c.router.tenants_allow == (std::vector<std::string>{"acme", "t_2.x"}));
+    fine.flags = {"--router.tenants_allow="};
+    BOOST_TEST(load_ok(fine).router.tenants_allow.empty());
+}
+
+BOOST_AUTO_TEST_CASE(startup_files_must_exist_and_be_readable)
+{
+    temp_dir dir;
+    config cfg = default_config();
+    BOOST_TEST(!check_startup_files(cfg), "no TLS file configured, nothing to check");
+    cfg.nats.tls_ca = (dir.path() / "missing-ca.pem").string();
+    auto err = check_startup_files(cfg);
+    BOOST_TEST_REQUIRE(err.has_value());
+    BOOST_TEST(err->key == "nats.tls_ca");
+    BOOST_TEST(err->message == "nats.tls_ca: file \"" + cfg.nats.tls_ca + "\" does not exist");
+    cfg.nats.tls_ca = dir.write("ca.pem", "-----BEGIN CERTIFICATE-----\n").string();
+    BOOST_TEST(!check_startup_files(cfg));
+    cfg.nats.tls_cert = dir.path().string();
+    err = check_startup_files(cfg);
+    BOOST_TEST_REQUIRE(err.has_value());
+    BOOST_TEST(err->message == "nats.tls_cert: \"" + cfg.nats.tls_cert + "\" is not a regular file");
+    cfg.nats.tls_cert = dir.write("cert.pem", "x").string();
+    cfg.nats.tls_key = (dir.path() / "nope" / "key.pem").string();
+    err = check_startup_files(cfg);
+    BOOST_TEST_REQUIRE(err.has_value());
+    BOOST_TEST(err->key == "nats.tls_key");
 }
 
 BOOST_AUTO_TEST_CASE(flag_errors_name_the_flag)
