@@ -153,7 +153,8 @@ std::optional<config_error> load_file(const std::filesystem::path& path, loader&
 // environment on to the daemons they start.
 bool is_tooling_variable(std::string_view name)
 {
-    return name == "BEAMLINE_ROUTER_BIN" || name == "BEAMLINE_NATS_BENCH" || name.starts_with("BEAMLINE_TEST_");
+    return name == "BEAMLINE_ROUTER_BIN" || name == "BEAMLINE_NATS_BENCH" ||
+           name.starts_with("BEAMLINE_TEST_");
 }
 
 // "NAT" for BEAMLINE_NAT_URL; empty when the name is not BEAMLINE_<X>_<Y> with X and Y non-empty.
@@ -169,8 +170,8 @@ std::string_view env_section_word(std::string_view name)
 
 std::string unknown_section_message(std::string_view name, std::string_view section_word)
 {
-    std::string text = "unknown section " + in_quotes(text::to_lower(section_word)) + " in " + std::string(name) +
-                       " (sections: NATS, ROUTER, HTTP, LOG)";
+    std::string text = "unknown section " + in_quotes(text::to_lower(section_word)) + " in " +
+                       std::string(name) + " (sections: NATS, ROUTER, HTTP, LOG)";
     const key_spec* best = nullptr;
     std::size_t best_distance = 3;
     for (const auto& spec : schema::keys())
@@ -190,7 +191,8 @@ std::optional<config_error> load_environment(const std::map<std::string, std::st
         const std::string_view section_word = env_section_word(name);
         if (section_word.empty() || is_tooling_variable(name)) continue;
         const std::string section = text::to_lower(section_word);
-        if (!schema::is_section(section)) return error_at("", name, unknown_section_message(name, section_word));
+        if (!schema::is_section(section))
+            return error_at("", name, unknown_section_message(name, section_word));
         const key_spec* spec = schema::find_env(name);
         if (!spec)
         {
@@ -267,8 +269,9 @@ std::string unreadable_file_problem(const std::string& path)
 
 std::optional<config_error> check_startup_files(const config& cfg)
 {
-    const std::pair<const char*, const std::string*> files[] = {
-        {"nats.tls_ca", &cfg.nats.tls_ca}, {"nats.tls_cert", &cfg.nats.tls_cert}, {"nats.tls_key", &cfg.nats.tls_key}};
+    const std::pair<const char*, const std::string*> files[] = {{"nats.tls_ca", &cfg.nats.tls_ca},
+                                                                {"nats.tls_cert", &cfg.nats.tls_cert},
+                                                                {"nats.tls_key", &cfg.nats.tls_key}};
     for (const auto& [key, path] : files)
         if (auto problem = unreadable_file_problem(*path); !problem.empty())
             return config_error{key, "", std::string(key) + ": " + problem};

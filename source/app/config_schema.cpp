@@ -364,9 +364,11 @@ std::vector<key_spec> build_table()
         {
             const auto comma = rest.find(',');
             const auto entry = trim(rest.substr(0, comma));
-            if (entry.empty()) return "entry " + std::to_string(n) + " is empty (a doubled or trailing comma?)";
+            if (entry.empty())
+                return "entry " + std::to_string(n) + " is empty (a doubled or trailing comma?)";
             if (!router::is_tenant_or_policy_id(entry))
-                return "entry " + in_quotes(entry) + " is not a tenant id (1-64 characters of [A-Za-z0-9_.-])";
+                return "entry " + in_quotes(entry) +
+                       " is not a tenant id (1-64 characters of [A-Za-z0-9_.-])";
             if (comma == std::string_view::npos) break;
             rest.remove_prefix(comma + 1);
         }

@@ -3,7 +3,6 @@
 #include "beamline/common/text.hpp"
 
 #include <boost/url/parse.hpp>
-
 #include <charconv>
 
 namespace beamline::common
@@ -42,8 +41,8 @@ bool valid_host_name(std::string_view name) noexcept
             label = 0;
             continue;
         }
-        const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
-                        c == '_';
+        const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                        c == '-' || c == '_';
         if (!ok || ++label > 63) return false;
     }
     return true; // a trailing dot ("host.", fully qualified) is fine
@@ -81,7 +80,8 @@ parsed<host_port> parse_listen_address(std::string_view original)
         else if (host == "localhost")
             out.host = "localhost";
         else
-            return {whole + ": host " + in_quotes(host) + " is not an IP address (or localhost, or * for all)"};
+            return {whole + ": host " + in_quotes(host) +
+                    " is not an IP address (or localhost, or * for all)"};
         break;
     }
     default:
@@ -125,8 +125,9 @@ parsed<server_url> parse_server_url(std::string_view original)
     case urls::host_type::name:
         if (u.encoded_host().empty()) return {whole + " has no host"};
         if (!valid_host_name(u.encoded_host()))
-            return {whole + ": host " + in_quotes(u.encoded_host()) +
-                    " is not a host name (letters, digits, - and _, in dot-separated labels) or an IP address"};
+            return {
+                whole + ": host " + in_quotes(u.encoded_host()) +
+                " is not a host name (letters, digits, - and _, in dot-separated labels) or an IP address"};
         url.host = std::string(u.encoded_host());
         break;
     default:
@@ -138,7 +139,8 @@ parsed<server_url> parse_server_url(std::string_view original)
         if (!port) return {port.error()};
         url.port = port.value();
     }
-    if (!u.encoded_path().empty() && u.encoded_path() != "/") return {whole + " has a path; a server URL has none"};
+    if (!u.encoded_path().empty() && u.encoded_path() != "/")
+        return {whole + " has a path; a server URL has none"};
     if (u.has_query() || u.has_fragment()) return {whole + " has a query or fragment; a server URL has none"};
     if (u.has_userinfo())
     {

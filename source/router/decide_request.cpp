@@ -333,8 +333,8 @@ std::optional<intake_error> read_assignment_subject(const json::object& root, co
         return refuse.schema("assignment_subject must start with " +
                              quoted(limits.assignment_subject_prefix));
     if (f.text->size() > common::max_subject_bytes)
-        return refuse.schema("assignment_subject is " + std::to_string(f.text->size()) + " bytes, above the " +
-                             std::to_string(common::max_subject_bytes) +
+        return refuse.schema("assignment_subject is " + std::to_string(f.text->size()) +
+                             " bytes, above the " + std::to_string(common::max_subject_bytes) +
                              "-byte limit that keeps its publish line within nats-server's control line");
     if (!common::valid_publish_subject(*f.text))
         return refuse.schema("assignment_subject must be a valid NATS subject: dot-separated tokens, "

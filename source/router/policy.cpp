@@ -208,8 +208,9 @@ std::optional<policy_error> read_sticky(const json::value& v, sticky_config& out
             // The common grammar, with a unit required (a bare number is the JSON number form).
             auto parsed = common::parse_duration(*s, common::unit_required);
             if (!parsed || parsed.value() <= 0ms || parsed.value() > max_sticky_ttl)
-                return fail("sticky.ttl:", "\"" + std::string(*s) +
-                                               "\" is not a positive duration up to 366d (use 500ms, 30s, 10m, 1h or 1d)");
+                return fail("sticky.ttl:",
+                            "\"" + std::string(*s) +
+                                "\" is not a positive duration up to 366d (use 500ms, 30s, 10m, 1h or 1d)");
             out.ttl = parsed.value();
         }
         else

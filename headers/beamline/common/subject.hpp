@@ -23,7 +23,10 @@ bool valid_subscribe_subject(std::string_view subject) noexcept;
 /// One token: a queue group name, a stream or consumer name.
 bool valid_token(std::string_view token) noexcept;
 /// A queue group name is one token (ADR-6 `queue-name`).
-inline bool valid_queue_name(std::string_view queue) noexcept { return valid_token(queue); }
+inline bool valid_queue_name(std::string_view queue) noexcept
+{
+    return valid_token(queue);
+}
 
 /// The longest subject the router takes from a caller or from its configuration. nats-server closes
 /// a connection whose control line exceeds 4096 bytes (`max_control_line`); with a subject and a

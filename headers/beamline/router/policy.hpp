@@ -96,7 +96,8 @@ struct policy
 };
 
 /// Parses and validates a policy. Errors name the field: "providers[1].weight must be a
-/// non-negative number", "sticky.ttl: \"10x\" is not a positive duration up to 366d (use 500ms, 30s, 10m, 1h or 1d)".
+/// non-negative number", "sticky.ttl: \"10x\" is not a positive duration up to 366d (use 500ms, 30s, 10m, 1h
+/// or 1d)".
 policy_result<policy> parse_policy(std::string_view json, std::string_view id = {});
 policy_result<policy> parse_policy(const boost::json::object& json, std::string_view id = {});
 

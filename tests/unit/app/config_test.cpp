@@ -198,15 +198,20 @@ BOOST_AUTO_TEST_CASE(a_variable_with_an_unknown_section_is_refused)
     sources.environment = {{"BEAMLINE_ROUTR_THREADS", "2"}};
     BOOST_TEST(load_error(sources).find("did you mean BEAMLINE_ROUTER_THREADS?") != std::string::npos);
     sources.environment = {{"BEAMLINE_FOO_BAR", "1"}};
-    BOOST_TEST(load_error(sources) ==
-               "BEAMLINE_FOO_BAR: unknown section \"foo\" in BEAMLINE_FOO_BAR (sections: NATS, ROUTER, HTTP, LOG)");
+    BOOST_TEST(
+        load_error(sources) ==
+        "BEAMLINE_FOO_BAR: unknown section \"foo\" in BEAMLINE_FOO_BAR (sections: NATS, ROUTER, HTTP, LOG)");
     sources.environment = {{"BEAMLINE_ROUTER_FOO", "1"}};
     BOOST_TEST(load_error(sources).find("unknown key \"router.foo\"") != std::string::npos);
     // The scripts' and tests' own variables, and names of another shape, are not configuration.
-    sources.environment = {{"BEAMLINE_ROUTER_BIN", "/x"}, {"BEAMLINE_NATS_BENCH", "/y"},
-                           {"BEAMLINE_TEST_KEEP_DIRS", "1"}, {"BEAMLINE_TEST_NATS_LOG", "always"},
-                           {"BEAMLINE_ROOT", "/src"},       {"BEAMLINE_LOADGEN", "/z"},
-                           {"BEAMLINE_", "x"},              {"BEAMLINE__X", "y"}};
+    sources.environment = {{"BEAMLINE_ROUTER_BIN", "/x"},
+                           {"BEAMLINE_NATS_BENCH", "/y"},
+                           {"BEAMLINE_TEST_KEEP_DIRS", "1"},
+                           {"BEAMLINE_TEST_NATS_LOG", "always"},
+                           {"BEAMLINE_ROOT", "/src"},
+                           {"BEAMLINE_LOADGEN", "/z"},
+                           {"BEAMLINE_", "x"},
+                           {"BEAMLINE__X", "y"}};
     BOOST_TEST(load_config(sources).has_value());
 }
 
@@ -224,13 +229,18 @@ BOOST_AUTO_TEST_CASE(values_are_refused_where_the_component_would_refuse_them)
         {"--nats.url=nats://a:4222,nats://h!st:4222", "flag --nats.url: \"nats://h!st:4222\": host \"h!st\""},
         {"--nats.url=ws://a:4222", "flag --nats.url: \"ws://a:4222\" has scheme \"ws\""},
         // The router refuses a wildcard character anywhere in a subject it publishes to.
-        {"--router.assignment_subject=a.b*c", "flag --router.assignment_subject: \"a.b*c\" is not a subject to publish to"},
-        {"--router.assignment_subject=a.>", "flag --router.assignment_subject: \"a.>\" is not a subject to publish to"},
-        {"--router.assignment_subject_prefix=caf.*.", "flag --router.assignment_subject_prefix: \"caf.*.\" is not a subject prefix"},
+        {"--router.assignment_subject=a.b*c",
+         "flag --router.assignment_subject: \"a.b*c\" is not a subject to publish to"},
+        {"--router.assignment_subject=a.>",
+         "flag --router.assignment_subject: \"a.>\" is not a subject to publish to"},
+        {"--router.assignment_subject_prefix=caf.*.",
+         "flag --router.assignment_subject_prefix: \"caf.*.\" is not a subject prefix"},
         {"--router.assignment_subject=" + std::string(1025, 'a'), "bytes, above the 1024-byte limit"},
         // The client subscribes with these: a subscribe subject and a queue group token.
-        {"--router.decide_subject=a.>.b", "flag --router.decide_subject: \"a.>.b\" is not a subject to subscribe to"},
-        {"--router.decide_subject=a.b*", "flag --router.decide_subject: \"a.b*\" is not a subject to subscribe to"},
+        {"--router.decide_subject=a.>.b",
+         "flag --router.decide_subject: \"a.>.b\" is not a subject to subscribe to"},
+        {"--router.decide_subject=a.b*",
+         "flag --router.decide_subject: \"a.b*\" is not a subject to subscribe to"},
         {"--router.queue_group=q.group", "flag --router.queue_group: \"q.group\" is not a valid name"},
         {"--router.queue_group=q g", "flag --router.queue_group: \"q g\" is not a valid name"},
         // The router admits only tenant ids; an entry it can never match is a typo.
@@ -246,8 +256,9 @@ BOOST_AUTO_TEST_CASE(values_are_refused_where_the_component_would_refuse_them)
         BOOST_TEST(error.find(v.error) != std::string::npos, v.flag << " -> " << error);
     }
     config_sources fine;
-    fine.flags = {"--router.decide_subject=beamline.router.*.decide", "--router.assignment_subject=caf.exec.v2",
-                  "--router.tenants_allow=acme, t_2.x", "--nats.url=tls://nats-1.internal:4443"};
+    fine.flags = {"--router.decide_subject=beamline.router.*.decide",
+                  "--router.assignment_subject=caf.exec.v2", "--router.tenants_allow=acme, t_2.x",
+                  "--nats.url=tls://nats-1.internal:4443"};
     const config c = load_ok(fine);
     BOOST_TEST(c.router.decide_subject == "beamline.router.*.decide");
     BOOST_TEST(c.router.tenants_allow == (std::vector<std::string>{"acme", "t_2.x"}));
@@ -294,9 +305,10 @@ BOOST_AUTO_TEST_CASE(flag_errors_name_the_flag)
     sources.flags = {"--router.threads=0"};
     BOOST_TEST(load_error(sources) == "flag --router.threads: \"0\" is out of range (1 to 1024)");
     sources.flags = {"--router.decide_subject=a..b"};
-    BOOST_TEST(load_error(sources) ==
-               "flag --router.decide_subject: \"a..b\" is not a subject to subscribe to: dot-separated tokens, "
-               "no empty token, no blank or control character, * and > only as whole tokens, > last");
+    BOOST_TEST(
+        load_error(sources) ==
+        "flag --router.decide_subject: \"a..b\" is not a subject to subscribe to: dot-separated tokens, "
+        "no empty token, no blank or control character, * and > only as whole tokens, > last");
     sources.flags = {"--router.assignment_subject_prefix=caf.exec"};
     BOOST_TEST(
         load_error(sources) ==

@@ -48,8 +48,8 @@ BOOST_AUTO_TEST_CASE(invalid_utf8_becomes_one_replacement_character_per_byte)
     const std::string r = "\xef\xbf\xbd";
     BOOST_TEST(string_literal("a\xff"
                               "b") == "\"a" + r + "b\"");
-    BOOST_TEST(string_literal("\xc3") == "\"" + r + "\"");                // truncated
-    BOOST_TEST(string_literal("\xc0\xaf") == "\"" + r + r + "\"");        // overlong
+    BOOST_TEST(string_literal("\xc3") == "\"" + r + "\"");                 // truncated
+    BOOST_TEST(string_literal("\xc0\xaf") == "\"" + r + r + "\"");         // overlong
     BOOST_TEST(string_literal("\xed\xa0\x80") == "\"" + r + r + r + "\""); // surrogate
     for (std::string_view bad : {"\xff", "\xc3", "\xe2\x82", "\xf4\x90\x80\x80", "x\x80y"})
     {

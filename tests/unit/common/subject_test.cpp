@@ -13,14 +13,37 @@ BOOST_AUTO_TEST_SUITE(common_subjects)
 
 BOOST_AUTO_TEST_CASE(publish_subjects)
 {
-    for (std::string_view s : {"foo", "foo.bar", "foo.bar.baz", "_INBOX.abc.1", "a-b_c", "caf\xc3\xa9", "$JS.API.INFO",
-                               "caf.exec.assign.v1.gpu-pool_2", "a.b.c.d.e.f.g.h.i.j.k"})
+    for (std::string_view s : {"foo", "foo.bar", "foo.bar.baz", "_INBOX.abc.1", "a-b_c", "caf\xc3\xa9",
+                               "$JS.API.INFO", "caf.exec.assign.v1.gpu-pool_2", "a.b.c.d.e.f.g.h.i.j.k"})
         BOOST_TEST(valid_publish_subject(s), s);
     // A wildcard character is never part of a literal token: `a.b*c` is refused, as the router
     // and the configuration refuse it.
-    for (std::string_view s : {"", ".", "foo.", ".foo", "foo..bar", "foo bar", "foo\tbar", "foo\r\n", "foo\x7f", "*",
-                               ">", "foo.*", "foo.>", "foo.*.bar", "*.foo", ">.foo", "foo.*.", "a\x01b", "a.b*c",
-                               "foo.*bar", "foo>", "a*b.c>", ">>", "x.**", "caf.exec.assign.v1*", "caf.exec.assign.>x"})
+    for (std::string_view s : {"",
+                               ".",
+                               "foo.",
+                               ".foo",
+                               "foo..bar",
+                               "foo bar",
+                               "foo\tbar",
+                               "foo\r\n",
+                               "foo\x7f",
+                               "*",
+                               ">",
+                               "foo.*",
+                               "foo.>",
+                               "foo.*.bar",
+                               "*.foo",
+                               ">.foo",
+                               "foo.*.",
+                               "a\x01b",
+                               "a.b*c",
+                               "foo.*bar",
+                               "foo>",
+                               "a*b.c>",
+                               ">>",
+                               "x.**",
+                               "caf.exec.assign.v1*",
+                               "caf.exec.assign.>x"})
         BOOST_TEST(!valid_publish_subject(s), s);
 }
 
@@ -29,8 +52,9 @@ BOOST_AUTO_TEST_CASE(subscribe_subjects)
     for (std::string_view s : {"foo", "foo.bar", "*", ">", "foo.*", "foo.>", "*.>", "foo.*.bar", "_INBOX.x.*",
                                "beamline.router.v1.decide"})
         BOOST_TEST(valid_subscribe_subject(s), s);
-    for (std::string_view s : {"", ".", "foo.", "..", "foo..bar", "foo bar", "foo.>.bar", ">.foo", "foo>", "foo.*bar",
-                               "foo.b*r", ">>", "foo\n", "foo.*.", "*.", "x.**", "a.>.", "a.>>", "a.b*c"})
+    for (std::string_view s :
+         {"", ".", "foo.", "..", "foo..bar", "foo bar", "foo.>.bar", ">.foo", "foo>", "foo.*bar", "foo.b*r",
+          ">>", "foo\n", "foo.*.", "*.", "x.**", "a.>.", "a.>>", "a.b*c"})
         BOOST_TEST(!valid_subscribe_subject(s), s);
 }
 
@@ -78,8 +102,8 @@ BOOST_AUTO_TEST_CASE(validators_agree_with_the_rules_on_random_subjects)
 {
     // Mostly letters and dots, some wildcards, spaces, controls, DEL and UTF-8 bytes, at lengths
     // around the 8-byte words the validator reads.
-    const char alphabet[] = {'a', 'b', 'Z', '_', '-', '.', '.', '.', '*', '>', ' ', '\t', '\x7f', '\x01',
-                             '\xc3', '\xa9', '0', '$', 'q', 'r', 's', 't'};
+    const char alphabet[] = {'a',  'b',    'Z',    '_',    '-',    '.', '.', '.', '*', '>', ' ',
+                             '\t', '\x7f', '\x01', '\xc3', '\xa9', '0', '$', 'q', 'r', 's', 't'};
     std::mt19937 rng(12345);
     int valid[2] = {0, 0}, invalid[2] = {0, 0}; // per mode: publish, subscribe
     for (int round = 0; round < 200000; ++round)
@@ -100,7 +124,8 @@ BOOST_AUTO_TEST_CASE(validators_agree_with_the_rules_on_random_subjects)
     for (int mode : {0, 1})
     {
         BOOST_TEST(valid[mode] > 1000, "mode " << mode << ": " << valid[mode] << " valid subjects drawn");
-        BOOST_TEST(invalid[mode] > 1000, "mode " << mode << ": " << invalid[mode] << " invalid subjects drawn");
+        BOOST_TEST(invalid[mode] > 1000,
+                   "mode " << mode << ": " << invalid[mode] << " invalid subjects drawn");
     }
 }
 

@@ -29,7 +29,8 @@ BOOST_AUTO_TEST_CASE(bare_duration_counts_the_given_unit)
 BOOST_AUTO_TEST_CASE(a_unit_can_be_required)
 {
     // Policy files: a bare number in a duration string is refused rather than guessed at.
-    BOOST_TEST(parse_duration("10", unit_required).error() == "\"10\" needs a unit (use 500ms, 5s, 2m, 1h or 1d)");
+    BOOST_TEST(parse_duration("10", unit_required).error() ==
+               "\"10\" needs a unit (use 500ms, 5s, 2m, 1h or 1d)");
     BOOST_TEST(parse_duration("10s", unit_required).value().count() == 10'000);
     BOOST_TEST(parse_duration("0s", unit_required).value().count() == 0);
 }

@@ -436,8 +436,9 @@ BOOST_AUTO_TEST_CASE(hostile_bodies_are_refused_not_crashed_on)
 BOOST_AUTO_TEST_CASE(correlation_strings_with_control_characters_are_refused)
 {
     // They are echoed in replies, headers and logs, where NUL ends a C string and CR/LF ends a line.
-    for (std::string_view bad : {std::string_view("r\0x", 3), std::string_view("r\nx"), std::string_view("r\rx"),
-                                 std::string_view("\x1b[31m"), std::string_view("r\x7f")})
+    for (std::string_view bad :
+         {std::string_view("r\0x", 3), std::string_view("r\nx"), std::string_view("r\rx"),
+          std::string_view("\x1b[31m"), std::string_view("r\x7f")})
     {
         auto r = parse_request(with("request_id", json::string(bad)));
         check_refused(r, correlation, "request_id");
