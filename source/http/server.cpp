@@ -35,8 +35,7 @@ void log_to_stderr(std::string_view level, std::string_view message)
 
 std::string describe(const tcp::endpoint& ep)
 {
-    const auto address = ep.address().to_string();
-    return (ep.address().is_v6() ? "[" + address + "]" : address) + ":" + std::to_string(ep.port());
+    return common::to_string(common::host_port{ep.address().to_string(), ep.port()});
 }
 
 } // namespace
