@@ -135,7 +135,11 @@ parsed<server_url> parse_server_url(std::string_view original)
     }
     if (u.has_port())
     {
-        auto port = read_port(u.port(), 1, whole);
+        // "h:abc" parses as an empty port followed by the path "abc": name what was written.
+        const std::string_view written = u.port().empty() && !u.encoded_path().starts_with('/')
+                                             ? std::string_view(u.encoded_path())
+                                             : std::string_view(u.port());
+        auto port = read_port(written, 1, whole);
         if (!port) return {port.error()};
         url.port = port.value();
     }

@@ -126,7 +126,7 @@ BOOST_AUTO_TEST_CASE(invalid_urls_name_the_cause)
         {"nats://:4222", "has no host"},
         {"nats://127.0.0.1:0", "port 0 is not a server port (1 to 65535)"},
         {"nats://h:65536", "port \"65536\" is not a number from 1 to 65535"},
-        {"nats://h:abc", "port \"\" is not a number"},
+        {"nats://h:abc", "port \"abc\" is not a number from 1 to 65535"},
         {"nats://h:4222/path", "has a path"},
         {"nats://h:4222?x=1", "has a query"},
         {"nats://h!st:4222", "host \"h!st\" is not a host name"},
