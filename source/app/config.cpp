@@ -154,7 +154,7 @@ std::optional<config_error> load_file(const std::filesystem::path& path, loader&
 bool is_tooling_variable(std::string_view name)
 {
     return name == "BEAMLINE_ROUTER_BIN" || name == "BEAMLINE_NATS_BENCH" ||
-           name.starts_with("BEAMLINE_TEST_");
+           name == "BEAMLINE_LIBNATS_LOADGEN" || name.starts_with("BEAMLINE_TEST_");
 }
 
 // "NAT" for BEAMLINE_NAT_URL; empty when the name is not BEAMLINE_<X>_<Y> with X and Y non-empty.

@@ -105,7 +105,8 @@ config default_config();
 /// Where values come from. `environment` holds variables by name. Every `BEAMLINE_<SECTION>_<KEY>`
 /// variable is configuration: one whose section or key is unknown (`BEAMLINE_NAT_URL`) is an
 /// error, except the few the scripts and tests use (`BEAMLINE_ROUTER_BIN`, `BEAMLINE_NATS_BENCH`,
-/// `BEAMLINE_TEST_*`). Variables of another shape (`BEAMLINE_ROOT`, `PATH`) are ignored.
+/// `BEAMLINE_LIBNATS_LOADGEN`, `BEAMLINE_TEST_*`). Variables of another shape (`BEAMLINE_ROOT`,
+/// `PATH`) are ignored.
 struct config_sources
 {
     std::optional<std::filesystem::path> file;

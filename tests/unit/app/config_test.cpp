@@ -206,6 +206,7 @@ BOOST_AUTO_TEST_CASE(a_variable_with_an_unknown_section_is_refused)
     // The scripts' and tests' own variables, and names of another shape, are not configuration.
     sources.environment = {{"BEAMLINE_ROUTER_BIN", "/x"},
                            {"BEAMLINE_NATS_BENCH", "/y"},
+                           {"BEAMLINE_LIBNATS_LOADGEN", "/w"},
                            {"BEAMLINE_TEST_KEEP_DIRS", "1"},
                            {"BEAMLINE_TEST_NATS_LOG", "always"},
                            {"BEAMLINE_ROOT", "/src"},
