@@ -61,6 +61,18 @@ std::string unknown_key_message(std::string_view name)
     return text;
 }
 
+// "[nats], [router], [http], [log]" or, for variable names, "NATS, ROUTER, HTTP, LOG".
+std::string section_list(std::string_view open, std::string_view close, bool upper = false)
+{
+    std::string out;
+    for (const auto& section : schema::sections())
+        out.append(out.empty() ? "" : ", ")
+            .append(open)
+            .append(upper ? text::to_upper(section) : section)
+            .append(close);
+    return out;
+}
+
 // Remembers which source set each key last, so cross-field errors can point at it.
 class loader
 {
@@ -127,7 +139,7 @@ std::optional<config_error> load_file(const std::filesystem::path& path, loader&
             if (!schema::is_section(section))
                 return error_at("", where,
                                 "unknown section " + in_quotes("[" + section + "]") +
-                                    " (sections: [nats], [router], [http], [log])");
+                                    " (sections: " + section_list("[", "]") + ")");
             continue;
         }
         const auto eq = line.find('=');
@@ -171,7 +183,7 @@ std::string_view env_section_word(std::string_view name)
 std::string unknown_section_message(std::string_view name, std::string_view section_word)
 {
     std::string text = "unknown section " + in_quotes(text::to_lower(section_word)) + " in " +
-                       std::string(name) + " (sections: NATS, ROUTER, HTTP, LOG)";
+                       std::string(name) + " (sections: " + section_list("", "", true) + ")";
     const key_spec* best = nullptr;
     std::size_t best_distance = 3;
     for (const auto& spec : schema::keys())

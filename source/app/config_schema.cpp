@@ -486,9 +486,23 @@ const key_spec* find_env(std::string_view env_name)
     return nullptr;
 }
 
+const std::vector<std::string>& sections()
+{
+    // From the table, so a key in a new section makes the section known everywhere at once.
+    static const std::vector<std::string> names = []
+    {
+        std::vector<std::string> v;
+        for (const auto& spec : keys())
+            if (std::find(v.begin(), v.end(), spec.section) == v.end()) v.push_back(spec.section);
+        return v;
+    }();
+    return names;
+}
+
 bool is_section(std::string_view section)
 {
-    return section == "nats" || section == "router" || section == "http" || section == "log" || section == "jetstream";
+    const auto& all = sections();
+    return std::find(all.begin(), all.end(), section) != all.end();
 }
 
 } // namespace beamline::app::schema

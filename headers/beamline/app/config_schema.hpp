@@ -33,6 +33,8 @@ struct key_spec
 const std::vector<key_spec>& keys();
 const key_spec* find(std::string_view name);
 const key_spec* find_env(std::string_view env_name);
+/// The sections of the table, in its order: "nats", "router", "http", "log".
+const std::vector<std::string>& sections();
 bool is_section(std::string_view section);
 
 } // namespace beamline::app::schema
