@@ -428,15 +428,15 @@ std::vector<key_spec> build_table()
     t.push_back(text(
         "jetstream", "results_stream", "stream of execution results",
         [](auto& c) -> auto& { return c.jetstream.results_stream; }, true));
-    t.push_back(subject(
+    t.push_back(name(
         "jetstream", "results_subject", "subject execution results arrive on (dead letters: <subject>.dlq)",
-        [](auto& c) -> auto& { return c.jetstream.results_subject; }));
+        [](auto& c) -> auto& { return c.jetstream.results_subject; }, name_kind::publish_subject));
     t.push_back(text(
         "jetstream", "usage_stream", "stream of usage events",
         [](auto& c) -> auto& { return c.jetstream.usage_stream; }, true));
-    t.push_back(subject(
+    t.push_back(name(
         "jetstream", "usage_subject", "subject of usage events",
-        [](auto& c) -> auto& { return c.jetstream.usage_subject; }));
+        [](auto& c) -> auto& { return c.jetstream.usage_subject; }, name_kind::publish_subject));
     t.push_back(text(
         "jetstream", "dlq_stream", "stream of dead letters",
         [](auto& c) -> auto& { return c.jetstream.dlq_stream; }, true));

@@ -50,6 +50,36 @@ bool valid_host_name(std::string_view name) noexcept
 
 } // namespace
 
+parsed<host_port> parse_host_port(std::string_view original)
+{
+    const std::string_view text = trim(original);
+    const std::string whole = "address " + in_quotes(text);
+    auto r = urls::parse_authority(text);
+    if (!r || r->has_userinfo()) return {whole + " is not host:port (e.g. nats.example:8222 or [::1]:8222)"};
+    if (!r->has_port()) return {whole + ": missing port (expected host:port)"};
+    auto port = read_port(r->port(), 0, whole);
+    if (!port) return {port.error()};
+    host_port out;
+    out.port = port.value();
+    switch (r->host_type())
+    {
+    case urls::host_type::ipv4:
+    case urls::host_type::ipv6:
+        out.host = std::string(r->encoded_host_address());
+        break;
+    case urls::host_type::name:
+    case urls::host_type::none:
+        if (!r->encoded_host().empty() && !valid_host_name(r->encoded_host()))
+            return {whole + ": host " + in_quotes(r->encoded_host()) +
+                    " is not a host name or an IP address"};
+        out.host = std::string(r->encoded_host());
+        break;
+    default:
+        return {whole + ": host " + in_quotes(r->encoded_host()) + " is not a host name or an IP address"};
+    }
+    return {std::move(out)};
+}
+
 parsed<host_port> parse_listen_address(std::string_view original)
 {
     const std::string_view text = trim(original);

@@ -14,7 +14,7 @@ namespace beamline::common
 
 struct host_port
 {
-    std::string host; ///< an IPv4 or IPv6 address (without brackets) or `localhost`
+    std::string host; ///< a host name or an IPv4 or IPv6 address (without brackets)
     std::uint16_t port = 0;
 
     friend bool operator==(const host_port&, const host_port&) = default;
@@ -24,6 +24,10 @@ struct host_port
 /// or empty or `*` for every IPv4 interface (both become `0.0.0.0`); port 0 asks for a free one.
 /// Host names other than `localhost` are refused: a listener binds an address, it does not resolve.
 parsed<host_port> parse_listen_address(std::string_view text);
+
+/// Parses the address of a peer to connect to, `host:port` or `[v6]:port`: the host is a DNS name,
+/// an IP address or empty (the caller's default); the port 0 to 65535 (the caller bounds it).
+parsed<host_port> parse_host_port(std::string_view text);
 
 /// `host:port`, with brackets around an IPv6 address.
 std::string to_string(const host_port& hp);

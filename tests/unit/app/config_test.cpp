@@ -139,9 +139,10 @@ BOOST_AUTO_TEST_CASE(file_errors_name_file_line_and_key)
                                           " line 2: nats.max_pings_out: \"abc\" is not a whole number");
 
     sources.file = dir.write("section.conf", "[natz]\nurl = x\n");
-    BOOST_TEST(load_error(sources) ==
-               "config file " + sources.file->string() +
-                   " line 1: unknown section \"[natz]\" (sections: [nats], [router], [http], [log])");
+    BOOST_TEST(
+        load_error(sources) ==
+        "config file " + sources.file->string() +
+            " line 1: unknown section \"[natz]\" (sections: [nats], [router], [http], [jetstream], [log])");
 
     sources.file = dir.write("dup.conf", "[log]\nlevel = info\nlevel = debug\n");
     BOOST_TEST(load_error(sources) ==
@@ -192,15 +193,15 @@ BOOST_AUTO_TEST_CASE(a_variable_with_an_unknown_section_is_refused)
     // A typo in the section is as wrong as one in the key: the value would be silently ignored.
     config_sources sources;
     sources.environment = {{"BEAMLINE_NAT_URL", "nats://x:4222"}};
-    BOOST_TEST(load_error(sources) == "BEAMLINE_NAT_URL: unknown section \"nat\" in BEAMLINE_NAT_URL "
-                                      "(sections: NATS, ROUTER, HTTP, LOG); did you mean BEAMLINE_NATS_URL?");
+    BOOST_TEST(load_error(sources) ==
+               "BEAMLINE_NAT_URL: unknown section \"nat\" in BEAMLINE_NAT_URL "
+               "(sections: NATS, ROUTER, HTTP, JETSTREAM, LOG); did you mean BEAMLINE_NATS_URL?");
     BOOST_TEST(load_config(sources).error().source == "BEAMLINE_NAT_URL");
     sources.environment = {{"BEAMLINE_ROUTR_THREADS", "2"}};
     BOOST_TEST(load_error(sources).find("did you mean BEAMLINE_ROUTER_THREADS?") != std::string::npos);
     sources.environment = {{"BEAMLINE_FOO_BAR", "1"}};
-    BOOST_TEST(
-        load_error(sources) ==
-        "BEAMLINE_FOO_BAR: unknown section \"foo\" in BEAMLINE_FOO_BAR (sections: NATS, ROUTER, HTTP, LOG)");
+    BOOST_TEST(load_error(sources) == "BEAMLINE_FOO_BAR: unknown section \"foo\" in BEAMLINE_FOO_BAR "
+                                      "(sections: NATS, ROUTER, HTTP, JETSTREAM, LOG)");
     sources.environment = {{"BEAMLINE_ROUTER_FOO", "1"}};
     BOOST_TEST(load_error(sources).find("unknown key \"router.foo\"") != std::string::npos);
     // The scripts' and tests' own variables, and names of another shape, are not configuration.
