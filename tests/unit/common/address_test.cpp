@@ -143,3 +143,18 @@ BOOST_AUTO_TEST_CASE(invalid_urls_name_the_cause)
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(common_host_port)
+
+BOOST_AUTO_TEST_CASE(peer_addresses_allow_host_names)
+{
+    auto r = parse_host_port("nats-1.example:8222");
+    BOOST_TEST_REQUIRE(r.ok());
+    BOOST_TEST((r.value() == host_port{"nats-1.example", 8222}));
+    BOOST_TEST((parse_host_port("[::1]:80").value() == host_port{"::1", 80}));
+    BOOST_TEST((parse_host_port(":8222").value() == host_port{"", 8222}));
+    for (std::string_view bad : {"host", "h!st:80", "host:99999", "user@h:80", ""})
+        BOOST_TEST(!parse_host_port(bad).ok(), bad);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
