@@ -62,6 +62,18 @@ std::string unknown_key_message(std::string_view name)
     return text;
 }
 
+// "[nats], [router], [http], [log]" or, for variable names, "NATS, ROUTER, HTTP, LOG".
+std::string section_list(std::string_view open, std::string_view close, bool upper = false)
+{
+    std::string out;
+    for (const auto& section : schema::sections())
+        out.append(out.empty() ? "" : ", ")
+            .append(open)
+            .append(upper ? text::to_upper(section) : section)
+            .append(close);
+    return out;
+}
+
 // Remembers which source set each key last, so cross-field errors can point at it.
 class loader
 {
@@ -128,7 +140,7 @@ std::optional<config_error> load_file(const std::filesystem::path& path, loader&
             if (!schema::is_section(section))
                 return error_at("", where,
                                 "unknown section " + in_quotes("[" + section + "]") +
-                                    " (sections: [nats], [router], [http], [log], [jetstream], [backpressure])");
+                                    " (sections: " + section_list("[", "]") + ")");
             continue;
         }
         const auto eq = line.find('=');
@@ -150,18 +162,50 @@ std::optional<config_error> load_file(const std::filesystem::path& path, loader&
     return std::nullopt;
 }
 
-// Variables that share the prefix but belong to the scripts, not to the daemon.
-bool is_script_variable(std::string_view name)
+// Variables that share the prefix but belong to the scripts and the test harness, which pass the
+// environment on to the daemons they start.
+bool is_tooling_variable(std::string_view name)
 {
-    return name == "BEAMLINE_ROUTER_BIN";
+    return name == "BEAMLINE_ROUTER_BIN" || name == "BEAMLINE_NATS_BENCH" ||
+           name == "BEAMLINE_LIBNATS_LOADGEN" || name.starts_with("BEAMLINE_TEST_");
+}
+
+// "NAT" for BEAMLINE_NAT_URL; empty when the name is not BEAMLINE_<X>_<Y> with X and Y non-empty.
+std::string_view env_section_word(std::string_view name)
+{
+    constexpr std::string_view prefix = "BEAMLINE_";
+    if (!name.starts_with(prefix)) return {};
+    const std::string_view rest = name.substr(prefix.size());
+    const auto underscore = rest.find('_');
+    if (underscore == std::string_view::npos || underscore == 0 || underscore + 1 == rest.size()) return {};
+    return rest.substr(0, underscore);
+}
+
+std::string unknown_section_message(std::string_view name, std::string_view section_word)
+{
+    std::string text = "unknown section " + in_quotes(text::to_lower(section_word)) + " in " +
+                       std::string(name) + " (sections: " + section_list("", "", true) + ")";
+    const key_spec* best = nullptr;
+    std::size_t best_distance = 3;
+    for (const auto& spec : schema::keys())
+        if (const std::size_t d = edit_distance(name, spec.env); d < best_distance)
+        {
+            best = &spec;
+            best_distance = d;
+        }
+    if (best) text += "; did you mean " + best->env + "?";
+    return text;
 }
 
 std::optional<config_error> load_environment(const std::map<std::string, std::string>& env, loader& into)
 {
     for (const auto& [name, value] : env)
     {
-        const std::string section = schema::section_of_env(name);
-        if (section.empty() || is_script_variable(name)) continue;
+        const std::string_view section_word = env_section_word(name);
+        if (section_word.empty() || is_tooling_variable(name)) continue;
+        const std::string section = text::to_lower(section_word);
+        if (!schema::is_section(section))
+            return error_at("", name, unknown_section_message(name, section_word));
         const key_spec* spec = schema::find_env(name);
         if (!spec)
         {
@@ -233,7 +277,31 @@ std::optional<config_error> check_combinations(const config& cfg, const loader& 
     return std::nullopt;
 }
 
+/// Why `path` (the value of `key`) cannot be opened for reading; empty when it can, or is unset.
+std::string unreadable_file_problem(const std::string& path)
+{
+    if (path.empty()) return {};
+    std::error_code ec;
+    const auto status = std::filesystem::status(path, ec);
+    if (!std::filesystem::exists(status)) return "file " + in_quotes(path) + " does not exist";
+    if (!std::filesystem::is_regular_file(status)) return in_quotes(path) + " is not a regular file";
+    if (std::ifstream in(path, std::ios::binary); !in)
+        return "file " + in_quotes(path) + " cannot be read: " + std::strerror(errno);
+    return {};
+}
+
 } // namespace
+
+std::optional<config_error> check_startup_files(const config& cfg)
+{
+    const std::pair<const char*, const std::string*> files[] = {{"nats.tls_ca", &cfg.nats.tls_ca},
+                                                                {"nats.tls_cert", &cfg.nats.tls_cert},
+                                                                {"nats.tls_key", &cfg.nats.tls_key}};
+    for (const auto& [key, path] : files)
+        if (auto problem = unreadable_file_problem(*path); !problem.empty())
+            return config_error{key, "", std::string(key) + ": " + problem};
+    return std::nullopt;
+}
 
 void throw_exception_from_error(const config_error& e, const boost::source_location& loc)
 {

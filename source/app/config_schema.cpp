@@ -2,11 +2,13 @@
 
 #include "beamline/app/logging.hpp"
 #include "beamline/app/text.hpp"
-#include "beamline/app/units.hpp"
+#include "beamline/common/address.hpp"
+#include "beamline/common/subject.hpp"
+#include "beamline/common/units.hpp"
+#include "beamline/router/ids.hpp"
 
 #include <algorithm>
 #include <array>
-#include <charconv>
 #include <limits>
 
 namespace beamline::app::schema
@@ -14,6 +16,11 @@ namespace beamline::app::schema
 namespace
 {
 
+using common::format_duration;
+using common::format_size;
+using common::parse_duration;
+using common::parse_size;
+using common::parse_whole_number;
 using text::in_quotes;
 using text::trim;
 
@@ -40,47 +47,41 @@ std::string join(const std::vector<std::string>& items)
     return out;
 }
 
-// NATS subjects: dot-separated tokens, no blanks, no wildcards (we publish and serve on them).
-std::string subject_problem(std::string_view value, bool is_prefix)
+// Names are checked with the rules the component using them applies (common/subject), so what
+// loads here is never refused later by the client or the router.
+enum class name_kind
+{
+    publish_subject,   ///< a subject the router publishes to
+    subscribe_subject, ///< a subject the router subscribes to (wildcards allowed)
+    subject_prefix,    ///< a publish subject's first tokens, ending in "."
+    token,             ///< one token: a queue group
+};
+
+std::string name_problem(std::string_view value, name_kind kind)
 {
     if (value.empty()) return "must not be empty";
-    std::string_view body = value;
-    if (is_prefix)
+    if (value.size() > common::max_subject_bytes)
+        return "is " + std::to_string(value.size()) + " bytes, above the " +
+               std::to_string(common::max_subject_bytes) + "-byte limit of a subject";
+    switch (kind)
     {
+    case name_kind::publish_subject:
+        if (common::valid_publish_subject(value)) return {};
+        return in_quotes(value) + " is not a subject to publish to: dot-separated tokens, no empty token, "
+                                  "no blank or control character, no * or >";
+    case name_kind::subscribe_subject:
+        if (common::valid_subscribe_subject(value)) return {};
+        return in_quotes(value) + " is not a subject to subscribe to: dot-separated tokens, no empty token, "
+                                  "no blank or control character, * and > only as whole tokens, > last";
+    case name_kind::subject_prefix:
         if (value.back() != '.') return in_quotes(value) + " must end with \".\" (it is a subject prefix)";
-        body.remove_suffix(1);
+        if (common::valid_publish_subject(value.substr(0, value.size() - 1))) return {};
+        return in_quotes(value) + " is not a subject prefix: dot-separated tokens ending in \".\", no empty "
+                                  "token, no blank or control character, no * or >";
+    case name_kind::token:
+        if (common::valid_token(value)) return {};
+        return in_quotes(value) + " is not a valid name: no blank, control character, \".\", * or >";
     }
-    if (body.find_first_of(" \t\r\n") != std::string_view::npos)
-        return in_quotes(value) + " is not a valid subject: it contains a blank";
-    std::size_t start = 0;
-    while (true)
-    {
-        const auto dot = body.find('.', start);
-        const auto token =
-            body.substr(start, dot == std::string_view::npos ? std::string_view::npos : dot - start);
-        if (token.empty()) return in_quotes(value) + " is not a valid subject: it has an empty token";
-        if (token == "*" || token == ">")
-            return in_quotes(value) + " is not a valid subject: wildcards are not allowed here";
-        if (dot == std::string_view::npos) return {};
-        start = dot + 1;
-    }
-}
-
-std::string nats_url_problem(std::string_view url)
-{
-    std::string_view rest = url;
-    if (const auto scheme_end = url.find("://"); scheme_end != std::string_view::npos)
-    {
-        const auto scheme = url.substr(0, scheme_end);
-        if (scheme != "nats" && scheme != "tls")
-            return in_quotes(url) + " has scheme " + in_quotes(scheme) + "; use nats:// or tls://";
-        rest = url.substr(scheme_end + 3);
-    }
-    if (const auto at = rest.rfind('@'); at != std::string_view::npos) rest = rest.substr(at + 1);
-    if (!rest.empty() && rest.back() == '/') rest.remove_suffix(1);
-    if (rest.empty()) return in_quotes(url) + " has no host";
-    if (rest.find(':') != std::string_view::npos && !parse_host_port(rest))
-        return in_quotes(url) + " has a bad port";
     return {};
 }
 
@@ -144,13 +145,13 @@ key_spec secret(std::string section, std::string key, std::string help, Field fi
 }
 
 template <class Field>
-key_spec subject(std::string section, std::string key, std::string help, Field field, bool is_prefix = false)
+key_spec name(std::string section, std::string key, std::string help, Field field, name_kind kind)
 {
     return make(
         std::move(section), std::move(key), std::move(help),
-        [field, is_prefix](config& c, std::string_view v) -> std::string
+        [field, kind](config& c, std::string_view v) -> std::string
         {
-            if (auto problem = subject_problem(v, is_prefix); !problem.empty()) return problem;
+            if (auto problem = name_problem(v, kind); !problem.empty()) return problem;
             field(c) = std::string(v);
             return {};
         },
@@ -260,7 +261,7 @@ std::vector<key_spec> build_table()
     urls.set = [inner = urls.set](config& c, std::string_view v) -> std::string
     {
         for (const auto& url : split_list(v))
-            if (auto problem = nats_url_problem(url); !problem.empty()) return problem;
+            if (auto parsed = common::parse_server_url(url); !parsed) return parsed.error();
         if (split_list(v).empty()) return "needs at least one server URL";
         return inner(c, v);
     };
@@ -317,12 +318,12 @@ std::vector<key_spec> build_table()
         [](auto& c) -> auto& { return c.nats.monitor_url; }));
 
     // [router]
-    t.push_back(subject(
-        "router", "decide_subject", "subject of decide requests",
-        [](auto& c) -> auto& { return c.router.decide_subject; }));
-    t.push_back(subject(
+    t.push_back(name(
+        "router", "decide_subject", "subject of decide requests (wildcards allowed)",
+        [](auto& c) -> auto& { return c.router.decide_subject; }, name_kind::subscribe_subject));
+    t.push_back(name(
         "router", "queue_group", "queue group shared by every router instance",
-        [](auto& c) -> auto& { return c.router.queue_group; }));
+        [](auto& c) -> auto& { return c.router.queue_group; }, name_kind::token));
     t.push_back(text(
         "router", "policies_dir", "directory of policy JSON files (relative to the working directory)",
         [](auto& c) -> auto& { return c.router.policies_dir; }, true));
@@ -342,30 +343,44 @@ std::vector<key_spec> build_table()
     t.push_back(size(
         "router", "max_payload", "largest decide request accepted, in bytes",
         [](auto& c) -> auto& { return c.router.max_payload; }, 1, std::uint64_t{64} << 20));
-    t.push_back(subject(
+    t.push_back(name(
         "router", "assignment_subject", "subject of ExecAssignment messages",
-        [](auto& c) -> auto& { return c.router.assignment_subject; }));
-    t.push_back(subject(
+        [](auto& c) -> auto& { return c.router.assignment_subject; }, name_kind::publish_subject));
+    t.push_back(name(
         "router", "assignment_subject_prefix", "prefix of per-provider assignment subjects",
-        [](auto& c) -> auto& { return c.router.assignment_subject_prefix; }, true));
+        [](auto& c) -> auto& { return c.router.assignment_subject_prefix; }, name_kind::subject_prefix));
+    t.push_back(name(
+        "router", "status_subject", "request/reply subject of the backpressure status",
+        [](auto& c) -> auto& { return c.router.status_subject; }, name_kind::publish_subject));
+    t.push_back(name(
+        "router", "admin_subject_prefix", "prefix of the admin request subjects (token required)",
+        [](auto& c) -> auto& { return c.router.admin_subject_prefix; }, name_kind::subject_prefix));
     t.push_back(duration_s(
         "router", "idempotency_ttl_s", "how long a request id is remembered, in seconds",
         [](auto& c) -> auto& { return c.router.idempotency_ttl_s; }));
-    t.push_back(list(
+    auto tenants = list(
         "router", "tenants_allow", "tenants allowed to ask, comma-separated; empty: all",
-        [](auto& c) -> auto& { return c.router.tenants_allow; }));
-    t.push_back(subject(
-        "router", "result_subject", "subject of execution results",
-        [](auto& c) -> auto& { return c.router.result_subject; }));
-    t.push_back(subject(
-        "router", "usage_subject", "subject of usage events",
-        [](auto& c) -> auto& { return c.router.usage_subject; }));
-    t.push_back(subject(
-        "router", "status_subject", "request/reply subject of the backpressure status",
-        [](auto& c) -> auto& { return c.router.status_subject; }));
-    t.push_back(subject(
-        "router", "admin_subject_prefix", "prefix of the admin request subjects (token required)",
-        [](auto& c) -> auto& { return c.router.admin_subject_prefix; }, true));
+        [](auto& c) -> auto& { return c.router.tenants_allow; });
+    tenants.set = [inner = tenants.set](config& c, std::string_view v) -> std::string
+    {
+        // An entry the router could never match is a typo, not a wish: each must be a tenant id.
+        if (trim(v).empty()) return inner(c, v);
+        std::string_view rest = v;
+        for (std::size_t n = 1;; ++n)
+        {
+            const auto comma = rest.find(',');
+            const auto entry = trim(rest.substr(0, comma));
+            if (entry.empty())
+                return "entry " + std::to_string(n) + " is empty (a doubled or trailing comma?)";
+            if (!router::is_tenant_or_policy_id(entry))
+                return "entry " + in_quotes(entry) +
+                       " is not a tenant id (1-64 characters of [A-Za-z0-9_.-])";
+            if (comma == std::string_view::npos) break;
+            rest.remove_prefix(comma + 1);
+        }
+        return inner(c, v);
+    };
+    t.push_back(std::move(tenants));
     t.push_back(integer(
         "router", "tenant_inflight_max", "decisions in flight per tenant before it is refused",
         [](auto& c) -> auto& { return c.router.tenant_inflight_max; }, 1, u32_max));
@@ -390,12 +405,12 @@ std::vector<key_spec> build_table()
         "http", "listen", "address of the HTTP server, host:port (port 0: any free port)",
         [](config& c, std::string_view v) -> std::string
         {
-            auto hp = parse_host_port(trim(v));
-            if (!hp) return in_quotes(v) + " is not host:port (e.g. 0.0.0.0:8080 or [::1]:8080)";
-            c.http.listen = *hp;
+            auto hp = common::parse_listen_address(v);
+            if (!hp) return hp.error();
+            c.http.listen = hp.value();
             return {};
         },
-        [](const config& c) { return to_string(c.http.listen); }));
+        [](const config& c) { return common::to_string(c.http.listen); }));
     t.push_back(secret(
         "http", "admin_token", "bearer token of the admin endpoints; empty: they refuse",
         [](auto& c) -> auto& { return c.http.admin_token; }));
@@ -419,15 +434,15 @@ std::vector<key_spec> build_table()
     t.push_back(text(
         "jetstream", "results_stream", "stream of execution results",
         [](auto& c) -> auto& { return c.jetstream.results_stream; }, true));
-    t.push_back(subject(
+    t.push_back(name(
         "jetstream", "results_subject", "subject execution results arrive on (dead letters: <subject>.dlq)",
-        [](auto& c) -> auto& { return c.jetstream.results_subject; }));
+        [](auto& c) -> auto& { return c.jetstream.results_subject; }, name_kind::publish_subject));
     t.push_back(text(
         "jetstream", "usage_stream", "stream of usage events",
         [](auto& c) -> auto& { return c.jetstream.usage_stream; }, true));
-    t.push_back(subject(
+    t.push_back(name(
         "jetstream", "usage_subject", "subject of usage events",
-        [](auto& c) -> auto& { return c.jetstream.usage_subject; }));
+        [](auto& c) -> auto& { return c.jetstream.usage_subject; }, name_kind::publish_subject));
     t.push_back(text(
         "jetstream", "dlq_stream", "stream of dead letters",
         [](auto& c) -> auto& { return c.jetstream.dlq_stream; }, true));
@@ -539,60 +554,23 @@ const key_spec* find_env(std::string_view env_name)
     return nullptr;
 }
 
-bool is_section(std::string_view section)
+const std::vector<std::string>& sections()
 {
-    return section == "nats" || section == "router" || section == "http" || section == "log" ||
-           section == "jetstream" || section == "backpressure";
+    // From the table, so a key in a new section makes the section known everywhere at once.
+    static const std::vector<std::string> names = []
+    {
+        std::vector<std::string> v;
+        for (const auto& spec : keys())
+            if (std::find(v.begin(), v.end(), spec.section) == v.end()) v.push_back(spec.section);
+        return v;
+    }();
+    return names;
 }
 
-std::string section_of_env(std::string_view env_name)
+bool is_section(std::string_view section)
 {
-    for (std::string_view section : {"nats", "router", "http", "log", "jetstream", "backpressure"})
-    {
-        const std::string prefix = "BEAMLINE_" + text::to_upper(section) + "_";
-        if (env_name.starts_with(prefix) && env_name.size() > prefix.size()) return std::string(section);
-    }
-    return {};
+    const auto& all = sections();
+    return std::find(all.begin(), all.end(), section) != all.end();
 }
 
 } // namespace beamline::app::schema
-
-namespace beamline::app
-{
-
-std::optional<host_port> parse_host_port(std::string_view text)
-{
-    std::string_view host;
-    std::string_view port;
-    if (!text.empty() && text.front() == '[')
-    {
-        const auto close = text.find(']');
-        if (close == std::string_view::npos || close + 1 >= text.size() || text[close + 1] != ':')
-            return std::nullopt;
-        host = text.substr(1, close - 1);
-        port = text.substr(close + 2);
-        if (host.empty()) return std::nullopt;
-    }
-    else
-    {
-        const auto colon = text.rfind(':');
-        if (colon == std::string_view::npos) return std::nullopt;
-        host = text.substr(0, colon);
-        port = text.substr(colon + 1);
-        if (host.find(':') != std::string_view::npos || host.find_first_of(" \t/") != std::string_view::npos)
-            return std::nullopt;
-    }
-    unsigned value = 0;
-    auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
-    if (port.empty() || ec != std::errc{} || end != port.data() + port.size() || value > 65535)
-        return std::nullopt;
-    return host_port{host.empty() ? "0.0.0.0" : std::string(host), static_cast<std::uint16_t>(value)};
-}
-
-std::string to_string(const host_port& hp)
-{
-    const bool v6 = hp.host.find(':') != std::string::npos;
-    return (v6 ? "[" + hp.host + "]" : hp.host) + ":" + std::to_string(hp.port);
-}
-
-} // namespace beamline::app

@@ -294,6 +294,12 @@ int run_daemon_verb(const std::string& verb, std::vector<std::string> args)
         std::cerr << "beamline_router " << verb << ": unexpected argument \"" << loaded->rest.front() << "\"\n";
         return 2;
     }
+    if (verb == "run" || verb == "start" || verb == "restart")
+        if (auto err = check_startup_files(cfg))
+        {
+            std::cerr << "beamline_router " << verb << ": " << err->message << "\n";
+            return 2;
+        }
     if (verb == "run") return serve(cfg, nullptr);
     if (verb == "start") return start(cfg);
     if (verb == "stop") return stop(cfg);

@@ -46,8 +46,9 @@ decide_telemetry::decide_telemetry(metrics::registry& reg, std::size_t tenant_la
         errors_[static_cast<std::size_t>(e)] = &reg.counter(
             requests_name, requests_help, {{"outcome", "error"}, {"code", std::string(router::to_string(e))}});
     using router::decision_reason;
-    for (auto r : {decision_reason::sticky, decision_reason::weighted, decision_reason::fallback,
-                   decision_reason::circuit_breaker_fallback})
+    // No breaker feeds selection yet, so circuit_breaker_fallback is not exported: a series that
+    // cannot move would read as "breakers never open". It comes with the breakers.
+    for (auto r : {decision_reason::sticky, decision_reason::weighted, decision_reason::fallback})
         reasons_[static_cast<std::size_t>(r)] = &reg.counter("router_decisions_total", "Successful decisions by reason",
                                                              {{"reason", std::string(router::to_string(r))}});
     using router::publish_refusal;
@@ -89,7 +90,8 @@ void decide_telemetry::decided(const router::decide_outcome& out, const router::
     else
     {
         ok_.inc();
-        if (out.reason) reasons_[static_cast<std::size_t>(*out.reason)]->inc();
+        if (out.reason)
+            if (auto* counter = reasons_[static_cast<std::size_t>(*out.reason)]) counter->inc();
     }
     latency_.observe(std::chrono::duration<double>(latency).count());
 }

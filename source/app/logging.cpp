@@ -1,10 +1,9 @@
 #include "beamline/app/logging.hpp"
 
 #include "beamline/app/text.hpp"
+#include "beamline/common/json_writer.hpp"
 
 #include <cerrno>
-#include <charconv>
-#include <cmath>
 #include <cstdio>
 #include <ctime>
 #include <fcntl.h>
@@ -38,101 +37,12 @@ namespace log
 namespace
 {
 
+using common::append_json_string;
 using text::iequals;
 
 bool iends_with(std::string_view s, std::string_view suffix)
 {
     return s.size() >= suffix.size() && iequals(s.substr(s.size() - suffix.size()), suffix);
-}
-
-// Length of the valid UTF-8 sequence at the start of `s`, or 0 if it is not one.
-std::size_t utf8_sequence(std::string_view s)
-{
-    const auto b0 = static_cast<unsigned char>(s[0]);
-    std::size_t len = 0;
-    unsigned min = 0;
-    unsigned cp = 0;
-    if (b0 < 0x80) return 1;
-    if ((b0 & 0xE0) == 0xC0)
-        len = 2, min = 0x80, cp = b0 & 0x1F;
-    else if ((b0 & 0xF0) == 0xE0)
-        len = 3, min = 0x800, cp = b0 & 0x0F;
-    else if ((b0 & 0xF8) == 0xF0)
-        len = 4, min = 0x10000, cp = b0 & 0x07;
-    else
-        return 0;
-    if (s.size() < len) return 0;
-    for (std::size_t i = 1; i < len; ++i)
-    {
-        const auto b = static_cast<unsigned char>(s[i]);
-        if ((b & 0xC0) != 0x80) return 0;
-        cp = (cp << 6) | (b & 0x3F);
-    }
-    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
-    return len;
-}
-
-void append_string(std::string& out, std::string_view s)
-{
-    static constexpr char hex[] = "0123456789abcdef";
-    out += '"';
-    while (!s.empty())
-    {
-        const auto c = static_cast<unsigned char>(s[0]);
-        switch (c)
-        {
-        case '"':
-            out += "\\\"";
-            break;
-        case '\\':
-            out += "\\\\";
-            break;
-        case '\n':
-            out += "\\n";
-            break;
-        case '\r':
-            out += "\\r";
-            break;
-        case '\t':
-            out += "\\t";
-            break;
-        case '\b':
-            out += "\\b";
-            break;
-        case '\f':
-            out += "\\f";
-            break;
-        default:
-            if (c < 0x20 || c == 0x7F)
-            {
-                out += "\\u00";
-                out += hex[c >> 4];
-                out += hex[c & 0xF];
-            }
-            else if (c < 0x80)
-                out += static_cast<char>(c);
-            else if (const std::size_t len = utf8_sequence(s); len != 0)
-            {
-                out.append(s.substr(0, len));
-                s.remove_prefix(len - 1);
-            }
-            else
-                out += "\\ufffd";
-        }
-        s.remove_prefix(1);
-    }
-    out += '"';
-}
-
-template <class T>
-void append_number(std::string& out, T value)
-{
-    char buf[32];
-    auto [end, ec] = std::to_chars(buf, buf + sizeof buf, value);
-    if (ec == std::errc{})
-        out.append(buf, end);
-    else
-        out += "null";
 }
 
 void append_timestamp(std::string& out, std::chrono::system_clock::time_point ts)
@@ -201,11 +111,11 @@ void format_line(std::string& out, std::chrono::system_clock::time_point ts, lev
     out += ",\"level\":\"";
     out += to_string(l);
     out += "\",\"msg\":";
-    append_string(out, msg);
+    append_json_string(out, msg);
     for (const field& f : extra)
     {
         out += ',';
-        append_string(out, f.key());
+        append_json_string(out, f.key());
         out += ':';
         if (is_secret_key(f.key()))
         {
@@ -215,22 +125,19 @@ void format_line(std::string& out, std::chrono::system_clock::time_point ts, lev
         switch (f.type())
         {
         case field::kind::text:
-            append_string(out, f.text());
+            append_json_string(out, f.text());
             break;
         case field::kind::signed_number:
-            append_number(out, f.signed_number());
+            common::append_json_integer(out, f.signed_number());
             break;
         case field::kind::unsigned_number:
-            append_number(out, f.unsigned_number());
+            common::append_json_integer(out, f.unsigned_number());
             break;
         case field::kind::boolean:
             out += f.unsigned_number() ? "true" : "false";
             break;
         case field::kind::real:
-            if (std::isfinite(f.real()))
-                append_number(out, f.real());
-            else
-                out += "null";
+            common::append_json_number(out, f.real());
             break;
         }
     }

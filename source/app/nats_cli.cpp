@@ -1,4 +1,5 @@
 #include "beamline/app/nats_cli.hpp"
+#include "beamline/common/units.hpp"
 
 #include "beamline/app/cli_flags.hpp"
 
@@ -42,22 +43,6 @@ options:
       --timeout D       connect/request/sub timeout, e.g. 500ms, 5s [5s for request; none for sub]
   -h, --help
 )";
-
-/// "500ms", "5s", "2m", "1h", or bare milliseconds.
-std::optional<milliseconds> parse_timeout(const std::string& text)
-{
-    std::size_t i = 0;
-    while (i < text.size() && text[i] >= '0' && text[i] <= '9')
-        ++i;
-    if (i == 0 || i > 12) return std::nullopt;
-    long long v = std::stoll(text.substr(0, i));
-    std::string unit = text.substr(i);
-    if (unit.empty() || unit == "ms") return milliseconds(v);
-    if (unit == "s") return milliseconds(v * 1000);
-    if (unit == "m") return milliseconds(v * 60000);
-    if (unit == "h") return milliseconds(v * 3600000);
-    return std::nullopt;
-}
 
 struct cli_options
 {
@@ -249,14 +234,14 @@ int run_nats_cli(const std::vector<std::string>& args)
     }
     if (!timeout_text.empty())
     {
-        auto d = parse_timeout(timeout_text);
+        auto d = common::parse_duration(timeout_text);
         if (!d)
         {
-            std::cerr << "nats: --timeout: \"" << timeout_text << "\" is not a duration like 500ms, 5s, 2m\n";
+            std::cerr << "nats: --timeout: " << d.error() << "\n";
             return 2;
         }
-        o.timeout = *d;
-        o.client.connect_timeout = std::min(o.client.connect_timeout, *d);
+        o.timeout = d.value();
+        o.client.connect_timeout = std::min(o.client.connect_timeout, d.value());
     }
     // pub and request are one-shot: one pass through the servers, no reconnect storm. sub is a
     // long-lived listener and keeps reconnecting, as the official CLI does.

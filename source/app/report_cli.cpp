@@ -49,9 +49,9 @@ std::optional<endpoint> parse_monitor_url(std::string_view url)
     if (url.substr(0, scheme.size()) != scheme) return std::nullopt;
     url.remove_prefix(scheme.size());
     url = url.substr(0, url.find('/'));
-    auto hp = parse_host_port(url);
-    if (!hp || hp->port == 0) return std::nullopt;
-    return endpoint{hp->host.empty() ? "127.0.0.1" : hp->host, hp->port};
+    auto hp = common::parse_host_port(url);
+    if (!hp || hp.value().port == 0) return std::nullopt;
+    return endpoint{hp.value().host.empty() ? "127.0.0.1" : hp.value().host, hp.value().port};
 }
 
 std::string client_host(const host_port& listen)

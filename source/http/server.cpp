@@ -1,5 +1,6 @@
 #include "beamline/http/server.hpp"
 
+#include "beamline/common/address.hpp"
 #include "beamline/http/connection.hpp"
 
 #include <atomic>
@@ -10,7 +11,6 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <charconv>
 #include <iostream>
 #include <unordered_map>
 
@@ -35,52 +35,29 @@ void log_to_stderr(std::string_view level, std::string_view message)
 
 std::string describe(const tcp::endpoint& ep)
 {
-    const auto address = ep.address().to_string();
-    return (ep.address().is_v6() ? "[" + address + "]" : address) + ":" + std::to_string(ep.port());
+    return common::to_string(common::host_port{ep.address().to_string(), ep.port()});
 }
 
 } // namespace
 
 std::optional<tcp::endpoint> parse_listen_address(std::string_view text, std::string& error)
 {
-    const auto fail = [&](std::string_view cause)
+    auto parsed = common::parse_listen_address(text);
+    if (!parsed)
     {
-        error = "listen address '" + std::string(text) + "': " + std::string(cause);
+        error = parsed.error();
         return std::nullopt;
-    };
-    std::string_view host;
-    std::string_view port;
-    if (text.starts_with('['))
-    {
-        const auto close = text.find(']');
-        if (close == std::string_view::npos || close + 1 >= text.size() || text[close + 1] != ':')
-            return fail("an IPv6 address is written [address]:port");
-        host = text.substr(1, close - 1);
-        port = text.substr(close + 2);
     }
-    else
+    const auto& [host, port] = parsed.value();
+    if (host == "localhost") return tcp::endpoint(asio::ip::address_v4::loopback(), port);
+    boost::system::error_code bad; // the common parser admits only IP addresses: never set
+    const auto address = asio::ip::make_address(host, bad);
+    if (bad)
     {
-        const auto colon = text.rfind(':');
-        if (colon == std::string_view::npos) return fail("missing port (expected host:port)");
-        host = text.substr(0, colon);
-        port = text.substr(colon + 1);
+        error = "listen address '" + std::string(text) + "': " + bad.message();
+        return std::nullopt;
     }
-    unsigned value = 0;
-    const auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
-    if (port.empty() || ec != std::errc{} || end != port.data() + port.size() || value > 65535)
-        return fail("port '" + std::string(port) + "' is not a number from 0 to 65535");
-    asio::ip::address address;
-    if (host.empty() || host == "*")
-        address = asio::ip::address_v4::any();
-    else if (host == "localhost")
-        address = asio::ip::address_v4::loopback();
-    else
-    {
-        boost::system::error_code bad;
-        address = asio::ip::make_address(std::string(host), bad);
-        if (bad) return fail("host '" + std::string(host) + "' is not an IP address");
-    }
-    return tcp::endpoint(address, static_cast<unsigned short>(value));
+    return tcp::endpoint(address, port);
 }
 
 struct server::state : std::enable_shared_from_this<server::state>

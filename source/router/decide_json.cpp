@@ -3,137 +3,9 @@
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 #include <boost/json/string.hpp>
-#include <charconv>
-#include <cmath>
-#include <cstdint>
 
 namespace beamline::router
 {
-namespace
-{
-
-constexpr std::string_view replacement_character = "\xEF\xBF\xBD";
-
-/// Length of the valid UTF-8 sequence starting at s[i], or 0 when the bytes there are not one
-/// (stray continuation, overlong form, surrogate, beyond U+10FFFF, truncated).
-std::size_t utf8_sequence_length(std::string_view s, std::size_t i) noexcept
-{
-    auto byte = [&](std::size_t k) { return static_cast<unsigned char>(s[k]); };
-    auto continuation = [&](std::size_t k) { return k < s.size() && (byte(k) & 0xC0) == 0x80; };
-    unsigned char b0 = byte(i);
-    if (b0 >= 0xC2 && b0 <= 0xDF) return continuation(i + 1) ? 2 : 0;
-    if (b0 >= 0xE0 && b0 <= 0xEF)
-    {
-        if (!continuation(i + 1) || !continuation(i + 2)) return 0;
-        unsigned char b1 = byte(i + 1);
-        if ((b0 == 0xE0 && b1 < 0xA0) || (b0 == 0xED && b1 >= 0xA0))
-            return 0; // overlong, or a UTF-16 surrogate
-        return 3;
-    }
-    if (b0 >= 0xF0 && b0 <= 0xF4)
-    {
-        if (!continuation(i + 1) || !continuation(i + 2) || !continuation(i + 3)) return 0;
-        unsigned char b1 = byte(i + 1);
-        if ((b0 == 0xF0 && b1 < 0x90) || (b0 == 0xF4 && b1 >= 0x90)) return 0; // overlong, or beyond U+10FFFF
-        return 4;
-    }
-    return 0;
-}
-
-void append_escape(std::string& out, unsigned char c)
-{
-    switch (c)
-    {
-    case '"':
-        out.append("\\\"");
-        return;
-    case '\\':
-        out.append("\\\\");
-        return;
-    case '\b':
-        out.append("\\b");
-        return;
-    case '\f':
-        out.append("\\f");
-        return;
-    case '\n':
-        out.append("\\n");
-        return;
-    case '\r':
-        out.append("\\r");
-        return;
-    case '\t':
-        out.append("\\t");
-        return;
-    default:
-    {
-        constexpr char hex[] = "0123456789abcdef";
-        char u[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 0xF]};
-        out.append(u, sizeof u);
-    }
-    }
-}
-
-template <class Int>
-void append_integer(std::string& out, Int v)
-{
-    char buf[24];
-    auto r = std::to_chars(buf, buf + sizeof buf, v);
-    out.append(buf, r.ptr);
-}
-
-} // namespace
-
-void append_json_string(std::string& out, std::string_view s)
-{
-    out.push_back('"');
-    std::size_t run_start = 0; // bytes that need no escaping are copied in one append per run
-    std::size_t i = 0;
-    while (i < s.size())
-    {
-        unsigned char c = static_cast<unsigned char>(s[i]);
-        if (c >= 0x20 && c != '"' && c != '\\' && c < 0x80)
-        {
-            ++i;
-            continue;
-        }
-        if (c >= 0x80)
-        {
-            if (std::size_t n = utf8_sequence_length(s, i); n != 0)
-            {
-                i += n;
-                continue;
-            }
-        }
-        out.append(s.data() + run_start, i - run_start);
-        if (c >= 0x80)
-            out.append(replacement_character);
-        else
-            append_escape(out, c);
-        run_start = ++i;
-    }
-    out.append(s.data() + run_start, s.size() - run_start);
-    out.push_back('"');
-}
-
-void append_json_number(std::string& out, double v)
-{
-    if (!std::isfinite(v))
-    {
-        out.push_back('0');
-        return;
-    }
-    constexpr double exact_integer_limit = 9007199254740992.0; // 2^53
-    if (std::trunc(v) == v && std::fabs(v) <= exact_integer_limit)
-    {
-        append_integer(out, static_cast<std::int64_t>(v));
-        return;
-    }
-    char buf[32];
-    auto r = std::to_chars(buf, buf + sizeof buf, v); // shortest round-trip form
-    out.append(buf, r.ptr);
-}
-
 void append_json_value(std::string& out, const boost::json::value& v)
 {
     switch (v.kind())
@@ -145,10 +17,10 @@ void append_json_value(std::string& out, const boost::json::value& v)
         out.append(v.get_bool() ? "true" : "false");
         return;
     case boost::json::kind::int64:
-        append_integer(out, v.get_int64());
+        common::append_json_integer(out, v.get_int64());
         return;
     case boost::json::kind::uint64:
-        append_integer(out, v.get_uint64());
+        common::append_json_integer(out, v.get_uint64());
         return;
     case boost::json::kind::double_:
         append_json_number(out, v.get_double());

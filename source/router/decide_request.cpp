@@ -1,5 +1,6 @@
 #include "beamline/router/decide_request.hpp"
 
+#include "beamline/common/subject.hpp"
 #include "beamline/router/ids.hpp"
 
 #include <algorithm>
@@ -86,9 +87,18 @@ struct refusal
     }
 };
 
+/// A correlation string is echoed in replies, headers and logs: a control character (NUL, CR, LF,
+/// ESC...) in one would end a C string, split a log line or forge a terminal sequence downstream.
+bool has_control_character(std::string_view s) noexcept
+{
+    return std::any_of(s.begin(), s.end(),
+                       [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == '\x7f'; });
+}
+
 bool valid_request_id(const json::value& v) noexcept
 {
-    return v.is_string() && !v.get_string().empty() && v.get_string().size() <= max_request_id_bytes;
+    return v.is_string() && !v.get_string().empty() && v.get_string().size() <= max_request_id_bytes &&
+           !has_control_character(v.get_string());
 }
 
 /// The `vN` token of a subject such as `beamline.router.v1.decide`, if any.
@@ -214,6 +224,8 @@ std::optional<intake_error> check_correlation_ids(const json::object& root, deci
         if (f.text->empty() || f.text->size() > max_idempotency_key_bytes)
             return refuse.correlation("idempotency_key must be 1-256 bytes, got " +
                                       std::to_string(f.text->size()));
+        if (has_control_character(*f.text))
+            return refuse.correlation("idempotency_key must not contain control characters");
         r.idempotency_key.assign(*f.text);
     }
     return std::nullopt;
@@ -320,8 +332,13 @@ std::optional<intake_error> read_assignment_subject(const json::object& root, co
     if (!f.text->starts_with(limits.assignment_subject_prefix))
         return refuse.schema("assignment_subject must start with " +
                              quoted(limits.assignment_subject_prefix));
-    if (!is_publish_subject(*f.text))
-        return refuse.schema("assignment_subject must be a valid NATS subject without wildcards");
+    if (f.text->size() > common::max_subject_bytes)
+        return refuse.schema("assignment_subject is " + std::to_string(f.text->size()) +
+                             " bytes, above the " + std::to_string(common::max_subject_bytes) +
+                             "-byte limit that keeps its publish line within nats-server's control line");
+    if (!common::valid_publish_subject(*f.text))
+        return refuse.schema("assignment_subject must be a valid NATS subject: dot-separated tokens, "
+                             "no empty token, no blank or control character, no * or >");
     out.assign(*f.text);
     return std::nullopt;
 }
@@ -337,18 +354,6 @@ tenant_allow_list::tenant_allow_list(std::vector<std::string> tenants) : sorted_
 bool tenant_allow_list::allows(std::string_view tenant_id) const noexcept
 {
     return sorted_.empty() || std::binary_search(sorted_.begin(), sorted_.end(), tenant_id, std::less<>{});
-}
-
-bool is_publish_subject(std::string_view s) noexcept
-{
-    if (s.empty() || s.front() == '.' || s.back() == '.') return false;
-    char previous = '.';
-    for (char c : s)
-    {
-        if (c <= ' ' || c == 0x7F || c == '*' || c == '>' || (c == '.' && previous == '.')) return false;
-        previous = c;
-    }
-    return true;
 }
 
 std::optional<intake_error> check_tenant_allowed(const decide_request& request,
@@ -389,7 +394,8 @@ intake_result parse_decide_request(std::string_view body, const request_meta& me
 
     // Formats.
     if (!valid_request_id(*request_id))
-        return refuse.correlation("request_id must be a non-empty string of at most 128 bytes");
+        return refuse.correlation(
+            "request_id must be a non-empty string of at most 128 bytes without control characters");
     if (!tenant_id->is_string() || !is_tenant_or_policy_id(tenant_id->get_string()))
         return refuse.correlation("tenant_id must be a string of 1-64 characters of [A-Za-z0-9_.-]");
     if (auto e = check_task(*task, refuse)) return std::move(*e);

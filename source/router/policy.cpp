@@ -1,4 +1,5 @@
 #include <array>
+#include <beamline/common/units.hpp>
 #include <beamline/router/policy.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/stream_parser.hpp>
@@ -27,33 +28,11 @@ std::string format_number(double value)
     return std::string(buffer.data(), r.ptr);
 }
 
-std::optional<std::chrono::milliseconds> parse_duration(std::string_view text) noexcept
-{
-    std::uint64_t amount = 0;
-    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), amount);
-    if (ec != std::errc{} || end == text.data()) return std::nullopt;
-    std::string_view unit(end, static_cast<std::size_t>(text.data() + text.size() - end));
-    std::uint64_t scale = 0;
-    if (unit == "ms")
-        scale = 1;
-    else if (unit == "s")
-        scale = 1000;
-    else if (unit == "m")
-        scale = 60'000;
-    else if (unit == "h")
-        scale = 3'600'000;
-    else if (unit == "d")
-        scale = 86'400'000;
-    else
-        return std::nullopt;
-    // A year is far beyond any sensible TTL; the cap also keeps the multiplication from overflowing.
-    constexpr std::uint64_t max_ms = 366ull * 86'400'000;
-    if (amount == 0 || amount > max_ms / scale) return std::nullopt;
-    return std::chrono::milliseconds(static_cast<std::int64_t>(amount * scale));
-}
-
 namespace
 {
+
+/// A year is far beyond any sensible session lifetime; the bound matches ttl_seconds'.
+constexpr std::chrono::milliseconds max_sticky_ttl = std::chrono::hours{366 * 24};
 
 policy_error fail(std::string_view where, std::string_view what)
 {
@@ -226,11 +205,13 @@ std::optional<policy_error> read_sticky(const json::value& v, sticky_config& out
     {
         if (const auto* s = ttl->value().if_string())
         {
-            auto parsed = parse_duration(*s);
-            if (!parsed)
-                return fail("sticky.ttl:", "\"" + std::string(*s) +
-                                               "\" is not a positive duration (use 500ms, 30s, 10m or 1h)");
-            out.ttl = *parsed;
+            // The common grammar, with a unit required (a bare number is the JSON number form).
+            auto parsed = common::parse_duration(*s, common::unit_required);
+            if (!parsed || parsed.value() <= 0ms || parsed.value() > max_sticky_ttl)
+                return fail("sticky.ttl:",
+                            "\"" + std::string(*s) +
+                                "\" is not a positive duration up to 366d (use 500ms, 30s, 10m, 1h or 1d)");
+            out.ttl = parsed.value();
         }
         else
         {

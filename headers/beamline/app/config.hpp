@@ -3,6 +3,8 @@
 // loading from an INI file, `BEAMLINE_<SECTION>_<KEY>` environment variables and `--section.key`
 // flags, in rising precedence. Every error names the key and where its value came from.
 
+#include "beamline/common/address.hpp"
+
 #include <boost/system/result.hpp>
 #include <chrono>
 #include <cstdint>
@@ -16,17 +18,8 @@
 namespace beamline::app
 {
 
-struct host_port
-{
-    std::string host;
-    std::uint16_t port = 0;
-
-    friend bool operator==(const host_port&, const host_port&) = default;
-};
-
-/// Parses `host:port`, `[v6]:port` or `:port` (all interfaces); port 0 asks for a free one.
-std::optional<host_port> parse_host_port(std::string_view text);
-std::string to_string(const host_port& hp);
+using common::host_port; // http.listen, parsed by common::parse_listen_address
+using common::to_string;
 
 struct nats_config
 {
@@ -57,13 +50,11 @@ struct router_config
     std::uint64_t max_payload = 1024 * 1024;
     std::string assignment_subject = "caf.exec.assign.v1";
     std::string assignment_subject_prefix = "caf.exec.assign.";
+    std::string status_subject = "beamline.router.v1.status.backpressure"; // backpressure status, request/reply
+    std::string admin_subject_prefix = "beamline.router.v1.admin.";           // admin ops over NATS, token required
     std::chrono::seconds idempotency_ttl_s{3600};
     std::vector<std::string> tenants_allow; // empty: every tenant
     // Keys beyond the minimal table, which an operator needs to run the daemon for real.
-    std::string result_subject = "caf.exec.result.v1";
-    std::string usage_subject = "beamline.usage.v1.metered";
-    std::string status_subject = "beamline.router.v1.status.backpressure";
-    std::string admin_subject_prefix = "beamline.router.v1.admin.";
     std::uint32_t tenant_inflight_max = 1000;
     std::uint32_t max_tenants = 100'000; // tenants with state (sticky, idempotency, buckets); LRU beyond
     std::uint32_t tenant_rps = 0;   // per-tenant token bucket, requests per second; 0: off
@@ -136,8 +127,11 @@ struct config
 /// The configuration with no file, environment or flags: `threads` is the number of cores.
 config default_config();
 
-/// Where values come from. `environment` holds variables by name; only `BEAMLINE_<SECTION>_*`
-/// ones for the six sections are read, every other variable is ignored.
+/// Where values come from. `environment` holds variables by name. Every `BEAMLINE_<SECTION>_<KEY>`
+/// variable is configuration: one whose section or key is unknown (`BEAMLINE_NAT_URL`) is an
+/// error, except the few the scripts and tests use (`BEAMLINE_ROUTER_BIN`, `BEAMLINE_NATS_BENCH`,
+/// `BEAMLINE_LIBNATS_LOADGEN`, `BEAMLINE_TEST_*`). Variables of another shape (`BEAMLINE_ROOT`,
+/// `PATH`) are ignored.
 struct config_sources
 {
     std::optional<std::filesystem::path> file;
@@ -163,6 +157,11 @@ using config_result = boost::system::result<config, config_error>;
 /// Loads defaults, then the file, then the environment, then flags; later sources win per key.
 /// Unknown keys, bad values and inconsistent combinations are errors.
 config_result load_config(const config_sources& sources);
+
+/// Checks what the daemon opens when it starts, so that `run` and `start` fail at once with the
+/// key and the file named instead of retrying a connection that cannot succeed: the TLS files
+/// (`nats.tls_ca`, `nats.tls_cert`, `nats.tls_key`) exist, are regular files and can be read.
+std::optional<config_error> check_startup_files(const config& cfg);
 
 /// Moves `--config PATH`, `--config=PATH` and every `--section.key[=value]` out of `args` into a
 /// config_sources (environment left empty), keeping the other arguments in order.

@@ -33,8 +33,8 @@ struct key_spec
 const std::vector<key_spec>& keys();
 const key_spec* find(std::string_view name);
 const key_spec* find_env(std::string_view env_name);
+/// The sections of the table, in its order: "nats", "router", "http", "log".
+const std::vector<std::string>& sections();
 bool is_section(std::string_view section);
-/// "nats" for "BEAMLINE_NATS_ANYTHING", "" when the variable names no section.
-std::string section_of_env(std::string_view env_name);
 
 } // namespace beamline::app::schema

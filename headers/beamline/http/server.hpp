@@ -34,8 +34,8 @@ struct server_options
     std::size_t max_connections = 1024;   ///< connections beyond it are closed on accept
 };
 
-/// Parses "host:port": an IPv4 address, a bracketed IPv6 address, `localhost`, or empty / `*` for
-/// every IPv4 interface. nullopt with `error` set to the cause otherwise.
+/// Parses "host:port" with common::parse_listen_address (an IPv4 address, a bracketed IPv6 address,
+/// `localhost`, or empty / `*` for every IPv4 interface). nullopt with `error` set to the cause.
 std::optional<boost::asio::ip::tcp::endpoint> parse_listen_address(std::string_view text, std::string& error);
 
 class server

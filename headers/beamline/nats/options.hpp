@@ -1,6 +1,8 @@
 #pragma once
 // Options of a NATS client connection. Defaults follow nats.c / nats.go (ADR-40).
 
+#include "beamline/common/address.hpp"
+
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -15,20 +17,10 @@ namespace beamline::nats
 
 using std::chrono::milliseconds;
 
-/// One server address: `nats://[user[:pass]@]host[:port]`, `tls://...`, or `host[:port]`.
-struct server_url
-{
-    std::string host;
-    std::uint16_t port = 4222;
-    bool tls = false; ///< `tls://` scheme: TLS is required for this server
-    std::string user; ///< URL userinfo; a user with no password is a token
-    std::string password;
-    bool has_password = false;
+/// One server address (common/address): `nats://[user[:pass]@]host[:port]`, `tls://...`, `host[:port]`.
+using server_url = common::server_url;
 
-    std::string to_string() const; ///< without credentials, for logs and errors
-};
-
-/// Parses one URL; a bad one is `errc::invalid_url`.
+/// Parses one URL with common::parse_server_url; a bad one is `errc::invalid_url`.
 std::error_code parse_server_url(std::string_view text, server_url& out);
 
 struct tls_options

@@ -105,8 +105,4 @@ intake_result parse_decide_request(std::string_view body, const request_meta& me
 std::optional<intake_error> check_tenant_allowed(const decide_request& request,
                                                  const tenant_allow_list& allowed);
 
-/// Whether `s` is a subject a message can be published to: non-empty dot-separated tokens of
-/// printable non-space ASCII, no wildcards (`*`, `>`).
-bool is_publish_subject(std::string_view s) noexcept;
-
 } // namespace beamline::router

@@ -96,14 +96,12 @@ struct policy
 };
 
 /// Parses and validates a policy. Errors name the field: "providers[1].weight must be a
-/// non-negative number", "sticky.ttl: \"10x\" is not a duration (use 500ms, 30s, 10m or 1h)".
+/// non-negative number", "sticky.ttl: \"10x\" is not a positive duration up to 366d (use 500ms, 30s, 10m, 1h
+/// or 1d)".
 policy_result<policy> parse_policy(std::string_view json, std::string_view id = {});
 policy_result<policy> parse_policy(const boost::json::object& json, std::string_view id = {});
 
 /// A number as an operator would write it in a message: "300", "0.002", "1e+09".
 std::string format_number(double value);
-
-/// "500ms", "30s", "10m", "1h" (also "2d") → milliseconds; nullopt when malformed or zero.
-std::optional<std::chrono::milliseconds> parse_duration(std::string_view text) noexcept;
 
 } // namespace beamline::router

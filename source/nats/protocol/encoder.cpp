@@ -1,5 +1,7 @@
 #include "beamline/nats/protocol/encoder.hpp"
 
+#include "beamline/common/json_writer.hpp"
+
 #include <charconv>
 
 namespace beamline::nats::protocol
@@ -26,43 +28,11 @@ void append_string_field(std::string& out, std::string_view key, std::string_vie
     out.push_back('"');
     out.append(key);
     out.append("\":");
-    append_json_string(out, v);
+    common::append_json_string(out, v);
     out.push_back(',');
 }
 
 } // namespace
-
-void append_json_string(std::string& out, std::string_view s)
-{
-    static constexpr char hex[] = "0123456789abcdef";
-    out.push_back('"');
-    for (char c : s)
-    {
-        auto u = static_cast<unsigned char>(c);
-        switch (c)
-        {
-        case '"': out.append("\\\""); break;
-        case '\\': out.append("\\\\"); break;
-        case '\n': out.append("\\n"); break;
-        case '\r': out.append("\\r"); break;
-        case '\t': out.append("\\t"); break;
-        case '\b': out.append("\\b"); break;
-        case '\f': out.append("\\f"); break;
-        default:
-            if (u < 0x20)
-            {
-                out.append("\\u00");
-                out.push_back(hex[u >> 4]);
-                out.push_back(hex[u & 0xf]);
-            }
-            else
-            {
-                out.push_back(c);
-            }
-        }
-    }
-    out.push_back('"');
-}
 
 void encode_connect(std::string& out, const connect_info& info)
 {
@@ -72,6 +42,7 @@ void encode_connect(std::string& out, const connect_info& info)
     append_bool(out, "tls_required", info.tls_required);
     append_bool(out, "echo", info.echo);
     append_bool(out, "headers", info.headers);
+    // The one place of the rule: nats-server refuses no_responders without headers support.
     append_bool(out, "no_responders", info.no_responders && info.headers);
     if (!info.name.empty()) append_string_field(out, "name", info.name);
     if (!info.user.empty()) append_string_field(out, "user", info.user);

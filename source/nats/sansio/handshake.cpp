@@ -26,8 +26,7 @@ handshake_action handshake::finish(std::error_code ec)
 handshake_action handshake::send_connect()
 {
     connect_.tls_required = tls_active_;
-    connect_.headers = info_.headers;
-    connect_.no_responders = connect_.no_responders && info_.headers;
+    connect_.headers = info_.headers; // the encoder drops no_responders without headers
     out_.clear();
     protocol::encode_connect(out_, connect_);
     protocol::encode_ping(out_);

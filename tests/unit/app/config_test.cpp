@@ -139,9 +139,10 @@ BOOST_AUTO_TEST_CASE(file_errors_name_file_line_and_key)
                                           " line 2: nats.max_pings_out: \"abc\" is not a whole number");
 
     sources.file = dir.write("section.conf", "[natz]\nurl = x\n");
-    BOOST_TEST(load_error(sources) ==
-               "config file " + sources.file->string() +
-                   " line 1: unknown section \"[natz]\" (sections: [nats], [router], [http], [log], [jetstream], [backpressure])");
+    BOOST_TEST(
+        load_error(sources) ==
+        "config file " + sources.file->string() +
+            " line 1: unknown section \"[natz]\" (sections: [nats], [router], [http], [jetstream], [log], [backpressure])");
 
     sources.file = dir.write("dup.conf", "[log]\nlevel = info\nlevel = debug\n");
     BOOST_TEST(load_error(sources) ==
@@ -184,7 +185,110 @@ BOOST_AUTO_TEST_CASE(environment_errors_name_the_variable)
 
     sources.environment = {{"BEAMLINE_HTTP_LISTEN", "8080"}};
     BOOST_TEST(load_error(sources) ==
-               "BEAMLINE_HTTP_LISTEN: \"8080\" is not host:port (e.g. 0.0.0.0:8080 or [::1]:8080)");
+               "BEAMLINE_HTTP_LISTEN: listen address \"8080\": missing port (expected host:port)");
+}
+
+BOOST_AUTO_TEST_CASE(a_variable_with_an_unknown_section_is_refused)
+{
+    // A typo in the section is as wrong as one in the key: the value would be silently ignored.
+    config_sources sources;
+    sources.environment = {{"BEAMLINE_NAT_URL", "nats://x:4222"}};
+    BOOST_TEST(load_error(sources) ==
+               "BEAMLINE_NAT_URL: unknown section \"nat\" in BEAMLINE_NAT_URL "
+               "(sections: NATS, ROUTER, HTTP, JETSTREAM, LOG, BACKPRESSURE); did you mean BEAMLINE_NATS_URL?");
+    BOOST_TEST(load_config(sources).error().source == "BEAMLINE_NAT_URL");
+    sources.environment = {{"BEAMLINE_ROUTR_THREADS", "2"}};
+    BOOST_TEST(load_error(sources).find("did you mean BEAMLINE_ROUTER_THREADS?") != std::string::npos);
+    sources.environment = {{"BEAMLINE_FOO_BAR", "1"}};
+    BOOST_TEST(load_error(sources) == "BEAMLINE_FOO_BAR: unknown section \"foo\" in BEAMLINE_FOO_BAR "
+                                      "(sections: NATS, ROUTER, HTTP, JETSTREAM, LOG, BACKPRESSURE)");
+    sources.environment = {{"BEAMLINE_ROUTER_FOO", "1"}};
+    BOOST_TEST(load_error(sources).find("unknown key \"router.foo\"") != std::string::npos);
+    // The scripts' and tests' own variables, and names of another shape, are not configuration.
+    sources.environment = {{"BEAMLINE_ROUTER_BIN", "/x"},
+                           {"BEAMLINE_NATS_BENCH", "/y"},
+                           {"BEAMLINE_LIBNATS_LOADGEN", "/w"},
+                           {"BEAMLINE_TEST_KEEP_DIRS", "1"},
+                           {"BEAMLINE_TEST_NATS_LOG", "always"},
+                           {"BEAMLINE_ROOT", "/src"},
+                           {"BEAMLINE_LOADGEN", "/z"},
+                           {"BEAMLINE_", "x"},
+                           {"BEAMLINE__X", "y"}};
+    BOOST_TEST(load_config(sources).has_value());
+}
+
+BOOST_AUTO_TEST_CASE(values_are_refused_where_the_component_would_refuse_them)
+{
+    struct vector
+    {
+        std::string flag;
+        std::string error;
+    };
+    const std::vector<vector> vectors = {
+        // The NATS client refuses port 0, other schemes and malformed hosts.
+        {"--nats.url=nats://127.0.0.1:0",
+         "flag --nats.url: \"nats://127.0.0.1:0\": port 0 is not a server port (1 to 65535)"},
+        {"--nats.url=nats://a:4222,nats://h!st:4222", "flag --nats.url: \"nats://h!st:4222\": host \"h!st\""},
+        {"--nats.url=ws://a:4222", "flag --nats.url: \"ws://a:4222\" has scheme \"ws\""},
+        // The router refuses a wildcard character anywhere in a subject it publishes to.
+        {"--router.assignment_subject=a.b*c",
+         "flag --router.assignment_subject: \"a.b*c\" is not a subject to publish to"},
+        {"--router.assignment_subject=a.>",
+         "flag --router.assignment_subject: \"a.>\" is not a subject to publish to"},
+        {"--router.assignment_subject_prefix=caf.*.",
+         "flag --router.assignment_subject_prefix: \"caf.*.\" is not a subject prefix"},
+        {"--router.assignment_subject=" + std::string(1025, 'a'), "bytes, above the 1024-byte limit"},
+        // The client subscribes with these: a subscribe subject and a queue group token.
+        {"--router.decide_subject=a.>.b",
+         "flag --router.decide_subject: \"a.>.b\" is not a subject to subscribe to"},
+        {"--router.decide_subject=a.b*",
+         "flag --router.decide_subject: \"a.b*\" is not a subject to subscribe to"},
+        {"--router.queue_group=q.group", "flag --router.queue_group: \"q.group\" is not a valid name"},
+        {"--router.queue_group=q g", "flag --router.queue_group: \"q g\" is not a valid name"},
+        // The router admits only tenant ids; an entry it can never match is a typo.
+        {"--router.tenants_allow=a/b", "flag --router.tenants_allow: entry \"a/b\" is not a tenant id"},
+        {"--router.tenants_allow=a,,b", "flag --router.tenants_allow: entry 2 is empty"},
+        {"--router.tenants_allow=a,b,", "flag --router.tenants_allow: entry 3 is empty"},
+    };
+    for (const auto& v : vectors)
+    {
+        config_sources sources;
+        sources.flags = {v.flag};
+        const std::string error = load_error(sources);
+        BOOST_TEST(error.find(v.error) != std::string::npos, v.flag << " -> " << error);
+    }
+    config_sources fine;
+    fine.flags = {"--router.decide_subject=beamline.router.*.decide",
+                  "--router.assignment_subject=caf.exec.v2", "--router.tenants_allow=acme, t_2.x",
+                  "--nats.url=tls://nats-1.internal:4443"};
+    const config c = load_ok(fine);
+    BOOST_TEST(c.router.decide_subject == "beamline.router.*.decide");
+    BOOST_TEST(c.router.tenants_allow == (std::vector<std::string>{"acme", "t_2.x"}));
+    fine.flags = {"--router.tenants_allow="};
+    BOOST_TEST(load_ok(fine).router.tenants_allow.empty());
+}
+
+BOOST_AUTO_TEST_CASE(startup_files_must_exist_and_be_readable)
+{
+    temp_dir dir;
+    config cfg = default_config();
+    BOOST_TEST(!check_startup_files(cfg), "no TLS file configured, nothing to check");
+    cfg.nats.tls_ca = (dir.path() / "missing-ca.pem").string();
+    auto err = check_startup_files(cfg);
+    BOOST_TEST_REQUIRE(err.has_value());
+    BOOST_TEST(err->key == "nats.tls_ca");
+    BOOST_TEST(err->message == "nats.tls_ca: file \"" + cfg.nats.tls_ca + "\" does not exist");
+    cfg.nats.tls_ca = dir.write("ca.pem", "-----BEGIN CERTIFICATE-----\n").string();
+    BOOST_TEST(!check_startup_files(cfg));
+    cfg.nats.tls_cert = dir.path().string();
+    err = check_startup_files(cfg);
+    BOOST_TEST_REQUIRE(err.has_value());
+    BOOST_TEST(err->message == "nats.tls_cert: \"" + cfg.nats.tls_cert + "\" is not a regular file");
+    cfg.nats.tls_cert = dir.write("cert.pem", "x").string();
+    cfg.nats.tls_key = (dir.path() / "nope" / "key.pem").string();
+    err = check_startup_files(cfg);
+    BOOST_TEST_REQUIRE(err.has_value());
+    BOOST_TEST(err->key == "nats.tls_key");
 }
 
 BOOST_AUTO_TEST_CASE(flag_errors_name_the_flag)
@@ -202,10 +306,11 @@ BOOST_AUTO_TEST_CASE(flag_errors_name_the_flag)
     BOOST_TEST(load_error(sources) == "flag --nats.max_pings_out: \"0\" is out of range (1 to 1000)");
     sources.flags = {"--router.threads=0"};
     BOOST_TEST(load_error(sources) == "flag --router.threads: \"0\" is out of range (1 to 1024)");
-    sources.flags = {"--router.decide_subject=a.*.b"};
+    sources.flags = {"--router.decide_subject=a..b"};
     BOOST_TEST(
         load_error(sources) ==
-        "flag --router.decide_subject: \"a.*.b\" is not a valid subject: wildcards are not allowed here");
+        "flag --router.decide_subject: \"a..b\" is not a subject to subscribe to: dot-separated tokens, "
+        "no empty token, no blank or control character, * and > only as whole tokens, > last");
     sources.flags = {"--router.assignment_subject_prefix=caf.exec"};
     BOOST_TEST(
         load_error(sources) ==
@@ -244,13 +349,20 @@ BOOST_AUTO_TEST_CASE(cross_field_errors_name_the_source_of_the_key)
 
 BOOST_AUTO_TEST_CASE(listen_addresses)
 {
-    BOOST_TEST((parse_host_port("[::1]:8080") == host_port{"::1", 8080}));
-    BOOST_TEST((parse_host_port(":0") == host_port{"0.0.0.0", 0}));
-    BOOST_TEST((parse_host_port("localhost:65535") == host_port{"localhost", 65535}));
-    BOOST_TEST(!parse_host_port("localhost:65536"));
-    BOOST_TEST(!parse_host_port("localhost"));
-    BOOST_TEST(!parse_host_port("::1:80"));
-    BOOST_TEST(!parse_host_port("host:"));
+    // http.listen refuses what the HTTP server would refuse (common::parse_listen_address).
+    config_sources sources;
+    sources.flags = {"--http.listen=[::1]:8080"};
+    BOOST_TEST((load_ok(sources).http.listen == host_port{"::1", 8080}));
+    sources.flags = {"--http.listen=:0"};
+    BOOST_TEST((load_ok(sources).http.listen == host_port{"0.0.0.0", 0}));
+    sources.flags = {"--http.listen=localhost:65535"};
+    BOOST_TEST((load_ok(sources).http.listen == host_port{"localhost", 65535}));
+    for (std::string bad : {"localhost:65536", "localhost", "::1:80", "host:", "example.com:80"})
+    {
+        sources.flags = {"--http.listen=" + bad};
+        const std::string error = load_error(sources);
+        BOOST_TEST(error.find("flag --http.listen: listen address \"" + bad + "\"") == 0u, error);
+    }
     BOOST_TEST(to_string(host_port{"::1", 80}) == "[::1]:80");
 }
 

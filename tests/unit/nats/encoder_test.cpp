@@ -79,11 +79,14 @@ BOOST_AUTO_TEST_CASE(connect_without_headers_disables_no_responders)
     BOOST_TEST(o.at("no_responders").as_bool() == false);
 }
 
-BOOST_AUTO_TEST_CASE(json_string_escapes)
+BOOST_AUTO_TEST_CASE(connect_strings_use_the_common_json_writer)
 {
+    connect_info info;
+    info.name = std::string("a\"b\\c\x7f\x00", 7);
     std::string out;
-    append_json_string(out, std::string("a\"b\\c\x7f\x00", 7));
-    BOOST_TEST(out == std::string("\"a\\\"b\\\\c\x7f\\u0000\""));
+    encode_connect(out, info);
+    BOOST_TEST(out.find(R"("name":"a\"b\\c\u007f\u0000")") != std::string::npos, out);
+    BOOST_TEST(connect_json(out).at("name").as_string() == info.name);
 }
 
 BOOST_AUTO_TEST_CASE(pub_golden)

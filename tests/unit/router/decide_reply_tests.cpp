@@ -61,20 +61,6 @@ json::object error_reply_for(const error_reply& e, const reply_context& ctx = {"
     return reply;
 }
 
-std::string number(double v)
-{
-    std::string out;
-    append_json_number(out, v);
-    return out;
-}
-
-std::string string_literal(std::string_view s)
-{
-    std::string out;
-    append_json_string(out, s);
-    return out;
-}
-
 } // namespace
 
 BOOST_AUTO_TEST_SUITE(decide_reply)
@@ -275,46 +261,7 @@ BOOST_AUTO_TEST_CASE(error_context_carries_every_known_id)
 
 // --- the JSON writers underneath ----------------------------------------------------------------
 
-BOOST_AUTO_TEST_CASE(strings_are_escaped)
-{
-    BOOST_TEST(string_literal("plain") == "\"plain\"");
-    BOOST_TEST(string_literal("say \"hi\"\\") == R"("say \"hi\"\\")");
-    BOOST_TEST(string_literal("a\nb\tc\rd\be\ff") == R"("a\nb\tc\rd\be\ff")");
-    BOOST_TEST(string_literal(std::string_view("\x01\x1f\0", 3)) == R"("\u0001\u001f\u0000")");
-    BOOST_TEST(string_literal("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x9a\x80") ==
-               "\"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x9a\x80\"");
-}
-
-BOOST_AUTO_TEST_CASE(invalid_utf8_becomes_replacement_characters)
-{
-    const std::string replacement = "\xef\xbf\xbd";
-    BOOST_TEST(string_literal("a\xff"
-                              "b") == "\"a" + replacement + "b\"");
-    BOOST_TEST(string_literal("\xc3") == "\"" + replacement + "\"");                   // truncated
-    BOOST_TEST(string_literal("\xc0\xaf") == "\"" + replacement + replacement + "\""); // overlong
-    BOOST_TEST(string_literal("\xed\xa0\x80") ==
-               "\"" + replacement + replacement + replacement + "\""); // surrogate
-    for (std::string_view bad : {"\xff", "\xc3", "\xe2\x82", "\xf4\x90\x80\x80", "x\x80y"})
-    {
-        boost::system::error_code ec;
-        json::value back = json::parse(string_literal(bad), ec);
-        BOOST_TEST(!ec, "escaped output of invalid UTF-8 parses back");
-        BOOST_TEST(back.is_string());
-    }
-}
-
-BOOST_AUTO_TEST_CASE(numbers_are_integral_when_they_can_be_and_round_trip_otherwise)
-{
-    BOOST_TEST(number(250) == "250");
-    BOOST_TEST(number(0) == "0");
-    BOOST_TEST(number(-3) == "-3");
-    BOOST_TEST(number(0.002) == "0.002");
-    BOOST_TEST(number(1.5) == "1.5");
-    for (double v : {0.1, 1.0 / 3, 123456.789, 1e-9, 9007199254740993.0, 1e300})
-        BOOST_TEST(json::parse(number(v)).to_number<double>() == v, number(v));
-    BOOST_TEST(number(std::numeric_limits<double>::quiet_NaN()) == "0");
-    BOOST_TEST(number(std::numeric_limits<double>::infinity()) == "0");
-}
+// Strings and numbers are common/json_writer's (unit_common); here only what decide_json adds.
 
 BOOST_AUTO_TEST_CASE(json_values_are_written_as_given)
 {

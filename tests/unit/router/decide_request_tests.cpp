@@ -343,6 +343,23 @@ BOOST_AUTO_TEST_CASE(push_assignment_coercion)
     check_refused(parse_request(with("push_assignment", 2)), schema, "push_assignment");
 }
 
+BOOST_AUTO_TEST_CASE(assignment_subject_is_bounded_so_its_publish_line_fits_the_server)
+{
+    // nats-server closes a connection whose control line passes 4096 bytes: a subject the router
+    // would publish to is bounded well below, with room for a reply subject and the sizes.
+    const std::string prefix = "caf.exec.assign.";
+    const std::string at_limit = prefix + std::string(1024 - prefix.size(), 'x');
+    auto ok = parse_request(with("assignment_subject", json::string(at_limit)));
+    BOOST_TEST_REQUIRE(ok.ok());
+    BOOST_TEST(ok.request().assignment_subject == at_limit);
+    for (std::size_t extra : {std::size_t{1}, std::size_t{5000}})
+    {
+        auto r = parse_request(with("assignment_subject", json::string(at_limit + std::string(extra, 'y'))));
+        check_refused(r, schema, "assignment_subject is " + std::to_string(1024 + extra) + " bytes");
+        BOOST_TEST(r.error().message.find("1024-byte limit") != std::string::npos, r.error().message);
+    }
+}
+
 BOOST_AUTO_TEST_CASE(assignment_subject_must_carry_the_allowed_prefix)
 {
     auto r = parse_request(with("assignment_subject", "caf.exec.assign.v1.gpu"));
@@ -355,6 +372,9 @@ BOOST_AUTO_TEST_CASE(assignment_subject_must_carry_the_allowed_prefix)
     check_refused(parse_request(with("assignment_subject", "caf.exec.assign.a b")), schema, "NATS subject");
     check_refused(parse_request(with("assignment_subject", "caf.exec.assign.")), schema, "NATS subject");
     check_refused(parse_request(with("assignment_subject", 1)), schema, "assignment_subject");
+    // The common publish-subject rule: no wildcard character anywhere, not even inside a token.
+    check_refused(parse_request(with("assignment_subject", "caf.exec.assign.a*b")), schema, "no * or >");
+    check_refused(parse_request(with("assignment_subject", "caf.exec.assign.gpu>")), schema, "no * or >");
 
     intake_limits limits;
     limits.assignment_subject_prefix = "jobs.";
@@ -407,13 +427,29 @@ BOOST_AUTO_TEST_CASE(hostile_bodies_are_refused_not_crashed_on)
     auto huge = parse_request(with_constraints(json::parse(R"({"max_latency_ms":18446744073709551615})")));
     BOOST_TEST_REQUIRE(huge.ok());
     BOOST_TEST(*huge.request().constraints.max_latency_ms == 18446744073709551615.0);
-    // a raw control character inside a string is not JSON; an escaped NUL is data
+    // a raw control character inside a string is not JSON; an escaped one is refused by the rules
     check_refused(
         parse_decide_request(std::string_view("{\"request_id\":\"r\0\"}", 19), {decide_subject}, {}), schema,
         "not valid JSON");
-    auto nul = parse_request(with("request_id", json::string(std::string_view("r\0x", 3))));
-    BOOST_TEST_REQUIRE(nul.ok());
-    BOOST_TEST(nul.request().request_id.size() == 3u);
+}
+
+BOOST_AUTO_TEST_CASE(correlation_strings_with_control_characters_are_refused)
+{
+    // They are echoed in replies, headers and logs, where NUL ends a C string and CR/LF ends a line.
+    for (std::string_view bad :
+         {std::string_view("r\0x", 3), std::string_view("r\nx"), std::string_view("r\rx"),
+          std::string_view("\x1b[31m"), std::string_view("r\x7f")})
+    {
+        auto r = parse_request(with("request_id", json::string(bad)));
+        check_refused(r, correlation, "request_id");
+        BOOST_TEST(r.error().message.find("control characters") != std::string::npos);
+        BOOST_TEST(r.error().request_id.empty(), "an invalid request_id is not echoed");
+        check_refused(parse_request(with("idempotency_key", json::string(bad))), correlation,
+                      "idempotency_key must not contain control characters");
+    }
+    // Printable text, UTF-8 included, is fine.
+    BOOST_TEST(parse_request(with("request_id", "r-1 caf\xc3\xa9/#1")).ok());
+    BOOST_TEST(parse_request(with("idempotency_key", "order 42: caf\xc3\xa9")).ok());
 }
 
 BOOST_AUTO_TEST_CASE(mutated_bodies_always_get_an_answer)

@@ -42,7 +42,4 @@ void encode_unsub(std::string& out, std::uint64_t sid, std::optional<std::uint64
 void encode_ping(std::string& out);
 void encode_pong(std::string& out);
 
-/// Appends `s` as a JSON string literal (quotes included), escaping per RFC 8259.
-void append_json_string(std::string& out, std::string_view s);
-
 } // namespace beamline::nats::protocol

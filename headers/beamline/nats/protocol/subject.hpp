@@ -1,17 +1,15 @@
 #pragma once
-// Subject, reply-to and queue-group names (ADR-6): non-empty, no whitespace or control characters,
-// no empty tokens; in subscriptions `*` and `>` only as whole tokens, `>` only last.
+// The client's names for the subject rules. The rules themselves live once, in common/subject
+// (NATS ADR-6), shared with the router and the configuration; this header only brings them into
+// the nats namespace.
 
-#include <string_view>
+#include "beamline/common/subject.hpp"
 
 namespace beamline::nats
 {
 
-/// A subject to publish to (no wildcards).
-bool valid_publish_subject(std::string_view subject) noexcept;
-/// A subject to subscribe to (wildcards allowed as whole tokens).
-bool valid_subscribe_subject(std::string_view subject) noexcept;
-/// A queue group name: non-empty, no whitespace.
-bool valid_queue_name(std::string_view queue) noexcept;
+using common::valid_publish_subject;
+using common::valid_queue_name;
+using common::valid_subscribe_subject;
 
 } // namespace beamline::nats

@@ -1,11 +1,11 @@
-#include "beamline/nats/protocol/subject.hpp"
+#include "beamline/common/subject.hpp"
 
 #include <algorithm>
 #include <array>
 #include <cstdint>
 #include <cstring>
 
-namespace beamline::nats
+namespace beamline::common
 {
 namespace
 {
@@ -38,9 +38,8 @@ constexpr std::array<unsigned char, 256> make_classes()
 constexpr std::array<unsigned char, 256> classes = make_classes();
 
 /// One pass with a table lookup per character and no token copies. Tokens are separated by '.',
-/// none empty; a token that is exactly "*" or ">" is a wildcard (">" only last), allowed only
-/// when `wildcards`; with wildcards on, '*' and '>' may not appear inside a longer token (without,
-/// they are ordinary characters there).
+/// none empty; '*' and '>' are allowed only when `wildcards`, and then only as a whole token
+/// (">" only the last).
 bool valid_subject_bytewise(std::string_view s, bool wildcards) noexcept
 {
     const std::size_t n = s.size();
@@ -56,9 +55,9 @@ bool valid_subject_bytewise(std::string_view s, bool wildcards) noexcept
             token_start = i + 1;
             continue;
         }
-        if (cls == bad) return false;
+        if (cls == bad || !wildcards) return false;
         bool whole_token = i == token_start && (i + 1 == n || s[i + 1] == '.');
-        if (whole_token ? !wildcards || (s[i] == '>' && i + 1 != n) : wildcards) return false;
+        if (!whole_token || (s[i] == '>' && i + 1 != n)) return false;
     }
     return token_start != n; // not ending in '.'
 }
@@ -96,8 +95,10 @@ bool valid_subject(std::string_view s, bool wildcards) noexcept
         std::uint64_t v;
         std::memcpy(&v, s.data() + i, 8);
         if ((bytes_below_0x21(v) | bytes_equal(v, 0x7f)) != 0) return false;
-        // Wildcard characters are rare in published subjects: the byte loop sorts them out.
-        if ((bytes_equal(v, '*') | bytes_equal(v, '>')) != 0) return valid_subject_bytewise(s, wildcards);
+        // A published subject has no wildcard character at all; in a subscription they are rare
+        // enough that the byte loop sorts them out.
+        if ((bytes_equal(v, '*') | bytes_equal(v, '>')) != 0)
+            return wildcards && valid_subject_bytewise(s, wildcards);
         std::uint64_t dots = bytes_equal(v, '.');
         // An empty token is two dots in a row, within these eight bytes or across the boundary.
         if ((dots & (dots >> 8)) != 0) return false;
@@ -111,12 +112,12 @@ bool valid_subject(std::string_view s, bool wildcards) noexcept
 bool valid_publish_subject(std::string_view subject) noexcept { return valid_subject(subject, false); }
 bool valid_subscribe_subject(std::string_view subject) noexcept { return valid_subject(subject, true); }
 
-bool valid_queue_name(std::string_view queue) noexcept
+bool valid_token(std::string_view token) noexcept
 {
-    if (queue.empty()) return false;
-    for (char c : queue)
-        if (forbidden(c)) return false;
+    if (token.empty()) return false;
+    for (char c : token)
+        if (classes[static_cast<unsigned char>(c)] != plain) return false;
     return true;
 }
 
-} // namespace beamline::nats
+} // namespace beamline::common

@@ -1,8 +1,8 @@
-#include "beamline/app/units.hpp"
+#include "beamline/common/units.hpp"
 
 #include <boost/test/unit_test.hpp>
 
-using namespace beamline::app;
+using namespace beamline::common;
 using std::chrono::milliseconds;
 
 BOOST_AUTO_TEST_SUITE(units)
@@ -13,6 +13,8 @@ BOOST_AUTO_TEST_CASE(durations_with_every_unit)
     BOOST_TEST(parse_duration("5s").value().count() == 5000);
     BOOST_TEST(parse_duration("2m").value().count() == 120'000);
     BOOST_TEST(parse_duration("1h").value().count() == 3'600'000);
+    BOOST_TEST(parse_duration("2min").value().count() == 120'000);
+    BOOST_TEST(parse_duration("1d").value().count() == 86'400'000);
     BOOST_TEST(parse_duration("250").value().count() == 250);
     BOOST_TEST(parse_duration(" 3 s ").value().count() == 3000);
     BOOST_TEST(parse_duration("0").value().count() == 0);
@@ -24,13 +26,22 @@ BOOST_AUTO_TEST_CASE(bare_duration_counts_the_given_unit)
     BOOST_TEST(parse_duration("90ms", std::chrono::seconds{1}).value().count() == 90);
 }
 
+BOOST_AUTO_TEST_CASE(a_unit_can_be_required)
+{
+    // Policy files: a bare number in a duration string is refused rather than guessed at.
+    BOOST_TEST(parse_duration("10", unit_required).error() ==
+               "\"10\" needs a unit (use 500ms, 5s, 2m, 1h or 1d)");
+    BOOST_TEST(parse_duration("10s", unit_required).value().count() == 10'000);
+    BOOST_TEST(parse_duration("0s", unit_required).value().count() == 0);
+}
+
 BOOST_AUTO_TEST_CASE(duration_errors_say_what_is_expected)
 {
-    BOOST_TEST(parse_duration("abc").error() == "\"abc\" is not a duration (use 500ms, 5s, 2m or 1h)");
-    BOOST_TEST(parse_duration("5x").error() == "\"5x\" is not a duration (use 500ms, 5s, 2m or 1h)");
-    BOOST_TEST(parse_duration("").error() == "\"\" is not a duration (use 500ms, 5s, 2m or 1h)");
-    BOOST_TEST(parse_duration("-5s").error() == "\"-5s\" is not a duration (use 500ms, 5s, 2m or 1h)");
-    BOOST_TEST(parse_duration("1.5s").error() == "\"1.5s\" is not a duration (use 500ms, 5s, 2m or 1h)");
+    BOOST_TEST(parse_duration("abc").error() == "\"abc\" is not a duration (use 500ms, 5s, 2m, 1h or 1d)");
+    BOOST_TEST(parse_duration("5x").error() == "\"5x\" is not a duration (use 500ms, 5s, 2m, 1h or 1d)");
+    BOOST_TEST(parse_duration("").error() == "\"\" is not a duration (use 500ms, 5s, 2m, 1h or 1d)");
+    BOOST_TEST(parse_duration("-5s").error() == "\"-5s\" is not a duration (use 500ms, 5s, 2m, 1h or 1d)");
+    BOOST_TEST(parse_duration("1.5s").error() == "\"1.5s\" is not a duration (use 500ms, 5s, 2m, 1h or 1d)");
     BOOST_TEST(parse_duration("99999999999999999999").error() == "\"99999999999999999999\" is too large");
     BOOST_TEST(parse_duration("9999999999999999h").error() == "\"9999999999999999h\" is too large");
 }

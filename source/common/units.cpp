@@ -1,12 +1,12 @@
-#include "beamline/app/units.hpp"
+#include "beamline/common/units.hpp"
 
-#include "beamline/app/text.hpp"
+#include "beamline/common/text.hpp"
 
 #include <array>
 #include <charconv>
 #include <limits>
 
-namespace beamline::app
+namespace beamline::common
 {
 namespace
 {
@@ -54,11 +54,13 @@ parsed<std::uint64_t> parse_whole_number(std::string_view text)
 
 parsed<std::chrono::milliseconds> parse_duration(std::string_view text, std::chrono::milliseconds bare_unit)
 {
-    const std::string what = "a duration (use 500ms, 5s, 2m or 1h)";
+    const std::string what = "a duration (use 500ms, 5s, 2m, 1h or 1d)";
     auto split = split_number(text, what);
     if (!split) return {split.error()};
     const auto [number, unit] = split.value();
     std::int64_t scale = 0;
+    if (unit.empty() && bare_unit == unit_required)
+        return {in_quotes(text) + " needs a unit (use 500ms, 5s, 2m, 1h or 1d)"};
     if (unit.empty())
         scale = bare_unit.count();
     else if (unit == "ms")
@@ -69,6 +71,8 @@ parsed<std::chrono::milliseconds> parse_duration(std::string_view text, std::chr
         scale = 60'000;
     else if (unit == "h")
         scale = 3'600'000;
+    else if (unit == "d")
+        scale = 86'400'000;
     else
         return {in_quotes(text) + " is not " + what};
     constexpr auto max = static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());
@@ -121,4 +125,4 @@ std::string format_size(std::uint64_t bytes)
     return std::to_string(bytes);
 }
 
-} // namespace beamline::app
+} // namespace beamline::common

@@ -1,0 +1,86 @@
+// The JSON writer every layer appends with: escaping, invalid UTF-8, numbers. Its output is read
+// back with Boost.JSON, an independent parser.
+
+#include <beamline/common/json_writer.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/test/unit_test.hpp>
+#include <limits>
+#include <string>
+
+using namespace beamline::common;
+namespace json = boost::json;
+
+namespace
+{
+std::string string_literal(std::string_view s)
+{
+    std::string out;
+    append_json_string(out, s);
+    return out;
+}
+
+std::string number(double v)
+{
+    std::string out;
+    append_json_number(out, v);
+    return out;
+}
+} // namespace
+
+BOOST_AUTO_TEST_SUITE(common_json_writer)
+
+BOOST_AUTO_TEST_CASE(strings_are_escaped)
+{
+    BOOST_TEST(string_literal("plain") == "\"plain\"");
+    BOOST_TEST(string_literal("say \"hi\"\\") == R"("say \"hi\"\\")");
+    BOOST_TEST(string_literal("a\nb\tc\rd\be\ff") == R"("a\nb\tc\rd\be\ff")");
+    BOOST_TEST(string_literal(std::string_view("\x01\x1f\0", 3)) == R"("\u0001\u001f\u0000")");
+    // DEL is legal in JSON but a terminal reading a log line would act on it.
+    BOOST_TEST(string_literal("del\x7f") == R"("del\u007f")");
+    BOOST_TEST(string_literal("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x9a\x80") ==
+               "\"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x9a\x80\"");
+    const std::string nasty = std::string("q\" b\\ n\n t\t nul") + '\0' + " bell\x07 del\x7f";
+    BOOST_TEST(std::string(json::parse(string_literal(nasty)).as_string()) == nasty);
+}
+
+BOOST_AUTO_TEST_CASE(invalid_utf8_becomes_one_replacement_character_per_byte)
+{
+    const std::string r = "\xef\xbf\xbd";
+    BOOST_TEST(string_literal("a\xff"
+                              "b") == "\"a" + r + "b\"");
+    BOOST_TEST(string_literal("\xc3") == "\"" + r + "\"");                 // truncated
+    BOOST_TEST(string_literal("\xc0\xaf") == "\"" + r + r + "\"");         // overlong
+    BOOST_TEST(string_literal("\xed\xa0\x80") == "\"" + r + r + r + "\""); // surrogate
+    for (std::string_view bad : {"\xff", "\xc3", "\xe2\x82", "\xf4\x90\x80\x80", "x\x80y"})
+    {
+        boost::system::error_code ec;
+        json::value back = json::parse(string_literal(bad), ec);
+        BOOST_TEST(!ec, "escaped output of invalid UTF-8 parses back");
+        BOOST_TEST(back.is_string());
+    }
+}
+
+BOOST_AUTO_TEST_CASE(numbers_are_integral_when_they_can_be_and_round_trip_otherwise)
+{
+    BOOST_TEST(number(250) == "250");
+    BOOST_TEST(number(0) == "0");
+    BOOST_TEST(number(-3) == "-3");
+    BOOST_TEST(number(0.002) == "0.002");
+    BOOST_TEST(number(1.5) == "1.5");
+    for (double v : {0.1, 1.0 / 3, 123456.789, 1e-9, 9007199254740993.0, 1e300})
+        BOOST_TEST(json::parse(number(v)).to_number<double>() == v, number(v));
+    std::string ints;
+    append_json_integer(ints, std::int64_t{-9223372036854775807 - 1});
+    ints.push_back(',');
+    append_json_integer(ints, std::numeric_limits<std::uint64_t>::max());
+    BOOST_TEST(ints == "-9223372036854775808,18446744073709551615");
+}
+
+BOOST_AUTO_TEST_CASE(non_finite_numbers_are_null)
+{
+    BOOST_TEST(number(std::numeric_limits<double>::quiet_NaN()) == "null");
+    BOOST_TEST(number(std::numeric_limits<double>::infinity()) == "null");
+    BOOST_TEST(number(-std::numeric_limits<double>::infinity()) == "null");
+}
+
+BOOST_AUTO_TEST_SUITE_END()
