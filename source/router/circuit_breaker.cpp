@@ -281,6 +281,19 @@ std::size_t breaker_board::reset(std::string_view provider, clock::time_point no
     return breakers_.size();
 }
 
+std::optional<breaker_state> breaker_board::state(std::string_view provider, clock::time_point now) const noexcept
+{
+    const auto* b = find(provider);
+    return b ? std::optional(b->state(now)) : std::nullopt;
+}
+
+std::optional<circuit_breaker::snapshot> breaker_board::inspect(std::string_view provider,
+                                                                clock::time_point now) const noexcept
+{
+    const auto* b = find(provider);
+    return b ? std::optional(b->inspect(now)) : std::nullopt;
+}
+
 std::vector<breaker_board::entry> breaker_board::list(clock::time_point now) const
 {
     std::vector<entry> out;

@@ -144,6 +144,9 @@ public:
         circuit_breaker::snapshot state;
     };
     std::vector<entry> list(clock::time_point now) const;
+    /// One provider's breaker as of `now`, when it has one.
+    std::optional<breaker_state> state(std::string_view provider, clock::time_point now) const noexcept;
+    std::optional<circuit_breaker::snapshot> inspect(std::string_view provider, clock::time_point now) const noexcept;
     std::size_t size() const noexcept { return breakers_.size(); }
     std::uint64_t untracked() const noexcept { return untracked_; }
 
