@@ -387,6 +387,7 @@ std::string router_service::status_json() const
 
 router::policy_store& router_service::policies() noexcept { return impl_->store; }
 nats::client& router_service::nats() noexcept { return *impl_->client; }
+router::decide_pipeline& router_service::pipeline() noexcept { return *impl_->pipeline; }
 std::size_t router_service::inflight() const noexcept { return impl_->pipeline->inflight(); }
 backpressure_gate& router_service::backpressure() noexcept { return *impl_->bp; }
 
