@@ -172,6 +172,20 @@ BOOST_FIXTURE_TEST_CASE(half_open_admits_its_trials_then_excludes_until_a_result
     BOOST_TEST(to_string(*acme.breakers().state("openai", clock.now)) == "closed");
 }
 
+BOOST_FIXTURE_TEST_CASE(trials_whose_results_never_come_are_offered_again_after_the_timeout, steering_fixture)
+{
+    fail_openai(2);
+    clock.advance(1001ms);
+    BOOST_TEST(decide().provider_id == "openai");
+    BOOST_TEST(decide().provider_id == "openai");
+    clock.advance(999ms);
+    BOOST_TEST(decide().provider_id == "local");
+    clock.advance(1ms);
+    BOOST_TEST(decide().provider_id == "openai");
+    BOOST_TEST(decide().provider_id == "openai");
+    BOOST_TEST(decide().provider_id == "local");
+}
+
 BOOST_FIXTURE_TEST_CASE(record_result_for_a_tenant_without_breakers_creates_no_state, pipeline_fixture)
 {
     pipeline->record_result("nobody", "openai", breaker_outcome::failure);
