@@ -2,8 +2,11 @@
 // listing (open, like /v1/status), the reset (token required, answers with counts, refuses malformed bodies), the CLI, the
 // metrics, and a policy with a breaker block deciding as usual while no result has come in.
 //
-// Breakers are fed by execution results; the daemon has no way to fake one (no record endpoint), so
-// how results steer decisions is tested at the unit level (breaker_steering_test.cpp).
+// And end to end with JetStream: libnats, as the execution tier, publishes failing results for a
+// provider; its breaker opens, decide replies move to the other provider, then to the fallback with
+// `circuit_breaker_fallback`, and a reset brings the provider back. There is no endpoint that fakes
+// a result: breakers learn only from the results stream. Half-open timing is unit tested
+// (breaker_steering_test.cpp), where the clock is the test's.
 #include "router_setup.hpp"
 #include "shell.hpp"
 
@@ -24,11 +27,25 @@ const char* breaker_policy = R"({"version":"1",
   "circuit_breaker":{"enabled":true,"failure_threshold":2,"success_threshold":1,"timeout_ms":500,
                      "half_open_max_calls":1,"min_requests":4,"error_rate_threshold":0.5,"window_seconds":10}})";
 
+// The timeout is long: while a test looks, an open breaker stays open however slow the machine.
+const char* results_policy = R"({"version":"1",
+  "providers":[{"name":"openai","weight":70},{"name":"anthropic","weight":30}],
+  "fallback":"local",
+  "circuit_breaker":{"enabled":true,"failure_threshold":2,"success_threshold":1,"timeout_ms":600000,
+                     "half_open_max_calls":1,"min_requests":100,"error_rate_threshold":0.5,"window_seconds":60}})";
+
+nats_server_options with_jetstream(nats_server_options o)
+{
+    o.jetstream = true;
+    return o;
+}
+
 struct breakers_fixture : router_setup
 {
-    breakers_fixture()
-        : router_setup(nats_server_options{.tls = tls_mode::mutual},
-                       [](const policy_dir& dir) { dir.write("acme", "default", breaker_policy); },
+    explicit breakers_fixture(bool jetstream = false, const char* policy = breaker_policy)
+        : router_setup(jetstream ? with_jetstream(nats_server_options{.tls = tls_mode::mutual})
+                                 : nats_server_options{.tls = tls_mode::mutual},
+                       [policy](const policy_dir& dir) { dir.write("acme", "default", policy); },
                        {{"BEAMLINE_HTTP_ADMIN_TOKEN", token}})
     {
     }
@@ -39,6 +56,41 @@ struct breakers_fixture : router_setup
         BOOST_TEST_INFO("HTTP " << r.status << " body: " << r.body << " " << r.error);
         BOOST_TEST_REQUIRE(r.status == 200);
         return json::parse(r.body).as_object();
+    }
+
+    std::string provider_decided(const std::string& request_id, std::string* reason = nullptr)
+    {
+        auto reply = ask_json(decide_request("acme", request_id));
+        BOOST_TEST_INFO(json::serialize(reply));
+        BOOST_TEST_REQUIRE(reply.at("ok") == true);
+        if (reason) *reason = std::string(reply.at("decision").at("reason").as_string());
+        return std::string(reply.at("decision").at("provider_id").as_string());
+    }
+
+    std::string breaker_state(const std::string& provider)
+    {
+        auto listing = call("GET", "/v1/breakers?tenant=acme");
+        for (const auto& b : listing.at("breakers").as_array())
+            if (b.at("provider") == provider.c_str()) return std::string(b.at("state").as_string());
+        return "none";
+    }
+
+    /// Publishes timeout results for `provider` until its breaker reads open (the first ones may
+    /// come before the router has made the results stream).
+    void fail_until_open(const std::string& provider)
+    {
+        int n = 0;
+        bool opened = eventually(
+            [&] {
+                auto body = R"({"version":"1","assignment_id":"a-)" + provider + "-" + std::to_string(++n) +
+                            R"(","tenant_id":"acme","provider_id":")" + provider +
+                            R"(","status":"timeout","job":{"type":"text.generate"},"latency_ms":30000})";
+                caller->publish("caf.exec.result.v1", body);
+                caller->flush();
+                return breaker_state(provider) == "open";
+            },
+            std::chrono::seconds(30));
+        BOOST_TEST_REQUIRE(opened, provider << " breaker after " << n << " failures: " << breaker_state(provider));
     }
 
     std::string cli(const std::string& args) const
@@ -118,6 +170,33 @@ BOOST_AUTO_TEST_CASE(the_cli_lists_and_resets_and_the_metrics_carry_the_transiti
     BOOST_TEST(metrics.body.find(R"(router_breaker_transitions_total{from="half_open",to="closed"} 0)") !=
                    std::string::npos,
                metrics.body);
+}
+
+BOOST_AUTO_TEST_CASE(failing_results_open_a_breaker_and_decide_replies_follow)
+{
+    breakers_fixture f(true, results_policy);
+    f.fail_until_open("openai");
+    auto metrics = f.router->http_get("/metrics");
+    BOOST_TEST(metrics.body.find(R"(router_breaker_state{tenant="acme",provider="openai"} 1)") != std::string::npos,
+               metrics.body);
+
+    for (int i = 0; i < 20; ++i)
+    {
+        std::string reason;
+        BOOST_TEST(f.provider_decided("steered-" + std::to_string(i), &reason) == "anthropic");
+        BOOST_TEST(reason == "weighted");
+    }
+
+    f.fail_until_open("anthropic");
+    std::string reason;
+    BOOST_TEST(f.provider_decided("both-open", &reason) == "local");
+    BOOST_TEST(reason == "circuit_breaker_fallback");
+
+    BOOST_TEST(f.call("POST", "/v1/breakers/reset", R"({"tenant":"acme","provider":"openai"})").at("reset") == 1);
+    BOOST_TEST_REQUIRE(eventually([&] { return f.breaker_state("openai") == "closed"; }, std::chrono::seconds(10)));
+    BOOST_TEST(f.breaker_state("anthropic") == "open");
+    BOOST_TEST(f.provider_decided("after-reset", &reason) == "openai");
+    BOOST_TEST(reason == "weighted");
 }
 
 BOOST_AUTO_TEST_SUITE_END()
