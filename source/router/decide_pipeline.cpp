@@ -246,7 +246,8 @@ struct decide_pipeline::impl : std::enable_shared_from_this<decide_pipeline::imp
 
     void record_result(std::string_view tenant_id, std::string_view provider, breaker_outcome outcome)
     {
-        if (outcome == breaker_outcome::ignored) return;
+        // An empty tenant would read as "every tenant" to the policy store.
+        if (outcome == breaker_outcome::ignored || tenant_id.empty() || provider.empty()) return;
         auto now = parts.now();
         auto got = registry.acquire(tenant_id, false, now, false);
         if (got.verdict == tenant_registry::admission::unknown)

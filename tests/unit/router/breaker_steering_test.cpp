@@ -190,6 +190,8 @@ BOOST_FIXTURE_TEST_CASE(record_result_for_a_tenant_without_breakers_creates_no_s
 {
     pipeline->record_result("nobody", "openai", breaker_outcome::failure);
     pipeline->record_result("globex", "openai", breaker_outcome::failure);
+    pipeline->record_result("", "openai", breaker_outcome::failure);
+    pipeline->record_result("acme", "", breaker_outcome::failure);
     settle();
     BOOST_TEST(pipeline->tenants().size() == 0u);
     BOOST_TEST(observer->tenants == 0);
