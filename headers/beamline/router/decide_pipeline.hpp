@@ -12,6 +12,9 @@
 //                       ExecAssignment published through `assignment_publisher`; the reply encoded
 //   the sink            the reply handed to `reply_sink` — exactly once per submit, whatever happened
 //
+// Beside decisions: `record_result()` feeds a tenant's circuit breakers on its strand (from the
+// results loop, any thread), `reset_breakers()` and `breakers()` serve the operator.
+//
 // Hooks for the wiring: `inflight()`, `decide_observer::decided` (outcome and latency of every
 // submit), `admission_gate` (refuse with `overloaded` before any intake work). The pipeline knows
 // no transport: publishers and sinks are interfaces the transport implements.
