@@ -4,9 +4,10 @@
 //
 // And end to end with JetStream: libnats, as the execution tier, publishes failing results for a
 // provider; its breaker opens, decide replies move to the other provider, then to the fallback with
-// `circuit_breaker_fallback`, and a reset brings the provider back. There is no endpoint that fakes
-// a result: breakers learn only from the results stream. Half-open timing is unit tested
-// (breaker_steering_test.cpp), where the clock is the test's.
+// `circuit_breaker_fallback`, and a reset brings the provider back; with a short timeout, a
+// half-open trial goes to the provider and a success closes it. There is no endpoint that fakes
+// a result: breakers learn only from the results stream. Exact half-open timing and trial counts
+// are unit tested (breaker_steering_test.cpp), where the clock is the test's.
 #include "router_setup.hpp"
 #include "shell.hpp"
 
@@ -32,6 +33,12 @@ const char* results_policy = R"({"version":"1",
   "providers":[{"name":"openai","weight":70},{"name":"anthropic","weight":30}],
   "fallback":"local",
   "circuit_breaker":{"enabled":true,"failure_threshold":2,"success_threshold":1,"timeout_ms":600000,
+                     "half_open_max_calls":1,"min_requests":100,"error_rate_threshold":0.5,"window_seconds":60}})";
+
+// A short timeout and one success to close: the half-open path, watched by polling, never timed.
+const char* recovering_policy = R"({"version":"1",
+  "providers":[{"name":"openai","weight":70},{"name":"anthropic","weight":30}],
+  "circuit_breaker":{"enabled":true,"failure_threshold":2,"success_threshold":1,"timeout_ms":300,
                      "half_open_max_calls":1,"min_requests":100,"error_rate_threshold":0.5,"window_seconds":60}})";
 
 nats_server_options with_jetstream(nats_server_options o)
@@ -75,6 +82,15 @@ struct breakers_fixture : router_setup
         return "none";
     }
 
+    void publish_result(const std::string& provider, const std::string& status)
+    {
+        auto body = R"({"version":"1","assignment_id":"a-)" + provider + "-" + std::to_string(++results_sent) +
+                    R"(","tenant_id":"acme","provider_id":")" + provider + R"(","status":")" + status +
+                    R"(","job":{"type":"text.generate"},"latency_ms":30000})";
+        caller->publish("caf.exec.result.v1", body);
+        caller->flush();
+    }
+
     /// Publishes timeout results for `provider` until its breaker reads open (the first ones may
     /// come before the router has made the results stream).
     void fail_until_open(const std::string& provider)
@@ -82,11 +98,8 @@ struct breakers_fixture : router_setup
         int n = 0;
         bool opened = eventually(
             [&] {
-                auto body = R"({"version":"1","assignment_id":"a-)" + provider + "-" + std::to_string(++n) +
-                            R"(","tenant_id":"acme","provider_id":")" + provider +
-                            R"(","status":"timeout","job":{"type":"text.generate"},"latency_ms":30000})";
-                caller->publish("caf.exec.result.v1", body);
-                caller->flush();
+                ++n;
+                publish_result(provider, "timeout");
                 return breaker_state(provider) == "open";
             },
             std::chrono::seconds(30));
@@ -98,6 +111,8 @@ struct breakers_fixture : router_setup
         return "BEAMLINE_HTTP_LISTEN=" + router->http_listen() + " BEAMLINE_HTTP_ADMIN_TOKEN=" + token + " '" +
                BEAMLINE_BINARY_DIR + "/beamline_router' " + args;
     }
+
+    int results_sent = 0;
 };
 
 } // namespace
@@ -197,6 +212,33 @@ BOOST_AUTO_TEST_CASE(failing_results_open_a_breaker_and_decide_replies_follow)
     BOOST_TEST(f.breaker_state("anthropic") == "open");
     BOOST_TEST(f.provider_decided("after-reset", &reason) == "openai");
     BOOST_TEST(reason == "weighted");
+}
+
+BOOST_AUTO_TEST_CASE(a_half_open_trial_that_succeeds_closes_the_breaker)
+{
+    breakers_fixture f(true, recovering_policy);
+    f.fail_until_open("openai");
+
+    // The trial: the next decision that draws openai takes it; the results loop then closes it.
+    int asked = 0;
+    BOOST_TEST_REQUIRE(eventually([&] { return f.provider_decided("trial-" + std::to_string(++asked)) == "openai"; },
+                                  std::chrono::seconds(30)));
+    // A success closes it once it is half-open (one that lands while it is still open, behind a
+    // late failure, does not move it: so send until it closes).
+    BOOST_TEST_REQUIRE(eventually(
+                           [&] {
+                               f.publish_result("openai", "success");
+                               return f.breaker_state("openai") == "closed";
+                           },
+                           std::chrono::seconds(30)),
+                       f.breaker_state("openai"));
+
+    auto metrics = f.router->http_get("/metrics");
+    BOOST_TEST(metrics.body.find(R"(router_breaker_transitions_total{from="half_open",to="closed"} 1)") !=
+                   std::string::npos,
+               metrics.body);
+    BOOST_TEST(metrics.body.find(R"(router_breaker_state{tenant="acme",provider="openai"} 0)") != std::string::npos,
+               metrics.body);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
