@@ -1,7 +1,6 @@
 #include "beamline/app/http_api.hpp"
 
 #include "beamline/app/admin_ops.hpp"
-#include "beamline/app/logging.hpp"
 #include "beamline/http/auth.hpp"
 #include "beamline/http/metrics_endpoint.hpp"
 
@@ -38,44 +37,16 @@ http::response from_admin(admin_reply r)
     return http::json_response(static_cast<http::status>(r.status), std::move(r.body));
 }
 
-json::object breaker_json(const router::breaker_status_table::row& r)
-{
-    return json::object{{"tenant", r.tenant},
-                        {"provider", r.provider},
-                        {"state", router::to_string(r.state.state)},
-                        {"window_requests", r.state.window_requests},
-                        {"window_failures", r.state.window_failures},
-                        {"consecutive_failures", r.state.consecutive_failures},
-                        {"half_open_calls", r.state.half_open_calls},
-                        {"open_remaining_ms", r.state.open_remaining.count()}};
-}
-
-/// `POST /v1/breakers/reset`: `{}` all, `{"tenant":T}` one tenant's, `{"tenant":T,"provider":P}` one.
-http::response reset_breakers(router::decide_pipeline& pipeline, const http::request& req)
+/// `POST /v1/breakers/reset`'s body: a JSON object, or nothing (all).
+http::response reset_breakers(const admin_ops& ops, const http::request& req)
 {
     std::error_code ec;
     auto body = json::parse(req.body.empty() ? std::string_view("{}") : std::string_view(req.body), ec);
     const auto* o = ec ? nullptr : body.if_object();
     if (!o)
-        return http::error_response(status::bad_request, "invalid_request",
-                                    R"(the body must be a JSON object: {}, {"tenant":T} or {"tenant":T,"provider":P})");
-    auto text = [&](std::string_view key, std::string& out) -> bool {
-        const auto* v = o->if_contains(key);
-        if (!v) return true;
-        const auto* str = v->if_string();
-        if (!str || str->empty() || str->size() > 128) return false;
-        out.assign(str->data(), str->size());
-        return true;
-    };
-    std::string tenant, provider;
-    if (!text("tenant", tenant) || !text("provider", provider))
-        return http::error_response(status::bad_request, "invalid_request",
-                                    "tenant and provider must be non-empty strings of at most 128 bytes");
-    if (!provider.empty() && tenant.empty())
-        return http::error_response(status::bad_request, "invalid_request", "a provider needs its tenant");
-    auto count = pipeline.reset_breakers(tenant, provider);
-    log::info("circuit breakers reset", {{"tenant_id", tenant}, {"provider_id", provider}, {"count", count}});
-    return http::json_response(status::ok, json::serialize(json::object{{"reset", count}}));
+        return from_admin(admin_error(400, "invalid_request",
+                                      R"(the body must be a JSON object: {}, {"tenant":T} or {"tenant":T,"provider":P})"));
+    return from_admin(ops.breakers_reset(*o));
 }
 
 } // namespace
@@ -120,16 +91,12 @@ http::route_table make_routes(router_service& service, const metrics::registry& 
         return from_admin(ops->backpressure_reset());
     }));
     // Like /v1/backpressure: reading is open (monitoring, like /v1/status), changing needs the token.
-    routes.add(verb::get, "/v1/breakers", [svc](const http::request& req) {
-        json::array items;
+    routes.add(verb::get, "/v1/breakers", [ops](const http::request& req) {
         auto tenant = req.query_param("tenant");
-        for (const auto& r : svc->pipeline().breakers().list(tenant ? *tenant : std::string(),
-                                                             std::chrono::steady_clock::now()))
-            items.push_back(breaker_json(r));
-        return http::json_response(status::ok, json::serialize(json::object{{"breakers", std::move(items)}}));
+        return from_admin(ops->breakers_list(tenant ? *tenant : std::string()));
     });
-    routes.add(verb::post, "/v1/breakers/reset", auth.protect([svc](const http::request& req) {
-        return reset_breakers(svc->pipeline(), req);
+    routes.add(verb::post, "/v1/breakers/reset", auth.protect([ops](const http::request& req) {
+        return reset_breakers(*ops, req);
     }));
     return routes;
 }
