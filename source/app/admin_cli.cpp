@@ -259,4 +259,26 @@ int backpressure_verb(const config& cfg, std::vector<std::string> args)
     return print("backpressure", args[0], call(cfg, *via, r));
 }
 
+int breakers_verb(const config& cfg, std::vector<std::string> args)
+{
+    // HTTP only for now: the NATS admin subjects answer breakers.* with not_implemented.
+    const char* usage = "usage: beamline_router breakers ls [--tenant TENANT] | reset [TENANT [PROVIDER]]\n";
+    admin_request r;
+    if (!args.empty() && args[0] == "ls" && (args.size() == 1 || (args.size() == 3 && args[1] == "--tenant")))
+        r = {"GET", "/v1/breakers" + (args.size() == 3 ? "?tenant=" + args[2] : std::string()), {}, {}, {}, false};
+    else if (!args.empty() && args[0] == "reset" && args.size() <= 3)
+    {
+        json::object body;
+        if (args.size() >= 2) body["tenant"] = args[1];
+        if (args.size() == 3) body["provider"] = args[2];
+        r = {"POST", "/v1/breakers/reset", {}, json::serialize(body), {}};
+    }
+    else
+    {
+        std::cerr << usage;
+        return 2;
+    }
+    return print("breakers", args[0], call(cfg, transport::http, r));
+}
+
 } // namespace beamline::app

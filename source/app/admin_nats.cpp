@@ -73,8 +73,13 @@ const std::map<std::string, op_handler, std::less<>>& op_table()
         {"policies.reload", [](const admin_ops& ops, const json::object&) { return ops.policies_reload(); }},
         {"backpressure.status", [](const admin_ops& ops, const json::object&) { return ops.backpressure_status(); }},
         {"backpressure.reset", [](const admin_ops& ops, const json::object&) { return ops.backpressure_reset(); }},
-        {"breakers.list", [](const admin_ops& ops, const json::object&) { return ops.breakers_list(); }},
-        {"breakers.reset", [](const admin_ops& ops, const json::object&) { return ops.breakers_reset(); }},
+        {"breakers.list",
+         [](const admin_ops& ops, const json::object& body) {
+             const auto* t = body.if_contains("tenant");
+             if (t && !t->is_string()) return admin_error(400, "invalid_request", "\"tenant\" must be a string");
+             return ops.breakers_list(t ? std::string_view(t->as_string()) : std::string_view());
+         }},
+        {"breakers.reset", [](const admin_ops& ops, const json::object& body) { return ops.breakers_reset(body); }},
     };
     return table;
 }

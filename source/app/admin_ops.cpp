@@ -45,10 +45,16 @@ json::object report_json(const router::load_report& r)
     return json::object{{"loaded", r.loaded}, {"problems", std::move(problems)}, {"removed", std::move(removed)}};
 }
 
-admin_reply not_implemented(std::string_view op)
+json::object breaker_json(const router::breaker_status_table::row& r)
 {
-    return admin_error(501, "not_implemented",
-                       std::string(op) + ": circuit breakers are not implemented in this version of the router");
+    return json::object{{"tenant", r.tenant},
+                        {"provider", r.provider},
+                        {"state", router::to_string(r.state.state)},
+                        {"window_requests", r.state.window_requests},
+                        {"window_failures", r.state.window_failures},
+                        {"consecutive_failures", r.state.consecutive_failures},
+                        {"half_open_calls", r.state.half_open_calls},
+                        {"open_remaining_ms", r.state.open_remaining.count()}};
 }
 
 } // namespace
@@ -147,14 +153,31 @@ admin_reply admin_ops::backpressure_reset() const
                            {"status", to_json(status)}});
 }
 
-admin_reply admin_ops::breakers_list() const
+admin_reply admin_ops::breakers_list(std::string_view tenant) const
 {
-    return not_implemented("breakers.list");
+    json::array items;
+    for (const auto& r : svc_.pipeline().breakers().list(tenant, std::chrono::steady_clock::now()))
+        items.push_back(breaker_json(r));
+    return ok(json::object{{"breakers", std::move(items)}});
 }
 
-admin_reply admin_ops::breakers_reset() const
+admin_reply admin_ops::breakers_reset(const json::object& request) const
 {
-    return not_implemented("breakers.reset");
+    auto text = [&](std::string_view key, std::string& out) -> bool {
+        const auto* v = request.if_contains(key);
+        if (!v) return true;
+        const auto* str = v->if_string();
+        if (!str || str->empty() || str->size() > 128) return false;
+        out.assign(str->data(), str->size());
+        return true;
+    };
+    std::string tenant, provider;
+    if (!text("tenant", tenant) || !text("provider", provider))
+        return admin_error(400, "invalid_request", "tenant and provider must be non-empty strings of at most 128 bytes");
+    if (!provider.empty() && tenant.empty()) return admin_error(400, "invalid_request", "a provider needs its tenant");
+    auto count = svc_.pipeline().reset_breakers(tenant, provider);
+    log::info("circuit breakers reset", {{"tenant_id", tenant}, {"provider_id", provider}, {"count", count}});
+    return ok(json::object{{"reset", count}});
 }
 
 } // namespace beamline::app

@@ -67,4 +67,10 @@ void backpressure_hooks::internal_error(const router::decide_outcome& out, std::
     if (inner_) inner_->internal_error(out, what);
 }
 
+void backpressure_hooks::breaker_transition(std::string_view tenant_id, std::string_view provider_id,
+                                            const router::breaker_transition& t) noexcept
+{
+    if (inner_) inner_->breaker_transition(tenant_id, provider_id, t);
+}
+
 } // namespace beamline::app

@@ -33,6 +33,7 @@ operations:
                                             policy admin through the daemon's HTTP API or NATS
   backpressure status|reset [--via http|nats]
                                             backpressure status, forced reset (reset needs the token)
+  breakers ls [--tenant T] | reset [T [P]]  circuit breakers: list, reset (all, a tenant's, one)
   config                                    prints the effective configuration (secrets masked)
   report [--since DURATION] [--json]        the deployment checklist's figures and verdicts
 

@@ -287,6 +287,7 @@ int run_daemon_verb(const std::string& verb, std::vector<std::string> args)
     if (!loaded) return 2;
     const auto& cfg = loaded->cfg;
     if (verb == "policy") return policy_verb(cfg, loaded->rest);
+    if (verb == "breakers") return breakers_verb(cfg, loaded->rest);
     if (verb == "report") return run_report(cfg, loaded->rest);
     if (verb == "backpressure") return backpressure_verb(cfg, loaded->rest);
     if (!loaded->rest.empty())

@@ -27,6 +27,10 @@ decide_telemetry::decide_telemetry(metrics::registry& reg, std::size_t tenant_la
     : reg_(reg), tenant_labels_(tenant_label_cap),
       tenant_requests_(reg, tenant_labels_, "router_tenant_decide_requests_total",
                        "Decide requests per tenant (capped)", "tenant"),
+      breaker_state_(reg, tenant_labels_, "router_breaker_state",
+                     "Circuit breaker per tenant (capped) and provider: 0 closed, 1 open, 2 half_open, as of "
+                     "its last transition",
+                     "tenant"),
       ok_(reg.counter(requests_name, requests_help, {{"outcome", "ok"}, {"code", "none"}})),
       replay_(reg.counter(requests_name, requests_help, {{"outcome", "replay"}, {"code", "none"}})),
       latency_(reg.histogram("router_decide_latency_seconds",
@@ -57,6 +61,14 @@ decide_telemetry::decide_telemetry(metrics::registry& reg, std::size_t tenant_la
             &reg.counter("router_assignment_publish_failures_total",
                          "ExecAssignments the NATS client refused, by reason; the caller was told",
                          {{"reason", std::string(router::to_string(r))}});
+    using router::breaker_state;
+    for (auto from : {breaker_state::closed, breaker_state::open, breaker_state::half_open})
+        for (auto to : {breaker_state::closed, breaker_state::open, breaker_state::half_open})
+            if (from != to)
+                breaker_transitions_[static_cast<std::size_t>(from)][static_cast<std::size_t>(to)] =
+                    &reg.counter("router_breaker_transitions_total", "Circuit breaker state changes",
+                                 {{"from", std::string(router::to_string(from))},
+                                  {"to", std::string(router::to_string(to))}});
 }
 
 std::unique_ptr<router::tenant_observer> decide_telemetry::tenant_created(std::string_view tenant_id)
@@ -112,6 +124,27 @@ void decide_telemetry::internal_error(const router::decide_outcome& out, std::st
 {
     log::error("decide failed unexpectedly",
                {{"request_id", out.request_id}, {"tenant_id", out.tenant_id}, {"error", what}});
+}
+
+void decide_telemetry::breaker_transition(std::string_view tenant_id, std::string_view provider_id,
+                                          const router::breaker_transition& t) noexcept
+{
+    if (auto* c = breaker_transitions_[static_cast<std::size_t>(t.from)][static_cast<std::size_t>(t.to)]) c->inc();
+    try
+    {
+        // Transitions are rare (a breaker moves at most a few times per timeout), so registering
+        // the series here, not on the decision path, costs nothing that matters.
+        breaker_state_.get(tenant_id, {{"provider", std::string(provider_id)}}).set(static_cast<double>(t.to));
+    }
+    catch (...)
+    {
+        // Out of memory naming the series: the gauge misses this change, the log still has it.
+    }
+    log::info("circuit breaker changed state", {{"tenant_id", tenant_id},
+                                                {"provider_id", provider_id},
+                                                {"from", router::to_string(t.from)},
+                                                {"to", router::to_string(t.to)},
+                                                {"reason", t.reason}});
 }
 
 } // namespace beamline::app

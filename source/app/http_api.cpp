@@ -37,6 +37,18 @@ http::response from_admin(admin_reply r)
     return http::json_response(static_cast<http::status>(r.status), std::move(r.body));
 }
 
+/// `POST /v1/breakers/reset`'s body: a JSON object, or nothing (all).
+http::response reset_breakers(const admin_ops& ops, const http::request& req)
+{
+    std::error_code ec;
+    auto body = json::parse(req.body.empty() ? std::string_view("{}") : std::string_view(req.body), ec);
+    const auto* o = ec ? nullptr : body.if_object();
+    if (!o)
+        return from_admin(admin_error(400, "invalid_request",
+                                      R"(the body must be a JSON object: {}, {"tenant":T} or {"tenant":T,"provider":P})"));
+    return from_admin(ops.breakers_reset(*o));
+}
+
 } // namespace
 
 http::route_table make_routes(router_service& service, const metrics::registry& reg,
@@ -77,6 +89,14 @@ http::route_table make_routes(router_service& service, const metrics::registry& 
     routes.add(verb::get, "/v1/backpressure", [ops](const http::request&) { return from_admin(ops->backpressure_status()); });
     routes.add(verb::post, "/v1/backpressure/reset", auth.protect([ops](const http::request&) {
         return from_admin(ops->backpressure_reset());
+    }));
+    // Like /v1/backpressure: reading is open (monitoring, like /v1/status), changing needs the token.
+    routes.add(verb::get, "/v1/breakers", [ops](const http::request& req) {
+        auto tenant = req.query_param("tenant");
+        return from_admin(ops->breakers_list(tenant ? *tenant : std::string()));
+    });
+    routes.add(verb::post, "/v1/breakers/reset", auth.protect([ops](const http::request& req) {
+        return reset_breakers(*ops, req);
     }));
     return routes;
 }

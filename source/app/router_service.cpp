@@ -163,7 +163,11 @@ struct router_service::impl
         pipeline.emplace(io.get_executor(), store, settings_from(cfg), std::move(parts));
         if (cfg.jetstream.enabled)
         {
-            results = results_service::create(io.get_executor(), client, results_config_from(cfg), reg);
+            // Each result metered for the first time feeds its tenant's breaker (on the tenant's strand).
+            auto feed = [p = &*pipeline](const router::exec_result& r, router::breaker_outcome o) {
+                p->record_result(r.tenant_id, r.provider_id, o);
+            };
+            results = results_service::create(io.get_executor(), client, results_config_from(cfg), reg, std::move(feed));
             // SPEC §12: the results backlog (pending + ack-pending) is a backpressure input.
             bp->set_consumer_pending_source([r = results.get()] { return r->backlog(); });
         }
@@ -387,6 +391,7 @@ std::string router_service::status_json() const
 
 router::policy_store& router_service::policies() noexcept { return impl_->store; }
 nats::client& router_service::nats() noexcept { return *impl_->client; }
+router::decide_pipeline& router_service::pipeline() noexcept { return *impl_->pipeline; }
 std::size_t router_service::inflight() const noexcept { return impl_->pipeline->inflight(); }
 backpressure_gate& router_service::backpressure() noexcept { return *impl_->bp; }
 

@@ -135,6 +135,11 @@ breaker_transition circuit_breaker::move(breaker_state to, std::string_view reas
     return t;
 }
 
+bool circuit_breaker::trials_lapsed(clock::time_point now) const noexcept
+{
+    return state_ == breaker_state::half_open && half_open_calls_ > 0 && now - last_trial_at_ >= cfg_.timeout;
+}
+
 std::optional<breaker_transition> circuit_breaker::settle(clock::time_point now)
 {
     if (state_ == breaker_state::open && now - opened_at_ >= cfg_.timeout)
@@ -157,7 +162,7 @@ bool circuit_breaker::allows(clock::time_point now) const noexcept
     case breaker_state::half_open:
         // Still formally open: no trial taken yet.
         if (state_ == breaker_state::open) return cfg_.half_open_max_calls > 0;
-        return half_open_calls_ < static_cast<std::uint32_t>(cfg_.half_open_max_calls);
+        return half_open_calls_ < static_cast<std::uint32_t>(cfg_.half_open_max_calls) || trials_lapsed(now);
     }
     return true;
 }
@@ -165,7 +170,12 @@ bool circuit_breaker::allows(clock::time_point now) const noexcept
 std::optional<breaker_transition> circuit_breaker::admit(clock::time_point now)
 {
     auto t = settle(now);
-    if (state_ == breaker_state::half_open) ++half_open_calls_;
+    if (state_ != breaker_state::half_open) return t;
+    // Trials whose results never came (an assignment not published, a job lost) would keep the
+    // provider out for good: after a timeout with no answer the trials are offered again.
+    if (trials_lapsed(now)) half_open_calls_ = 0;
+    ++half_open_calls_;
+    last_trial_at_ = now;
     return t;
 }
 
@@ -279,6 +289,19 @@ std::size_t breaker_board::reset(std::string_view provider, clock::time_point no
     }
     for (auto& [name, b] : breakers_) b.reset(now);
     return breakers_.size();
+}
+
+std::optional<breaker_state> breaker_board::state(std::string_view provider, clock::time_point now) const noexcept
+{
+    const auto* b = find(provider);
+    return b ? std::optional(b->state(now)) : std::nullopt;
+}
+
+std::optional<circuit_breaker::snapshot> breaker_board::inspect(std::string_view provider,
+                                                                clock::time_point now) const noexcept
+{
+    const auto* b = find(provider);
+    return b ? std::optional(b->inspect(now)) : std::nullopt;
 }
 
 std::vector<breaker_board::entry> breaker_board::list(clock::time_point now) const

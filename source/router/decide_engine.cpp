@@ -61,7 +61,7 @@ void decide_engine::withdraw(const decide_request& request, tenant_state& tenant
 }
 
 void decide_engine::decide(decide_request& request, tenant_state& tenant, clock::time_point now,
-                           decide_outcome& out, provider_predicate breaker_open) const
+                           decide_outcome& out) const
 {
     // A repeat of an idempotent request is answered from memory before it costs a token.
     std::optional<request_fingerprint> fingerprint;
@@ -112,6 +112,11 @@ void decide_engine::decide(decide_request& request, tenant_state& tenant, clock:
                           admitted.retry_after_ms, out);
     }
 
+    auto& board = tenant.breakers();
+    const auto& breaker_cfg = pol->circuit_breaker;
+    auto excluded = [&](std::string_view provider) { return board.excludes(provider, breaker_cfg, now); };
+    provider_predicate breaker_open;
+    if (breaker_cfg.enabled && board.size() > 0) breaker_open = excluded;
     selection_request sel{request.context, request.constraints, tenant.rng()(), breaker_open, &tenant.sticky(), now};
     auto chosen = select_provider(*pol, sel);
     if (!chosen)
@@ -129,6 +134,11 @@ void decide_engine::decide(decide_request& request, tenant_state& tenant, clock:
     }
 
     decision& d = *chosen;
+    if (breaker_cfg.enabled && board.size() > 0)
+    {
+        out.breaker_change = board.admit(d.provider_id, now);
+        out.breaker_trial = board.state(d.provider_id, now) == breaker_state::half_open;
+    }
     out.reason = d.reason;
     out.provider_id = d.provider_id;
     out.reply.clear();

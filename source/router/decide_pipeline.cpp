@@ -48,6 +48,27 @@ std::string describe(std::exception_ptr e)
     }
 }
 
+/// What the pipeline keeps per tenant beside the wiring's observer: when the tenant's state is
+/// dropped (evicted while idle), its breakers go with it, and so do their rows in the status table.
+class tenant_watch final : public tenant_observer
+{
+public:
+    tenant_watch(std::string_view id, breaker_status_table& table, std::unique_ptr<tenant_observer> inner)
+        : id_(id), table_(table), inner_(std::move(inner))
+    {
+    }
+    ~tenant_watch() override { table_.forget(id_, this); }
+    void on_request() noexcept override
+    {
+        if (inner_) inner_->on_request();
+    }
+
+private:
+    std::string id_;
+    breaker_status_table& table_;
+    std::unique_ptr<tenant_observer> inner_;
+};
+
 } // namespace
 
 struct decide_pipeline::impl : std::enable_shared_from_this<decide_pipeline::impl>
@@ -57,8 +78,8 @@ struct decide_pipeline::impl : std::enable_shared_from_this<decide_pipeline::imp
         : executor(ex), policies(policies_), settings(s), parts(std::move(p)),
           engine(policies_, std::move(s.decide)),
           registry(ex, s.tenants, parts.seed,
-                   [obs = parts.observer](std::string_view id) -> std::unique_ptr<tenant_observer> {
-                       return obs ? obs->tenant_created(id) : nullptr;
+                   [obs = parts.observer, table = &breaker_rows](std::string_view id) -> std::unique_ptr<tenant_observer> {
+                       return std::make_unique<tenant_watch>(id, *table, obs ? obs->tenant_created(id) : nullptr);
                    })
     {
     }
@@ -68,6 +89,7 @@ struct decide_pipeline::impl : std::enable_shared_from_this<decide_pipeline::imp
     decide_pipeline_settings settings;
     decide_pipeline_parts parts;
     decide_engine engine;
+    breaker_status_table breaker_rows; ///< before `registry`: its tenants' watches outlive it not
     tenant_registry registry;
     std::atomic<std::size_t> inflight{0};
 
@@ -167,7 +189,10 @@ struct decide_pipeline::impl : std::enable_shared_from_this<decide_pipeline::imp
         {
             decide_request& r = *job->request;
             tenant& t = *job->lease;
-            engine.decide(r, t.state(), parts.now(), job->outcome);
+            auto now = parts.now();
+            engine.decide(r, t.state(), now, job->outcome);
+            if (job->outcome.breaker_trial || job->outcome.breaker_change)
+                breaker_changed(t, job->outcome.provider_id, job->outcome.breaker_change, now);
             if (job->outcome.assignment && !job->outcome.error) publish_assignment(*job, t);
         }
         catch (...)
@@ -198,6 +223,97 @@ struct decide_pipeline::impl : std::enable_shared_from_this<decide_pipeline::imp
                         "the decision's ExecAssignment was not published, so nothing was dispatched: " +
                             result.message,
                         retry_may_help ? settings.unavailable_retry_after_ms : 0, out);
+    }
+
+    /// The breaker block results are recorded with: the first of the tenant's policies (in
+    /// policy-id order) that enables one.
+    std::optional<circuit_breaker_config> breaker_config_for(std::string_view tenant_id) const
+    {
+        for (const auto& listed : policies.list(tenant_id))
+            if (auto p = policies.get(tenant_id, listed.policy_id); p && p->circuit_breaker.enabled)
+                return p->circuit_breaker;
+        return std::nullopt;
+    }
+
+    /// On the tenant's strand, after its breaker of `provider` was looked at or changed: the status
+    /// table gets the new snapshot, the observer the transition.
+    void breaker_changed(tenant& t, std::string_view provider, const std::optional<breaker_transition>& change,
+                         clock::time_point now)
+    {
+        if (auto s = t.state().breakers().inspect(provider, now)) breaker_rows.update(t.id(), provider, t.observer(), *s, now);
+        if (change && parts.observer) parts.observer->breaker_transition(t.id(), provider, *change);
+    }
+
+    void record_result(std::string_view tenant_id, std::string_view provider, breaker_outcome outcome)
+    {
+        // An empty tenant would read as "every tenant" to the policy store.
+        if (outcome == breaker_outcome::ignored || tenant_id.empty() || provider.empty()) return;
+        auto now = parts.now();
+        auto got = registry.acquire(tenant_id, false, now, false);
+        if (got.verdict == tenant_registry::admission::unknown)
+        {
+            if (!breaker_config_for(tenant_id)) return; // no breakers for this tenant: no state either
+            got = registry.acquire(tenant_id, true, now, false);
+        }
+        // At its in-flight cap, or no room: the result is not counted (the tenant is busy deciding).
+        if (got.verdict != tenant_registry::admission::admitted) return;
+        auto& strand = got.lease->strand();
+        asio::post(strand, [self = shared_from_this(), lease = std::move(got.lease), p = std::string(provider),
+                            outcome]() mutable {
+            try
+            {
+                // The policy as it is now: a reload between the result and this is honoured.
+                auto cfg = self->breaker_config_for(lease->id());
+                if (!cfg) return;
+                auto at = self->parts.now();
+                auto change = lease->state().breakers().record(p, outcome, *cfg, at);
+                self->breaker_changed(*lease, p, change, at);
+            }
+            catch (...)
+            {
+                // Out of memory recording one result: the breaker misses it, nothing else is at stake.
+            }
+        });
+    }
+
+    std::size_t reset_breakers(std::string_view tenant_id, std::string_view provider)
+    {
+        auto now = parts.now();
+        std::size_t count = 0;
+        std::vector<std::string> tenants;
+        for (const auto& row : breaker_rows.list(tenant_id, now))
+        {
+            if (!provider.empty() && row.provider != provider) continue;
+            ++count;
+            if (tenants.empty() || tenants.back() != row.tenant) tenants.push_back(row.tenant);
+        }
+        for (const auto& id : tenants)
+        {
+            auto got = registry.acquire(id, false, now, false);
+            if (got.verdict != tenant_registry::admission::admitted) continue;
+            auto& strand = got.lease->strand();
+            asio::post(strand, [self = shared_from_this(), lease = std::move(got.lease), p = std::string(provider)]() mutable {
+                try
+                {
+                    auto at = self->parts.now();
+                    auto& board = lease->state().breakers();
+                    for (const auto& before : board.list(at))
+                    {
+                        if (!p.empty() && before.provider != p) continue;
+                        board.reset(before.provider, at);
+                        std::optional<breaker_transition> change;
+                        if (before.state.state != breaker_state::closed)
+                            change = breaker_transition{before.state.state, breaker_state::closed, "reset"};
+                        self->breaker_changed(*lease, before.provider, change, at);
+                    }
+                }
+                catch (...)
+                {
+                    // Out of memory listing the board: the operator's next reset tries again.
+                }
+            });
+        }
+        return count;
     }
 
     void internal_error(job_ptr job, std::exception_ptr e) noexcept
@@ -242,6 +358,18 @@ void decide_pipeline::submit(std::string_view body, const request_meta& meta, st
 {
     impl_->submit(body, meta, std::move(sink), address);
 }
+
+void decide_pipeline::record_result(std::string_view tenant_id, std::string_view provider_id, breaker_outcome outcome)
+{
+    impl_->record_result(tenant_id, provider_id, outcome);
+}
+
+std::size_t decide_pipeline::reset_breakers(std::string_view tenant_id, std::string_view provider_id)
+{
+    return impl_->reset_breakers(tenant_id, provider_id);
+}
+
+const breaker_status_table& decide_pipeline::breakers() const noexcept { return impl_->breaker_rows; }
 
 std::size_t decide_pipeline::inflight() const noexcept { return impl_->inflight.load(std::memory_order_acquire); }
 const tenant_registry& decide_pipeline::tenants() const noexcept { return impl_->registry; }

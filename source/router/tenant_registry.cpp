@@ -55,13 +55,14 @@ std::uint64_t tenant_registry::next_seed() noexcept
     return z ^ (z >> 31);
 }
 
-tenant_registry::acquired tenant_registry::acquire(std::string_view tenant_id, bool create, clock::time_point now)
+tenant_registry::acquired tenant_registry::acquire(std::string_view tenant_id, bool create, clock::time_point now,
+                                                   bool decision)
 {
     shard& s = shard_for(tenant_id);
     auto admit = [&](std::list<std::shared_ptr<tenant>>::iterator it) -> acquired {
         s.lru.splice(s.lru.begin(), s.lru, it);
         tenant& t = **it;
-        if (t.observer_) t.observer_->on_request();
+        if (t.observer_ && decision) t.observer_->on_request();
         if (t.inflight_.load(std::memory_order_acquire) >= limits_.inflight_max) return {admission::inflight_cap, {}};
         t.inflight_.fetch_add(1, std::memory_order_acq_rel);
         return {admission::admitted, tenant_lease(*it)};

@@ -124,13 +124,10 @@ BOOST_AUTO_TEST_CASE(every_op_answers_as_its_http_endpoint_with_the_token)
     BOOST_TEST(status.at("policies") == f.http("GET", "/v1/status").at("policies"));
     BOOST_TEST(status.at("backpressure").at("state") == "inactive");
 
-    // Breakers do not exist yet: said plainly, on both ops.
-    for (const char* op : {"breakers.list", "breakers.reset"})
-    {
-        auto r = f.admin(op);
-        BOOST_TEST(r.at("ok") == false);
-        BOOST_TEST(r.at("error").at("code") == "not_implemented");
-    }
+    // Breakers: the same bodies as GET /v1/breakers and POST /v1/breakers/reset.
+    BOOST_TEST(json::serialize(f.admin("breakers.list")) == json::serialize(f.http("GET", "/v1/breakers")));
+    BOOST_TEST(f.admin("breakers.reset", R"({"tenant":"acme"})").at("reset") == 0);
+    BOOST_TEST(f.admin("breakers.reset", R"({"provider":"openai"})").at("error").at("code") == "invalid_request");
     // Bad requests get a clear error, not silence.
     BOOST_TEST(f.admin("policies.get", "not json").at("error").at("code") == "invalid_request");
     BOOST_TEST(f.admin("policies.get", R"({"tenant_id":"acme"})").at("error").at("code") == "invalid_request");

@@ -13,5 +13,7 @@ namespace beamline::app
 
 int policy_verb(const config& cfg, std::vector<std::string> args);
 int backpressure_verb(const config& cfg, std::vector<std::string> args);
+/// `breakers ls [--tenant T] | reset [TENANT [PROVIDER]]`, over HTTP.
+int breakers_verb(const config& cfg, std::vector<std::string> args);
 
 } // namespace beamline::app

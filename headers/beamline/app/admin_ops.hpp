@@ -7,6 +7,8 @@
 
 #include "beamline/app/router_service.hpp"
 
+#include <boost/json/object.hpp>
+
 #include <optional>
 #include <string>
 #include <string_view>
@@ -39,9 +41,10 @@ public:
     admin_reply policies_reload() const;
     admin_reply backpressure_status() const;
     admin_reply backpressure_reset() const;
-    /// Circuit breakers do not exist yet: both answer 501 not_implemented rather than pretend.
-    admin_reply breakers_list() const;
-    admin_reply breakers_reset() const;
+    /// `{"breakers":[...]}`, one tenant's (`tenant` set) or all.
+    admin_reply breakers_list(std::string_view tenant) const;
+    /// `{}` all, `{"tenant":T}` a tenant's, `{"tenant":T,"provider":P}` one; `{"reset":N}`.
+    admin_reply breakers_reset(const boost::json::object& request) const;
 
 private:
     router_service& svc_;

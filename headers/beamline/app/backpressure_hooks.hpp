@@ -27,6 +27,8 @@ public:
     void assignment_published(const router::decide_outcome& out) noexcept override;
     void assignment_refused(const router::decide_outcome& out, const router::publish_result& why) noexcept override;
     void internal_error(const router::decide_outcome& out, std::string_view what) noexcept override;
+    void breaker_transition(std::string_view tenant_id, std::string_view provider_id,
+                            const router::breaker_transition& t) noexcept override;
 
 private:
     std::shared_ptr<backpressure_gate> gate_;

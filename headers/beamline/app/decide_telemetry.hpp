@@ -22,15 +22,21 @@ public:
     void assignment_published(const router::decide_outcome& out) noexcept override;
     void assignment_refused(const router::decide_outcome& out, const router::publish_result& why) noexcept override;
     void internal_error(const router::decide_outcome& out, std::string_view what) noexcept override;
+    void breaker_transition(std::string_view tenant_id, std::string_view provider_id,
+                            const router::breaker_transition& t) noexcept override;
 
 private:
     static constexpr std::size_t reply_errors = 7;
     static constexpr std::size_t decision_reasons = 4;
     static constexpr std::size_t publish_refusals = 4;
+    static constexpr std::size_t breaker_states = 3;
 
     metrics::registry& reg_;
     metrics::label_cap tenant_labels_;
     metrics::capped_family<metrics::counter> tenant_requests_;
+    metrics::capped_family<metrics::gauge> breaker_state_;
+    /// By [from][to]; null on the diagonal.
+    std::array<std::array<metrics::counter*, breaker_states>, breaker_states> breaker_transitions_{};
     metrics::counter& ok_;
     metrics::counter& replay_;
     std::array<metrics::counter*, reply_errors> errors_{};

@@ -65,6 +65,8 @@ public:
 
     router::policy_store& policies() noexcept;
     nats::client& nats() noexcept;
+    /// The decide pipeline: breakers (listing, reset) and the entry point for execution results.
+    router::decide_pipeline& pipeline() noexcept;
     std::size_t inflight() const noexcept;
     backpressure_gate& backpressure() noexcept;
 

@@ -7,7 +7,8 @@
 //   half_open ──(success_threshold successes)──► closed;  ──(any failure)──► open
 //
 // In half_open at most half_open_max_calls decisions go to the provider (trials); until a trial's
-// result comes back the others are steered elsewhere. Pure: the caller passes the time, so every
+// result comes back the others are steered elsewhere (for at most `timeout` after the last trial:
+// then trials are offered again, so results that never come cannot shut the provider out). Pure: the caller passes the time, so every
 // transition is tested with a fake clock. One breaker_board per tenant, owned by whoever owns the
 // tenant's state (its strand): nothing here is synchronised.
 
@@ -106,11 +107,14 @@ private:
     void count(bool failure, clock::time_point now) noexcept;
     std::pair<std::uint32_t, std::uint32_t> window_totals(clock::time_point now) const noexcept;
     std::optional<breaker_transition> settle(clock::time_point now);
+    /// Half-open, trials taken, and no result for any of them for `timeout`.
+    bool trials_lapsed(clock::time_point now) const noexcept;
     breaker_transition move(breaker_state to, std::string_view reason, clock::time_point now);
 
     circuit_breaker_config cfg_;
     breaker_state state_ = breaker_state::closed;
     clock::time_point opened_at_{};
+    clock::time_point last_trial_at_{};
     std::uint32_t consecutive_failures_ = 0;
     std::uint32_t half_open_calls_ = 0;
     std::uint32_t half_open_successes_ = 0;
@@ -144,6 +148,9 @@ public:
         circuit_breaker::snapshot state;
     };
     std::vector<entry> list(clock::time_point now) const;
+    /// One provider's breaker as of `now`, when it has one.
+    std::optional<breaker_state> state(std::string_view provider, clock::time_point now) const noexcept;
+    std::optional<circuit_breaker::snapshot> inspect(std::string_view provider, clock::time_point now) const noexcept;
     std::size_t size() const noexcept { return breakers_.size(); }
     std::uint64_t untracked() const noexcept { return untracked_; }
 

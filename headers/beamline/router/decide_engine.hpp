@@ -8,6 +8,7 @@
 // Every call produces exactly one reply; `outcome` says what happened, for metrics and logs.
 // `decide_pipeline` runs these two on the right threads and publishes what they produce.
 
+#include "beamline/router/circuit_breaker.hpp"
 #include "beamline/router/decide_errors.hpp"
 #include "beamline/router/decide_request.hpp"
 #include "beamline/router/decision.hpp"
@@ -37,6 +38,10 @@ struct decide_outcome
     std::optional<decision_reason> reason;
     std::string provider_id;
     std::uint32_t retry_after_ms = 0;
+    /// The chosen provider's breaker moved when the decision took it (open → half_open, seen now).
+    std::optional<breaker_transition> breaker_change;
+    /// The decision took a half-open provider's trial (its breaker's listing changed).
+    bool breaker_trial = false;
 
     /// ExecAssignment to publish after the reply (push_assignment and a successful decision).
     bool assignment = false;
@@ -61,9 +66,10 @@ public:
     /// Stateless validation. On refusal the reply is already in `out`.
     std::optional<decide_request> intake(std::string_view body, const request_meta& meta, decide_outcome& out) const;
 
-    /// Stateful part, on the tenant's strand. `breaker_open` may be empty.
-    void decide(decide_request& request, tenant_state& tenant, clock::time_point now, decide_outcome& out,
-                provider_predicate breaker_open = {}) const;
+    /// Stateful part, on the tenant's strand. Under a policy whose `circuit_breaker` is enabled,
+    /// the tenant's breakers keep their providers out of selection and a half-open provider that
+    /// is chosen takes one of its trials.
+    void decide(decide_request& request, tenant_state& tenant, clock::time_point now, decide_outcome& out) const;
 
     /// A refusal decided outside the pipeline (per-tenant in-flight cap, overload, internal error).
     static void refuse(const decide_request* request, reply_error code, std::string message,

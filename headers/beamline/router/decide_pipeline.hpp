@@ -12,10 +12,14 @@
 //                       ExecAssignment published through `assignment_publisher`; the reply encoded
 //   the sink            the reply handed to `reply_sink` — exactly once per submit, whatever happened
 //
+// Beside decisions: `record_result()` feeds a tenant's circuit breakers on its strand (from the
+// results loop, any thread), `reset_breakers()` and `breakers()` serve the operator.
+//
 // Hooks for the wiring: `inflight()`, `decide_observer::decided` (outcome and latency of every
 // submit), `admission_gate` (refuse with `overloaded` before any intake work). The pipeline knows
 // no transport: publishers and sinks are interfaces the transport implements.
 
+#include "beamline/router/breaker_status.hpp"
 #include "beamline/router/decide_engine.hpp"
 #include "beamline/router/tenant_registry.hpp"
 
@@ -118,6 +122,12 @@ public:
     virtual void assignment_refused(const decide_outcome&, const publish_result&) noexcept {}
     /// An exception escaped a step; the caller gets `internal`.
     virtual void internal_error(const decide_outcome&, std::string_view /*what*/) noexcept {}
+    /// A tenant's breaker for a provider changed state (from a result, a decision's look, a reset).
+    /// On the tenant's strand.
+    virtual void breaker_transition(std::string_view /*tenant_id*/, std::string_view /*provider_id*/,
+                                    const router::breaker_transition&) noexcept
+    {
+    }
 };
 
 struct decide_pipeline_settings
@@ -162,6 +172,17 @@ public:
     /// to `sink->send_reply(address, ...)` exactly once (possibly before this returns).
     void submit(std::string_view body, const request_meta& meta, std::shared_ptr<reply_sink> sink,
                 std::string_view address);
+
+    /// One execution result for the tenant's breaker of `provider_id`; from any thread, returns at
+    /// once. Recorded on the tenant's strand with the breaker block of the tenant's policies (the
+    /// first, in policy-id order, that enables one). A tenant without such a policy gets no state.
+    void record_result(std::string_view tenant_id, std::string_view provider_id, breaker_outcome outcome);
+    /// Operator reset of one breaker (`provider_id` set), a tenant's (`tenant_id` set) or all
+    /// (both empty); from any thread. Done on each tenant's strand; returns how many breakers the
+    /// status table listed for that choice (those the reset closes).
+    std::size_t reset_breakers(std::string_view tenant_id, std::string_view provider_id);
+    /// Every tenant's breakers, readable from any thread (updated by the strands).
+    const breaker_status_table& breakers() const noexcept;
 
     /// Submits whose reply has not been sent yet.
     std::size_t inflight() const noexcept;

@@ -141,8 +141,9 @@ public:
 
     /// Takes an in-flight slot of `tenant_id`'s state, creating the state when `create` is true
     /// (evicting the least recently used idle tenant when the registry is full). `now` starts a new
-    /// tenant's buckets.
-    acquired acquire(std::string_view tenant_id, bool create, clock::time_point now);
+    /// tenant's buckets. `decision` false: the slot is for other work on the tenant's state (a
+    /// result for its breakers), which the tenant's observer is not told of.
+    acquired acquire(std::string_view tenant_id, bool create, clock::time_point now, bool decision = true);
 
     /// Tenants with state now.
     std::size_t size() const noexcept { return size_.load(std::memory_order_relaxed); }

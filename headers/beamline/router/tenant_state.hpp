@@ -1,8 +1,9 @@
 #pragma once
 // Everything the router remembers about one tenant: sticky sessions, idempotent replies, rate-limit
-// buckets, the random stream of weighted choice. It lives on the tenant's strand: one owner, no
+// buckets, circuit breakers, the random stream of weighted choice. It lives on the tenant's strand: one owner, no
 // locks, and one tenant's flood cannot touch another's state.
 
+#include "beamline/router/circuit_breaker.hpp"
 #include "beamline/router/idempotency_store.hpp"
 #include "beamline/router/rate_limiter.hpp"
 #include "beamline/router/selection.hpp"
@@ -37,6 +38,7 @@ public:
     sticky_store& sticky() noexcept { return sticky_; }
     idempotency_store& idempotency() noexcept { return idempotency_; }
     selection_rng& rng() noexcept { return rng_; }
+    breaker_board& breakers() noexcept { return breakers_; }
 
     /// The tenant-wide bucket, when configured.
     std::optional<token_bucket>& tenant_bucket() noexcept { return tenant_bucket_; }
@@ -50,6 +52,7 @@ private:
     sticky_store sticky_;
     idempotency_store idempotency_;
     selection_rng rng_;
+    breaker_board breakers_;
     std::optional<token_bucket> tenant_bucket_;
     std::map<std::string, token_bucket, std::less<>> policy_buckets_;
 };
