@@ -13,6 +13,7 @@
 #include <boost/json/serialize.hpp>
 #include <boost/test/unit_test.hpp>
 #include <future>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -93,6 +94,19 @@ struct side_context
     asio::executor_work_guard<asio::io_context::executor_type> guard = asio::make_work_guard(ioc);
     std::thread thread;
 };
+
+/// Polls the server's connection count until it is `expected`, for at most 10 s (a bound, not a
+/// timing claim: the count follows the accept strand, which runs on the server's own threads).
+bool wait_for_connection_count(const server& srv, std::size_t expected)
+{
+    const auto limit = std::chrono::steady_clock::now() + 10s;
+    while (srv.connection_count() != expected)
+    {
+        if (std::chrono::steady_clock::now() > limit) return false;
+        std::this_thread::sleep_for(10ms);
+    }
+    return true;
+}
 
 std::string error_code_of(const test::client_response& res)
 {
@@ -327,18 +341,85 @@ BOOST_AUTO_TEST_CASE(bearer_token_protects_admin_routes)
     BOOST_TEST(error_code_of(off) == "admin_disabled");
 }
 
-BOOST_AUTO_TEST_CASE(connections_beyond_the_cap_are_closed)
+BOOST_AUTO_TEST_CASE(a_connection_that_sends_nothing_is_closed_after_the_idle_timeout)
 {
     route_table routes;
     routes.add(verb::get, "/", [](const request&) { return json_response(status::ok, "{}"); });
     server_options options;
+    options.idle_timeout = 200ms;
+    running_server s(std::move(routes), options);
+    http_client silent(s.endpoint());
+    BOOST_TEST(silent.closed_by_server()); // bounded by the client's 10 s, far above the 200 ms
+    BOOST_TEST(wait_for_connection_count(*s.srv, 0));
+}
+
+BOOST_AUTO_TEST_CASE(at_the_limit_a_new_connection_replaces_the_one_idle_longest)
+{
+    route_table routes;
+    routes.add(verb::get, "/livez", [](const request&) { return json_response(status::ok, "{}"); });
+    server_options options;
+    options.max_connections = 4;
+    options.idle_timeout = 600s; // idle connections stay until evicted
+    running_server s(std::move(routes), options);
+    std::vector<std::unique_ptr<http_client>> silent;
+    for (std::size_t i = 0; i < options.max_connections; ++i)
+        silent.push_back(std::make_unique<http_client>(s.endpoint()));
+    BOOST_TEST_REQUIRE(wait_for_connection_count(*s.srv, options.max_connections));
+
+    // Each probe, on a new connection, takes the slot of the silent connection that waited longest;
+    // a probe that got its answer is idle later than every silent one, so it is not chosen first.
+    std::vector<std::unique_ptr<http_client>> probes;
+    for (std::size_t i = 0; i < options.max_connections; ++i)
+    {
+        probes.push_back(std::make_unique<http_client>(s.endpoint()));
+        BOOST_TEST(probes.back()->request(verb::get, "/livez").result_int() == 200);
+    }
+    for (auto& c : silent)
+        BOOST_TEST(c->closed_by_server());
+    BOOST_TEST(wait_for_connection_count(*s.srv, options.max_connections));
+    BOOST_TEST(probes.front()->request(verb::get, "/livez").result_int() == 200);
+}
+
+BOOST_AUTO_TEST_CASE(at_the_limit_a_new_connection_is_refused_when_every_one_is_serving)
+{
+    std::promise<void> entered;
+    side_context gate_side;
+    asio::steady_timer gate(gate_side.ioc, asio::steady_timer::time_point::max());
+    bool released = false; // touched only on gate_side's thread, like the timer
+    route_table routes;
+    routes.add(verb::get, "/slow",
+               [&](const request&) -> asio::awaitable<response>
+               {
+                   entered.set_value();
+                   co_await asio::co_spawn(
+                       gate_side.ioc,
+                       [&]() -> asio::awaitable<void>
+                       {
+                           if (released) co_return;
+                           boost::system::error_code ec;
+                           co_await gate.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+                       },
+                       asio::use_awaitable);
+                   co_return json_response(status::ok, "{}");
+               });
+    server_options options;
     options.max_connections = 1;
     running_server s(std::move(routes), options);
-    http_client first(s.endpoint());
-    BOOST_TEST(first.request(verb::get, "/").result_int() == 200);
-    http_client second(s.endpoint());
-    BOOST_TEST(second.closed_by_server());
-    BOOST_TEST(first.request(verb::get, "/").result_int() == 200);
+    http_client serving(s.endpoint());
+    bhttp::request<bhttp::string_body> req{verb::get, "/slow", 11};
+    req.set(bhttp::field::host, "localhost");
+    serving.send(req);
+    entered.get_future().wait();
+
+    http_client refused(s.endpoint());
+    BOOST_TEST(refused.closed_by_server());
+    asio::post(gate_side.ioc,
+               [&]
+               {
+                   released = true;
+                   gate.cancel();
+               });
+    BOOST_TEST(serving.read().result_int() == 200);
 }
 
 BOOST_AUTO_TEST_CASE(graceful_stop_lets_the_request_in_flight_finish)
