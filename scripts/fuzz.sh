@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets of tests/fuzz with clang, ASan and UBSan into build-fuzz, runs each
 # for a while from its seed corpus (tests/fuzz/corpus/<target>) and prints executions and coverage.
-#   scripts/fuzz.sh [--seconds N] [--runs N] [--jobs N] [TARGET...]
+#   scripts/fuzz.sh [--seconds N] [--runs N] [TARGET...]
 #     --seconds N   run each target for N seconds (default 30)
-#     --runs N      stop each target after N executions instead (a long run: --runs 10000000)
+#     --runs N      also stop each target after N executions (a long run: --runs 10000000
+#                   --seconds 1800 stops at whichever comes first)
 #     TARGET        nats_parser, nats_headers, decide_request, policy, config, http_request
 #                   (default: every target)
 # Exit: 0 when every target ran clean, 1 when one crashed, hung, leaked or broke a property (the
@@ -63,7 +64,7 @@ cmake --build "$FUZZ_BUILD_DIR" --target "${targets[@]/#/fuzz_}"
 
 mkdir -p "$FUZZ_BUILD_DIR/artifacts" "$FUZZ_BUILD_DIR/logs"
 limit=(-max_total_time="$seconds")
-[ -n "$runs" ] && limit=(-runs="$runs")
+[ -n "$runs" ] && limit+=(-runs="$runs")
 failed=()
 summary=()
 for t in "${targets[@]}"; do
@@ -71,7 +72,7 @@ for t in "${targets[@]}"; do
     work="$FUZZ_BUILD_DIR/corpus/$t"
     mkdir -p "$work"
     log="$FUZZ_BUILD_DIR/logs/$t.log"
-    log "fuzzing $t (${runs:+$runs runs}${runs:-$seconds s})"
+    log "fuzzing $t (${runs:+$runs runs or }$seconds s)"
     status=0
     # -timeout: an input taking 10 s is a hang; -rss_limit_mb: one that needs 2 GB is a memory bomb.
     "$FUZZ_BUILD_DIR/tests/fuzz/fuzz_$t" "${limit[@]}" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
