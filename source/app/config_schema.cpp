@@ -577,7 +577,9 @@ std::optional<host_port> parse_host_port(std::string_view text)
             return std::nullopt;
         host = text.substr(1, close - 1);
         port = text.substr(close + 2);
-        if (host.empty()) return std::nullopt;
+        // Brackets hold an IPv6 address (hex digits, colons, an embedded IPv4 address) and nothing else.
+        if (host.empty() || host.find_first_not_of("0123456789abcdefABCDEF:.") != std::string_view::npos)
+            return std::nullopt;
     }
     else
     {
@@ -586,6 +588,9 @@ std::optional<host_port> parse_host_port(std::string_view text)
         host = text.substr(0, colon);
         port = text.substr(colon + 1);
         if (host.find(':') != std::string_view::npos || host.find_first_of(" \t/") != std::string_view::npos)
+            return std::nullopt;
+        // A name or an IPv4 address: printable ASCII only, so no control byte reaches a log or a file.
+        if (std::any_of(host.begin(), host.end(), [](char c) { return c < '!' || c > '~'; }))
             return std::nullopt;
     }
     unsigned value = 0;

@@ -64,7 +64,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     auto reloaded = app::load_config(again);
     // Secrets render masked, so only a configuration without them must load back to itself.
     if (text.find("***") != std::string::npos) return 0;
-    check(reloaded.has_value(), "the rendering of a loaded configuration does not load");
+    if (!reloaded)
+    {
+        std::fprintf(stderr, "rendered:\n%s\nrefused: %s\n", text.c_str(), reloaded.error().message.c_str());
+        beamline::fuzz::property_failed("the rendering of a loaded configuration does not load");
+    }
     check(app::render_config(*reloaded) == text, "loading the rendering changed the configuration");
     return 0;
 }

@@ -254,6 +254,19 @@ BOOST_AUTO_TEST_CASE(listen_addresses)
     BOOST_TEST(to_string(host_port{"::1", 80}) == "[::1]:80");
 }
 
+BOOST_AUTO_TEST_CASE(listen_hosts_with_control_or_non_address_bytes_are_refused)
+{
+    using namespace std::string_view_literals;
+    // Found by fuzzing the configuration reader: the bracketed host took any bytes, NUL included,
+    // and the rendered configuration could not be read back.
+    BOOST_TEST(!parse_host_port("[\0\0r instance]:8080"sv));
+    BOOST_TEST(!parse_host_port("[not-v6]:8080"));
+    BOOST_TEST(!parse_host_port("host\x01name:80"));
+    BOOST_TEST(!parse_host_port("h\xC3\xA9te:80"));
+    BOOST_TEST((parse_host_port("[::ffff:127.0.0.1]:80") == host_port{"::ffff:127.0.0.1", 80}));
+    BOOST_TEST((parse_host_port("[FE80::1]:80") == host_port{"FE80::1", 80}));
+}
+
 BOOST_AUTO_TEST_CASE(rendering_masks_secrets)
 {
     config_sources sources;
