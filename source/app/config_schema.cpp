@@ -417,6 +417,12 @@ std::vector<key_spec> build_table()
     t.push_back(duration_ms(
         "http", "request_timeout_ms", "time allowed to read a request and write its response",
         [](auto& c) -> auto& { return c.http.request_timeout_ms; }, milliseconds{1}));
+    t.push_back(duration_ms(
+        "http", "idle_timeout_ms", "how long a connection may wait for the first byte of a request",
+        [](auto& c) -> auto& { return c.http.idle_timeout_ms; }, milliseconds{1}));
+    t.push_back(integer(
+        "http", "max_connections", "open connections; at the limit the longest-waiting one makes room",
+        [](auto& c) -> auto& { return c.http.max_connections; }, 1, u32_max));
     t.push_back(size(
         "http", "body_limit", "largest request body accepted, in bytes",
         [](auto& c) -> auto& { return c.http.body_limit; }, 1, std::uint64_t{1} << 30));

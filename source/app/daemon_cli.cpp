@@ -18,6 +18,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -25,6 +26,7 @@
 
 #include <atomic>
 #include <csignal>
+#include <functional>
 #include <iostream>
 #include <thread>
 
@@ -35,6 +37,9 @@ namespace
 
 namespace asio = boost::asio;
 using namespace std::chrono_literals;
+
+/// EX_UNAVAILABLE of sysexits(3): the service the router needs (NATS) is unavailable.
+constexpr int exit_nats_gave_up = 69;
 
 struct loaded_config
 {
@@ -114,6 +119,21 @@ int serve(const config& cfg, daemon_handle* daemon)
     metrics::register_build_info(reg, beamline_version);
 
     router_service service(io, cfg, reg);
+    // A router without NATS answers nothing but stays up, and a supervisor only restarts what exits:
+    // when the reconnect budget is spent it says so at error and exits non-zero. Retrying forever
+    // is the configuration nats.max_reconnect = -1, under which this never fires.
+    int exit_code = 0;
+    std::function<void()> stop_serving; // set below, before the loop runs
+    service.on_nats_gave_up([&](std::error_code ec) {
+        log::error("giving up on NATS: the reconnect budget is spent; exiting so that a supervisor restarts the router",
+                   {{"max_reconnect", static_cast<std::int64_t>(cfg.nats.max_reconnect)},
+                    {"error", service.nats().last_error_text()}, {"code", ec.message()},
+                    {"exit_code", static_cast<std::int64_t>(exit_nats_gave_up)}});
+        asio::post(io, [&] {
+            exit_code = exit_nats_gave_up;
+            stop_serving();
+        });
+    });
     auto report = service.start();
     admin_nats admin(service, cfg);
     if (auto ec = admin.start())
@@ -122,6 +142,8 @@ int serve(const config& cfg, daemon_handle* daemon)
     http::server_options ho;
     ho.listen = to_string(cfg.http.listen);
     ho.request_timeout = cfg.http.request_timeout_ms;
+    ho.idle_timeout = cfg.http.idle_timeout_ms;
+    ho.max_connections = cfg.http.max_connections;
     ho.body_limit = cfg.http.body_limit;
     std::optional<std::string> token;
     if (!cfg.http.admin_token.empty()) token = cfg.http.admin_token;
@@ -166,12 +188,16 @@ int serve(const config& cfg, daemon_handle* daemon)
         });
     };
     wait_hup();
+    stop_serving = [&] {
+        hup.cancel();
+        stop_signals.cancel();
+        tell_systemd(notifier, notifier.stopping());
+        asio::co_spawn(io, shut_down(&io, &service, &web, cfg.router.drain_timeout_ms), asio::detached);
+    };
     stop_signals.async_wait([&](boost::system::error_code ec, int sig) {
         if (ec) return;
         log::info("stopping", {{"signal", static_cast<std::int64_t>(sig)}});
-        hup.cancel();
-        tell_systemd(notifier, notifier.stopping());
-        asio::co_spawn(io, shut_down(&io, &service, &web, cfg.router.drain_timeout_ms), asio::detached);
+        stop_serving();
     });
 
     std::vector<std::thread> pool;
@@ -181,8 +207,8 @@ int serve(const config& cfg, daemon_handle* daemon)
     for (auto& t : pool)
         t.join();
     remove_pidfile(cfg.router.pidfile, pid);
-    log::info("beamline_router stopped");
-    return 0;
+    log::info("beamline_router stopped", {{"exit_code", static_cast<std::int64_t>(exit_code)}});
+    return exit_code;
 }
 
 std::string daemon_log_file(const config& cfg)

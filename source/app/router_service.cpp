@@ -216,6 +216,7 @@ struct router_service::impl
     std::vector<metrics::callback_registration> callbacks;
     std::atomic<bool> policies_loaded{false};
     std::atomic<bool> draining{false};
+    std::function<void(std::error_code)> gave_up; // set before start(), called on the NATS strand
 
     void register_metrics()
     {
@@ -265,12 +266,20 @@ router_service::router_service(asio::io_context& io, const config& cfg, metrics:
         log::warn("NATS asynchronous error", {{"error", ec.message()}, {"detail", std::string(text)}});
     };
     ev.lame_duck = [] { log::warn("NATS server entered lame duck mode"); };
+    ev.closed = [i = impl_.get()](std::error_code ec) {
+        if (!i->draining.load() && i->gave_up) i->gave_up(ec);
+    };
     impl_->client = nats::client::create(io.get_executor(), client_options_from(cfg), std::move(ev));
     impl_->build_pipeline();
     impl_->register_metrics();
 }
 
 router_service::~router_service() = default;
+
+void router_service::on_nats_gave_up(std::function<void(std::error_code)> handler)
+{
+    impl_->gave_up = std::move(handler);
+}
 
 router::load_report router_service::start()
 {

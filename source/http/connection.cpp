@@ -36,7 +36,8 @@ bool is_http_error(const boost::system::error_code& ec)
 } // namespace
 
 connection::connection(tcp::socket socket, std::shared_ptr<const connection_config> config)
-    : stream_(std::move(socket)), deadline_(stream_.get_executor()), config_(std::move(config))
+    : stream_(std::move(socket)), deadline_(stream_.get_executor()), config_(std::move(config)),
+      waiting_since_(std::chrono::steady_clock::now().time_since_epoch().count())
 {
 }
 
@@ -49,6 +50,12 @@ void connection::drain()
 void connection::force_close()
 {
     draining_ = true;
+    close();
+}
+
+void connection::evict()
+{
+    if (waiting_since_.load(std::memory_order_relaxed) == busy) return;
     close();
 }
 
@@ -94,6 +101,10 @@ asio::awaitable<void> connection::run()
     const auto& options = config_->options;
     while (!closed_)
     {
+        // Until a request's headers are in, the connection costs the server a slot and gives nothing
+        // back: it is what the server evicts first when the connection limit is reached.
+        waiting_since_.store(std::chrono::steady_clock::now().time_since_epoch().count(),
+                             std::memory_order_relaxed);
         if (buffer_.size() == 0)
         {
             // Waiting for the first byte is what "idle" means: a drain may close the connection here
@@ -113,6 +124,7 @@ asio::awaitable<void> connection::run()
         boost::system::error_code ec;
         std::size_t n = 0;
         std::tie(ec, n) = co_await bhttp::async_read_header(stream_, buffer_, parser, use_tuple);
+        waiting_since_.store(busy, std::memory_order_relaxed);
         if (!ec && beast::iequals(parser.get()[bhttp::field::expect], "100-continue"))
         {
             static constexpr std::string_view proceed = "HTTP/1.1 100 Continue\r\n\r\n";
@@ -153,7 +165,7 @@ std::optional<response> connection::reply_to_read_error(const boost::system::err
     return error_response(status::bad_request, "bad_request", "malformed HTTP request: " + ec.message());
 }
 
-asio::awaitable<bool> connection::serve(beast_request& msg)
+request request_view(const bhttp::request<bhttp::string_body>& msg)
 {
     request req;
     req.method = msg.method();
@@ -163,6 +175,12 @@ asio::awaitable<bool> connection::serve(beast_request& msg)
     if (question != std::string_view::npos) req.query = req.target.substr(question + 1);
     req.headers = &msg.base();
     req.body = msg.body();
+    return req;
+}
+
+asio::awaitable<bool> connection::serve(beast_request& msg)
+{
+    auto req = request_view(msg);
 
     response res;
     // A HEAD reply carries the headers a GET would, never a body, whichever route produced it.

@@ -16,6 +16,53 @@ int hex_value(char c) noexcept
     return -1;
 }
 
+/// Length of the well-formed UTF-8 sequence at the front of `s` (RFC 3629: no overlong forms, no
+/// surrogates, nothing above U+10FFFF), or 0 when it is not one.
+std::size_t utf8_sequence_length(std::string_view s) noexcept
+{
+    const auto byte = [&](std::size_t i) { return static_cast<unsigned char>(s[i]); };
+    const auto continuation = [&](std::size_t i) { return i < s.size() && (byte(i) & 0xC0) == 0x80; };
+    const unsigned char lead = byte(0);
+    if (lead < 0x80) return 1;
+    if (lead >= 0xC2 && lead <= 0xDF) return continuation(1) ? 2 : 0;
+    if (lead >= 0xE0 && lead <= 0xEF)
+    {
+        if (!continuation(1) || !continuation(2)) return 0;
+        if (lead == 0xE0 && byte(1) < 0xA0) return 0; // overlong
+        if (lead == 0xED && byte(1) > 0x9F) return 0; // surrogate
+        return 3;
+    }
+    if (lead >= 0xF0 && lead <= 0xF4)
+    {
+        if (!continuation(1) || !continuation(2) || !continuation(3)) return 0;
+        if (lead == 0xF0 && byte(1) < 0x90) return 0; // overlong
+        if (lead == 0xF4 && byte(1) > 0x8F) return 0; // above U+10FFFF
+        return 4;
+    }
+    return 0;
+}
+
+/// `text` with every byte that is not part of well-formed UTF-8 replaced by U+FFFD: error messages
+/// quote what the client sent (a path, say), and a JSON body must be valid UTF-8 whatever it was.
+std::string valid_utf8(std::string_view text)
+{
+    std::string out;
+    out.reserve(text.size());
+    while (!text.empty())
+    {
+        const auto n = utf8_sequence_length(text);
+        if (n == 0)
+        {
+            out += "\xEF\xBF\xBD";
+            text.remove_prefix(1);
+            continue;
+        }
+        out.append(text.substr(0, n));
+        text.remove_prefix(n);
+    }
+    return out;
+}
+
 } // namespace
 
 std::optional<std::string> percent_decode(std::string_view in, bool plus_is_space)
@@ -85,7 +132,7 @@ response text_response(http::status code, std::string body, std::string content_
 
 response error_response(http::status code, std::string_view error_code, std::string_view message)
 {
-    boost::json::value body = {{"error", {{"code", error_code}, {"message", message}}}};
+    boost::json::value body = {{"error", {{"code", error_code}, {"message", valid_utf8(message)}}}};
     return json_response(code, boost::json::serialize(body));
 }
 

@@ -72,6 +72,9 @@ struct server::state : std::enable_shared_from_this<server::state>
     static asio::awaitable<void> stop_on_strand(std::shared_ptr<state> self, std::chrono::milliseconds grace);
     asio::awaitable<void> wait_drained(std::chrono::steady_clock::time_point deadline);
     void on_closed(std::uint64_t id);
+    /// At the connection limit: closes the connection that has waited longest for a request (idle
+    /// or still sending headers) to make room. False when every connection is serving a request.
+    bool evict_longest_waiting();
     void close_all(bool force);
 
     asio::any_io_executor executor;
@@ -79,7 +82,13 @@ struct server::state : std::enable_shared_from_this<server::state>
     tcp::acceptor acceptor;
     asio::steady_timer drained; // cancelled when the last connection goes, while stopping
     std::shared_ptr<const connection_config> config;
-    std::unordered_map<std::uint64_t, std::shared_ptr<connection>> connections;
+    struct slot
+    {
+        std::shared_ptr<connection> conn;
+        bool evicted = false; ///< asked to close to make room; no longer counted against the limit
+    };
+    std::unordered_map<std::uint64_t, slot> connections;
+    std::size_t evicted = 0; ///< slots with `evicted` set
     std::uint64_t next_id = 0;
     bool stopping = false;
     tcp::endpoint bound;
@@ -101,18 +110,19 @@ asio::awaitable<void> server::state::accept_loop()
             co_await pause.async_wait(use_tuple);
             continue;
         }
-        if (connections.size() >= config->options.max_connections)
+        if (connections.size() - evicted >= config->options.max_connections && !evict_longest_waiting())
         {
-            // Closing at once costs the least under a flood; the client sees a closed connection.
+            // Every slot serves a request: closing at once costs the least under a flood; the client
+            // sees a closed connection.
             config->log("warn", "connection refused: " + std::to_string(connections.size()) +
-                                    " open, the limit (http max_connections)");
+                                    " open and all busy, the limit (http max_connections)");
             boost::system::error_code ignored;
             socket.close(ignored);
             continue;
         }
         auto conn = std::make_shared<connection>(std::move(socket), config);
         const auto id = next_id++;
-        connections.emplace(id, conn);
+        connections.emplace(id, slot{conn});
         count.store(connections.size(), std::memory_order_relaxed);
         asio::co_spawn(conn->executor(), conn->run(),
                        [self, id](std::exception_ptr failure)
@@ -138,8 +148,35 @@ asio::awaitable<void> server::state::accept_loop()
     }
 }
 
+bool server::state::evict_longest_waiting()
+{
+    // A linear scan, only when the limit is reached: cheaper than keeping an order on every request.
+    slot* victim = nullptr;
+    auto oldest = connection::busy;
+    for (auto& [id, s] : connections)
+    {
+        if (s.evicted) continue;
+        if (const auto since = s.conn->waiting_since(); since < oldest)
+        {
+            oldest = since;
+            victim = &s;
+        }
+    }
+    if (!victim) return false;
+    // Counted as gone from now on, so the next accept does not pick it again. Should a request
+    // start on it before the eviction runs, it is served and the server is one over its limit
+    // until that connection ends.
+    victim->evicted = true;
+    ++evicted;
+    asio::dispatch(victim->conn->executor(), [conn = victim->conn] { conn->evict(); });
+    config->log("debug", "connection limit (http max_connections) reached: closed the connection that "
+                         "waited longest for a request, to admit a new one");
+    return true;
+}
+
 void server::state::on_closed(std::uint64_t id)
 {
+    if (auto it = connections.find(id); it != connections.end() && it->second.evicted) --evicted;
     connections.erase(id);
     count.store(connections.size(), std::memory_order_relaxed);
     if (stopping && connections.empty()) drained.cancel();
@@ -147,8 +184,8 @@ void server::state::on_closed(std::uint64_t id)
 
 void server::state::close_all(bool force)
 {
-    for (auto& [id, conn] : connections)
-        asio::dispatch(conn->executor(), [conn, force] { force ? conn->force_close() : conn->drain(); });
+    for (auto& [id, s] : connections)
+        asio::dispatch(s.conn->executor(), [conn = s.conn, force] { force ? conn->force_close() : conn->drain(); });
 }
 
 asio::awaitable<void> server::state::wait_drained(std::chrono::steady_clock::time_point deadline)

@@ -185,7 +185,7 @@ load_report policy_store::load_directory()
             if (now == next.end() || !now->second.contains(policy_id))
                 report.removed.push_back(tenant_id + "/" + policy_id);
     }
-    snapshot_.store(std::make_shared<const snapshot>(std::move(next)), std::memory_order_release);
+    snapshot_.store(std::make_shared<const snapshot>(std::move(next)));
     return report;
 }
 
@@ -208,7 +208,7 @@ policy_result<policy_store::policy_ptr> policy_store::put(std::string_view tenan
 
     auto next = std::make_shared<snapshot>(*current());
     (*next)[std::string(tenant_id)].insert_or_assign(std::string(policy_id), ptr);
-    snapshot_.store(std::move(next), std::memory_order_release);
+    snapshot_.store(std::move(next));
     return ptr;
 }
 
@@ -230,7 +230,7 @@ policy_result<bool> policy_store::remove(std::string_view tenant_id, std::string
         auto& policies = next->find(tenant_id)->second;
         policies.erase(policies.find(policy_id));
         if (policies.empty()) next->erase(next->find(tenant_id));
-        snapshot_.store(std::move(next), std::memory_order_release);
+        snapshot_.store(std::move(next));
     }
     return had_file || served;
 }

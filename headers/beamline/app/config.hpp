@@ -68,6 +68,8 @@ struct http_config
     host_port listen{"0.0.0.0", 8080};
     std::string admin_token; // secret; unset: admin endpoints refuse
     std::chrono::milliseconds request_timeout_ms{10'000};
+    std::chrono::milliseconds idle_timeout_ms{5'000};
+    std::uint32_t max_connections = 1024;
     std::uint64_t body_limit = 1024 * 1024;
     std::uint32_t metrics_tenant_cap = 100; // beyond it, tenants share the label "other"
 };

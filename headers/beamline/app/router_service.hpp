@@ -16,8 +16,10 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
+#include <system_error>
 
 namespace beamline::app
 {
@@ -50,6 +52,11 @@ public:
     ~router_service();
     router_service(const router_service&) = delete;
     router_service& operator=(const router_service&) = delete;
+
+    /// Called once, on the NATS connection's strand, when the connection is closed for good other
+    /// than by drain(): every server refused or was unreachable for `nats.max_reconnect` attempts.
+    /// Set it before start().
+    void on_nats_gave_up(std::function<void(std::error_code)> handler);
 
     /// Loads policies, starts connecting to NATS (retrying in the background) and subscribes.
     /// Returns the first policy load report.

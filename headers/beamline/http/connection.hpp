@@ -11,7 +11,9 @@
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
+#include <atomic>
 #include <cstdint>
+#include <limits>
 #include <memory>
 #include <optional>
 
@@ -25,6 +27,9 @@ struct connection_config
     server_options options;
     log_function log;
 };
+
+/// What a handler sees of a parsed request: views into `msg`, which must outlive the result.
+request request_view(const boost::beast::http::request<boost::beast::http::string_body>& msg);
 
 class connection : public std::enable_shared_from_this<connection>
 {
@@ -42,6 +47,15 @@ public:
     void drain();
     /// Close now, whatever is in progress.
     void force_close();
+
+    /// `waiting_since()` of a connection that is reading a request body or serving a request.
+    static constexpr std::int64_t busy = std::numeric_limits<std::int64_t>::max();
+    /// Since when (steady_clock ticks) the connection has been waiting for a request: idle, or
+    /// still reading request headers. `busy` once a request's headers are in. Safe from any thread:
+    /// the server reads it to choose whom to evict when the connection limit is reached.
+    std::int64_t waiting_since() const noexcept { return waiting_since_.load(std::memory_order_relaxed); }
+    /// Closes the connection if it is still waiting for a request; one being served is left alone.
+    void evict();
 
 private:
     using beast_request = boost::beast::http::request<boost::beast::http::string_body>;
@@ -63,6 +77,7 @@ private:
     boost::beast::flat_buffer buffer_;
     boost::asio::steady_timer deadline_;
     std::shared_ptr<const connection_config> config_;
+    std::atomic<std::int64_t> waiting_since_; // from the accept on: a new connection owes a request
     std::uint64_t deadline_generation_ = 0;
     bool deadline_hit_ = false;
     bool idle_ = false;

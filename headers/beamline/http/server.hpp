@@ -1,6 +1,7 @@
 #pragma once
 // The HTTP/1.1 server: an accept loop on its own strand, one coroutine per connection on the
-// connection's own strand, keep-alive, deadlines, size limits, a connection cap and a graceful stop.
+// connection's own strand, keep-alive, deadlines, size limits, a connection cap that evicts the
+// longest-waiting connection before refusing a new one, and a graceful stop.
 
 #include "beamline/http/route_table.hpp"
 
@@ -26,12 +27,16 @@ struct server_options
     std::string listen = "0.0.0.0:8080"; ///< "host:port", "[v6]:port"; port 0 picks a free port
     /// From the first byte of a request until it is fully read; past it the client gets 408.
     std::chrono::milliseconds request_timeout{10000};
-    /// How long a keep-alive connection may sit between requests before it is closed.
-    std::chrono::milliseconds idle_timeout{60000};
+    /// How long a connection may wait for the first byte of a request, when it is new or between
+    /// keep-alive requests, before it is closed.
+    std::chrono::milliseconds idle_timeout{5000};
     std::chrono::milliseconds write_timeout{10000};
     std::size_t body_limit = 1024 * 1024; ///< larger bodies get 413
     std::size_t header_limit = 16 * 1024; ///< larger headers get 431
-    std::size_t max_connections = 1024;   ///< connections beyond it are closed on accept
+    /// At the limit, a new connection replaces the one that has waited longest for a request (so
+    /// probes still get through a flood of idle connections); it is refused only when every
+    /// connection is serving a request.
+    std::size_t max_connections = 1024;
 };
 
 /// Parses "host:port" with common::parse_listen_address (an IPv4 address, a bracketed IPv6 address,

@@ -1,20 +1,20 @@
 #pragma once
 // Every tenant's policies, read from `<dir>/<tenant>/<policy_id>.json`.
 //
-// Readers call `get` from any thread: it loads one immutable snapshot through an atomic
-// shared_ptr and takes no mutex, so a reload or an admin write never blocks a decision (libstdc++
-// guards the pointer with a spin bit held for a few instructions, not across any I/O). Writers
-// (`load_directory`, `put`, `remove`) are serialised among themselves, build a new snapshot and
-// publish it in one atomic store; a reader keeps whatever version it already holds.
+// Readers call `get` from any thread: it copies one immutable snapshot out of a snapshot_cell,
+// whose mutex is held for a refcount increment and never across I/O, so a reload or an admin write
+// never blocks a decision for longer. Writers (`load_directory`, `put`, `remove`) are serialised
+// among themselves, build a new snapshot and publish it in one store; a reader keeps whatever
+// version it already holds.
 //
 // An invalid file never replaces the last good version of its policy: the load report names it and
 // the previous version stays in service. A policy whose file has disappeared is dropped on reload.
 // Tenant and policy ids must match [A-Za-z0-9_.-]{1,64} and must not be "." or ".."; anything else
 // is refused before it gets near a path.
 
-#include <atomic>
 #include <beamline/router/policy.hpp>
 #include <beamline/router/policy_error.hpp>
+#include <beamline/router/snapshot_cell.hpp>
 #include <filesystem>
 #include <map>
 #include <memory>
@@ -63,7 +63,7 @@ public:
     /// (Re)reads every `<tenant>/<policy>.json` under the directory; safe while readers run.
     load_report load_directory();
 
-    /// The policy in service, or null. No mutex; cheap (two map lookups, one refcount increment).
+    /// The policy in service, or null. Cheap: two map lookups and a refcount increment or two.
     policy_ptr get(std::string_view tenant_id, std::string_view policy_id) const;
 
     /// Validates `json`, writes it atomically to its file (temp file, fsync, rename), then serves
@@ -81,11 +81,11 @@ private:
     using tenant_policies = std::map<std::string, policy_ptr, std::less<>>;
     using snapshot = std::map<std::string, tenant_policies, std::less<>>;
 
-    std::shared_ptr<const snapshot> current() const { return snapshot_.load(std::memory_order_acquire); }
+    std::shared_ptr<const snapshot> current() const { return snapshot_.load(); }
 
     std::filesystem::path directory_;
     std::mutex writer_;
-    std::atomic<std::shared_ptr<const snapshot>> snapshot_;
+    snapshot_cell<snapshot> snapshot_;
 };
 
 } // namespace beamline::router

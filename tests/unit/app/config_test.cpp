@@ -366,6 +366,22 @@ BOOST_AUTO_TEST_CASE(listen_addresses)
     BOOST_TEST(to_string(host_port{"::1", 80}) == "[::1]:80");
 }
 
+BOOST_AUTO_TEST_CASE(listen_hosts_with_control_or_non_address_bytes_are_refused)
+{
+    using namespace std::string_view_literals;
+    using beamline::common::parse_listen_address;
+    // Found by fuzzing the configuration reader: the bracketed host took any bytes, NUL included,
+    // and the rendered configuration could not be read back.
+    BOOST_TEST(!parse_listen_address("[\0\0r instance]:8080"sv).ok());
+    BOOST_TEST(!parse_listen_address("[not-v6]:8080").ok());
+    BOOST_TEST(!parse_listen_address("host\x01name:80").ok());
+    BOOST_TEST(!parse_listen_address("h\xC3\xA9te:80").ok());
+    BOOST_TEST_REQUIRE(parse_listen_address("[::ffff:127.0.0.1]:80").ok());
+    BOOST_TEST(parse_listen_address("[::ffff:127.0.0.1]:80").value().host == "::ffff:127.0.0.1");
+    BOOST_TEST_REQUIRE(parse_listen_address("[FE80::1]:80").ok());
+    BOOST_TEST(parse_listen_address("[FE80::1]:80").value().port == 80);
+}
+
 BOOST_AUTO_TEST_CASE(rendering_masks_secrets)
 {
     config_sources sources;

@@ -91,6 +91,23 @@ BOOST_AUTO_TEST_CASE(literal_segments_beat_parameters_and_head_uses_get)
     BOOST_TEST(std::get<route_table::match>(head).head_as_get);
 }
 
+BOOST_AUTO_TEST_CASE(a_path_of_invalid_utf8_gets_a_404_whose_body_is_valid_json)
+{
+    route_table routes;
+    routes.add(verb::get, "/v1/policies", ok);
+    // A lone continuation byte, an overlong '/', a surrogate and a truncated sequence.
+    const std::string path = "/v1/p\x91x\xC0\xAF\xED\xA0\x80\xE2\x82";
+    auto r = routes.resolve(verb::get, path);
+    BOOST_REQUIRE(std::holds_alternative<response>(r));
+    const auto& res = std::get<response>(r);
+    BOOST_TEST(res.status == status::not_found);
+    boost::system::error_code ec;
+    auto body = boost::json::parse(res.body, ec);
+    BOOST_TEST_REQUIRE(!ec, "not JSON: " << ec.message());
+    const std::string message(body.at("error").at("message").as_string());
+    BOOST_TEST(message.find("/v1/p\xEF\xBF\xBDx") != std::string::npos, message);
+}
+
 BOOST_AUTO_TEST_CASE(malformed_escapes_and_patterns_are_refused)
 {
     route_table routes;

@@ -13,6 +13,7 @@
 #include <boost/json/serialize.hpp>
 #include <boost/test/unit_test.hpp>
 #include <future>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -86,13 +87,74 @@ struct side_context
     {
         guard.reset();
         ioc.stop();
-        thread.join();
+        if (thread.joinable()) thread.join();
+    }
+
+    /// Lets the work handed to this context run out and joins its thread. A handler that hopped
+    /// here goes back to the server's strand from this thread, after the client already has its
+    /// answer: call it before the server (and its io_context, which that way back touches) goes.
+    void finish()
+    {
+        guard.reset();
+        if (thread.joinable()) thread.join();
     }
 
     asio::io_context ioc;
     asio::executor_work_guard<asio::io_context::executor_type> guard = asio::make_work_guard(ioc);
     std::thread thread;
 };
+
+/// A handler that parks on another context until the test releases it, as a handler waiting on
+/// work elsewhere would.
+struct gated_handler
+{
+    beamline::http::handler make(std::string body)
+    {
+        return [this, body](const request&) -> asio::awaitable<response>
+        {
+            entered.set_value();
+            co_await asio::co_spawn(
+                side.ioc,
+                [this]() -> asio::awaitable<void>
+                {
+                    if (released) co_return;
+                    boost::system::error_code ec;
+                    co_await gate.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+                },
+                asio::use_awaitable);
+            co_return json_response(status::ok, body);
+        };
+    }
+    /// Blocks until a request has reached the handler.
+    void wait_entered() { entered.get_future().wait(); }
+    void release()
+    {
+        asio::post(side.ioc,
+                   [this]
+                   {
+                       released = true;
+                       gate.cancel();
+                   });
+    }
+
+    std::promise<void> entered;
+    side_context side;
+    asio::steady_timer gate{side.ioc, asio::steady_timer::time_point::max()};
+    bool released = false; // touched only on side's thread, like the timer
+};
+
+/// Polls the server's connection count until it is `expected`, for at most 10 s (a bound, not a
+/// timing claim: the count follows the accept strand, which runs on the server's own threads).
+bool wait_for_connection_count(const server& srv, std::size_t expected)
+{
+    const auto limit = std::chrono::steady_clock::now() + 10s;
+    while (srv.connection_count() != expected)
+    {
+        if (std::chrono::steady_clock::now() > limit) return false;
+        std::this_thread::sleep_for(10ms);
+    }
+    return true;
+}
 
 std::string error_code_of(const test::client_response& res)
 {
@@ -293,6 +355,7 @@ BOOST_AUTO_TEST_CASE(coroutine_handler_may_hop_to_another_strand_and_back)
     auto res = c.request(verb::get, "/v1/tenants/acme");
     BOOST_TEST(res.result_int() == 200);
     BOOST_TEST(res.body() == R"({"tenant":"acme","hopped":true})");
+    other.finish();
 }
 
 BOOST_AUTO_TEST_CASE(bearer_token_protects_admin_routes)
@@ -327,44 +390,71 @@ BOOST_AUTO_TEST_CASE(bearer_token_protects_admin_routes)
     BOOST_TEST(error_code_of(off) == "admin_disabled");
 }
 
-BOOST_AUTO_TEST_CASE(connections_beyond_the_cap_are_closed)
+BOOST_AUTO_TEST_CASE(a_connection_that_sends_nothing_is_closed_after_the_idle_timeout)
 {
     route_table routes;
     routes.add(verb::get, "/", [](const request&) { return json_response(status::ok, "{}"); });
     server_options options;
+    options.idle_timeout = 200ms;
+    running_server s(std::move(routes), options);
+    http_client silent(s.endpoint());
+    BOOST_TEST(silent.closed_by_server()); // bounded by the client's 10 s, far above the 200 ms
+    BOOST_TEST(wait_for_connection_count(*s.srv, 0));
+}
+
+BOOST_AUTO_TEST_CASE(at_the_limit_a_new_connection_replaces_the_one_idle_longest)
+{
+    route_table routes;
+    routes.add(verb::get, "/livez", [](const request&) { return json_response(status::ok, "{}"); });
+    server_options options;
+    options.max_connections = 4;
+    options.idle_timeout = 600s; // idle connections stay until evicted
+    running_server s(std::move(routes), options);
+    std::vector<std::unique_ptr<http_client>> silent;
+    for (std::size_t i = 0; i < options.max_connections; ++i)
+        silent.push_back(std::make_unique<http_client>(s.endpoint()));
+    BOOST_TEST_REQUIRE(wait_for_connection_count(*s.srv, options.max_connections));
+
+    // Each probe, on a new connection, takes the slot of the silent connection that waited longest;
+    // a probe that got its answer is idle later than every silent one, so it is not chosen first.
+    std::vector<std::unique_ptr<http_client>> probes;
+    for (std::size_t i = 0; i < options.max_connections; ++i)
+    {
+        probes.push_back(std::make_unique<http_client>(s.endpoint()));
+        BOOST_TEST(probes.back()->request(verb::get, "/livez").result_int() == 200);
+    }
+    for (auto& c : silent)
+        BOOST_TEST(c->closed_by_server());
+    BOOST_TEST(wait_for_connection_count(*s.srv, options.max_connections));
+    BOOST_TEST(probes.front()->request(verb::get, "/livez").result_int() == 200);
+}
+
+BOOST_AUTO_TEST_CASE(at_the_limit_a_new_connection_is_refused_when_every_one_is_serving)
+{
+    gated_handler slow;
+    route_table routes;
+    routes.add(verb::get, "/slow", slow.make("{}"));
+    server_options options;
     options.max_connections = 1;
     running_server s(std::move(routes), options);
-    http_client first(s.endpoint());
-    BOOST_TEST(first.request(verb::get, "/").result_int() == 200);
-    http_client second(s.endpoint());
-    BOOST_TEST(second.closed_by_server());
-    BOOST_TEST(first.request(verb::get, "/").result_int() == 200);
+    http_client serving(s.endpoint());
+    bhttp::request<bhttp::string_body> req{verb::get, "/slow", 11};
+    req.set(bhttp::field::host, "localhost");
+    serving.send(req);
+    slow.wait_entered();
+
+    http_client refused(s.endpoint());
+    BOOST_TEST(refused.closed_by_server());
+    slow.release();
+    BOOST_TEST(serving.read().result_int() == 200);
+    slow.side.finish();
 }
 
 BOOST_AUTO_TEST_CASE(graceful_stop_lets_the_request_in_flight_finish)
 {
-    std::promise<void> entered;
-    side_context gate_side;
-    asio::steady_timer gate(gate_side.ioc, asio::steady_timer::time_point::max());
-    bool released = false; // touched only on gate_side's thread, like the timer
+    gated_handler slow;
     route_table routes;
-    routes.add(verb::get, "/slow",
-               [&](const request&) -> asio::awaitable<response>
-               {
-                   entered.set_value();
-                   // Parks on another context until the test releases it, as a handler waiting on
-                   // work elsewhere would.
-                   co_await asio::co_spawn(
-                       gate_side.ioc,
-                       [&]() -> asio::awaitable<void>
-                       {
-                           if (released) co_return;
-                           boost::system::error_code ec;
-                           co_await gate.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-                       },
-                       asio::use_awaitable);
-                   co_return json_response(status::ok, R"({"finished":true})");
-               });
+    routes.add(verb::get, "/slow", slow.make(R"({"finished":true})"));
     routes.add(verb::get, "/fast", [](const request&) { return json_response(status::ok, "{}"); });
 
     running_server s(std::move(routes));
@@ -375,17 +465,12 @@ BOOST_AUTO_TEST_CASE(graceful_stop_lets_the_request_in_flight_finish)
     bhttp::request<bhttp::string_body> req{verb::get, "/slow", 11};
     req.set(bhttp::field::host, "localhost");
     busy.send(req);
-    entered.get_future().wait();
+    slow.wait_entered();
 
     auto stopped = s.stop_async(10s);
     BOOST_TEST(idle.closed_by_server()); // idle connections go at once
 
-    asio::post(gate_side.ioc,
-               [&]
-               {
-                   released = true;
-                   gate.cancel();
-               });
+    slow.release();
     auto res = busy.read();
     BOOST_TEST(res.result_int() == 200);
     BOOST_TEST(res.body() == R"({"finished":true})");
@@ -393,6 +478,7 @@ BOOST_AUTO_TEST_CASE(graceful_stop_lets_the_request_in_flight_finish)
     stopped.get();
     BOOST_TEST(s.srv->connection_count() == 0u);
     BOOST_CHECK_THROW(http_client late(s.endpoint()), boost::system::system_error);
+    slow.side.finish();
 }
 
 BOOST_AUTO_TEST_CASE(start_reports_an_address_in_use)
