@@ -105,7 +105,15 @@ wait_routes_to_earlier() { # wait_routes_to_earlier N: up to 10 s for node N's r
 write_node_config() { # write_node_config N: listen addresses, JetStream store, cluster routes, TLS
     local n=$1 dir routes=() m
     dir=$(node_dir "$n")
-    for m in "${NODES[@]}"; do routes+=("nats-route://$CLUSTER_HOST:$(route_port "$m")"); done
+    # Each node dials only the nodes numbered below it: two ends never dial each other, so
+    # nats-server 2.9 never has a duplicate route to resolve (it could close both and dial neither
+    # again). Every pair still has exactly one dialler that retries forever, so a lost node is
+    # rejoined whichever it is. Node 1 lists only itself (skipped when dialling): a JetStream
+    # cluster refuses to start without configured routes.
+    for m in "${NODES[@]}"; do
+        [ "$m" -lt "$n" ] || { [ "$n" = 1 ] && [ "$m" = 1 ]; } || continue
+        routes+=("nats-route://$CLUSTER_HOST:$(route_port "$m")")
+    done
     mkdir -p "$dir/store"
     {
         echo "# Written by scripts/nats_cluster.sh start; rewritten on every start of this node."
@@ -118,7 +126,6 @@ write_node_config() { # write_node_config N: listen addresses, JetStream store, 
         echo "cluster {"
         echo "  name: \"$NATS_CLUSTER_NAME\""
         echo "  listen: \"$CLUSTER_HOST:$(route_port "$n")\""
-        # Every node lists all three (itself too: nats-server skips its own address).
         echo "  routes: [$(IFS=,; echo "${routes[*]}")]"
         echo "}"
         if $tls; then
