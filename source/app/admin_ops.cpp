@@ -1,5 +1,7 @@
 #include "beamline/app/admin_ops.hpp"
 
+#include "beamline/router/decide_json.hpp"
+
 #include "beamline/app/backpressure_gate.hpp"
 #include "beamline/app/logging.hpp"
 #include "beamline/http/auth.hpp"
@@ -19,7 +21,11 @@ namespace json = boost::json;
 
 admin_reply ok(json::object body, int status = 200)
 {
-    return {status, json::serialize(body)};
+    // Not json::serialize: it copies invalid UTF-8 from a request (a tenant id in the path) into
+    // the body as it is, and the reply is then not JSON. This writer replaces such bytes.
+    std::string out;
+    router::append_json_value(out, body);
+    return {status, std::move(out)};
 }
 
 std::optional<admin_reply> bad_ids(std::string_view tenant, std::string_view policy)
