@@ -9,11 +9,17 @@
 // subscription, so the library's reply thread does the matching with no per-request allocation
 // and no thread per outstanding request. The epoch changes only when a request is abandoned, so
 // a closed loop keeps reusing N reply subjects (request_slots.hpp says why that matters).
+//
+// Replies are classified (reply_kind.hpp): accepted, refused `overloaded` by the router's
+// backpressure, or another error. "latency_us" is over every reply, as the perf gate has always
+// judged it; "accepted_latency_us" and "overloaded_latency_us" split it, so an overload run can
+// judge the accepted requests' tail on its own.
 
 #include "bench_nats.hpp"
 #include "histogram.hpp"
 #include "loadgen_options.hpp"
 #include "process_cpu.hpp"
+#include "reply_kind.hpp"
 #include "request_slots.hpp"
 
 #include <atomic>
@@ -32,8 +38,6 @@ namespace
 {
 
 using namespace beamline::perf;
-
-constexpr std::string_view kOkPrefix = R"({"ok":true)";
 
 std::int64_t now_ns()
 {
@@ -141,9 +145,12 @@ private:
     {
         // Recorded only by the reply thread, read after it has stopped.
         LatencyHistogram histogram;
+        LatencyHistogram accepted_histogram;
+        LatencyHistogram overloaded_histogram;
         std::atomic<std::uint64_t> sent{0};
         std::atomic<std::uint64_t> ok{0};
-        std::atomic<std::uint64_t> bad_replies{0};
+        std::atomic<std::uint64_t> bad_replies{0}; ///< overloaded ones included
+        std::atomic<std::uint64_t> overloaded{0};
         std::atomic<std::uint64_t> timeouts{0};
         std::atomic<std::uint64_t> publish_failures{0};
         std::atomic<std::uint64_t> late_replies{0};
@@ -154,6 +161,19 @@ private:
     // Request i and slot i both belong to target i mod T (the slot ring is a multiple of T).
     TargetStats& stats_of(std::uint32_t slot) { return stats_[slot % target_count_]; }
 
+    static std::string latency_json(const LatencyHistogram& h)
+    {
+        auto us = [](std::uint64_t ns) { return double(ns) / 1000.0; };
+        char buffer[256];
+        const int n = std::snprintf(buffer, sizeof buffer,
+                                    "{\"p50\":%.1f,\"p95\":%.1f,\"p99\":%.1f,\"p999\":%.1f,\"max\":%.1f,"
+                                    "\"mean\":%.1f}",
+                                    us(h.value_at_quantile(0.50)), us(h.value_at_quantile(0.95)),
+                                    us(h.value_at_quantile(0.99)), us(h.value_at_quantile(0.999)), us(h.max()),
+                                    h.mean() / 1000.0);
+        return std::string(buffer, static_cast<std::size_t>(std::max(0, n)));
+    }
+
     void print_target(std::size_t index, const char* separator) const
     {
         const TargetStats& t = stats_[index];
@@ -163,19 +183,20 @@ private:
         const std::uint64_t timeouts = t.timeouts.load();
         const std::uint64_t failed = t.publish_failures.load();
         const std::uint64_t sent = t.sent.load();
-        const LatencyHistogram& h = t.histogram;
-        auto us = [](std::uint64_t ns) { return double(ns) / 1000.0; };
+        const std::uint64_t overloaded = t.overloaded.load();
         std::printf("{\"target\":\"%s\",\"subject\":\"%s\",\"sent\":%llu,\"replies\":%llu,"
-                    "\"ok\":%llu,\"errors\":%llu,\"bad_replies\":%llu,\"timeouts\":%llu,"
+                    "\"ok\":%llu,\"errors\":%llu,\"bad_replies\":%llu,\"overloaded\":%llu,"
+                    "\"other_errors\":%llu,\"timeouts\":%llu,"
                     "\"publish_failures\":%llu,\"late_replies\":%llu,\"throughput_rps\":%.1f,"
-                    "\"achieved_send_rps\":%.1f,\"latency_us\":{\"p50\":%.1f,\"p95\":%.1f,"
-                    "\"p99\":%.1f,\"p999\":%.1f,\"max\":%.1f,\"mean\":%.1f}}%s",
+                    "\"achieved_send_rps\":%.1f,\"latency_us\":%s,\"accepted_latency_us\":%s,"
+                    "\"overloaded_latency_us\":%s}%s",
                     config_.targets[index].label.c_str(), config_.targets[index].subject.c_str(), ull(sent),
-                    ull(h.count()), ull(ok), ull(bad + timeouts + failed), ull(bad), ull(timeouts),
-                    ull(failed), ull(t.late_replies.load()), seconds > 0 ? double(ok) / seconds : 0.0,
-                    seconds > 0 ? double(sent) / seconds : 0.0, us(h.value_at_quantile(0.50)),
-                    us(h.value_at_quantile(0.95)), us(h.value_at_quantile(0.99)),
-                    us(h.value_at_quantile(0.999)), us(h.max()), h.mean() / 1000.0, separator);
+                    ull(t.histogram.count()), ull(ok), ull(bad + timeouts + failed), ull(bad), ull(overloaded),
+                    ull(bad - overloaded + timeouts + failed), ull(timeouts), ull(failed),
+                    ull(t.late_replies.load()), seconds > 0 ? double(ok) / seconds : 0.0,
+                    seconds > 0 ? double(sent) / seconds : 0.0, latency_json(t.histogram).c_str(),
+                    latency_json(t.accepted_histogram).c_str(), latency_json(t.overloaded_histogram).c_str(),
+                    separator);
     }
 
     static std::int64_t seconds_to_ns(double seconds) { return static_cast<std::int64_t>(seconds * 1e9); }
@@ -322,15 +343,27 @@ private:
         if (in_window(state.sent_at()))
         {
             TargetStats& stats = stats_of(slot);
-            stats.histogram.record(now - state.sent_at());
+            const std::uint64_t latency = now - state.sent_at();
+            stats.histogram.record(latency);
             const std::string_view data(natsMsg_GetData(message),
                                         static_cast<std::size_t>(natsMsg_GetDataLength(message)));
             // The server answers "503 no responders" itself when nobody subscribes: never a success.
-            if (natsMsg_IsNoResponders(message) ||
-                (config_.check_ok && data.substr(0, kOkPrefix.size()) != kOkPrefix))
-                stats.bad_replies.fetch_add(1, std::memory_order_relaxed);
-            else
+            const ReplyKind kind =
+                natsMsg_IsNoResponders(message) ? ReplyKind::other_error : classify_reply(data, config_.check_ok);
+            if (kind == ReplyKind::ok)
+            {
                 stats.ok.fetch_add(1, std::memory_order_relaxed);
+                stats.accepted_histogram.record(latency);
+            }
+            else
+            {
+                stats.bad_replies.fetch_add(1, std::memory_order_relaxed);
+                if (kind == ReplyKind::overloaded)
+                {
+                    stats.overloaded.fetch_add(1, std::memory_order_relaxed);
+                    stats.overloaded_histogram.record(latency);
+                }
+            }
         }
         if (resend) send(slot, next);
     }
@@ -384,7 +417,8 @@ bool wait_until_ready(const Config& config, const std::string& subject, natsConn
         {
             const std::string_view data(natsMsg_GetData(reply),
                                         static_cast<std::size_t>(natsMsg_GetDataLength(reply)));
-            const bool ok = !config.check_ok || data.substr(0, kOkPrefix.size()) == kOkPrefix;
+            // A router still shedding a previous run's overload is not ready for the next one.
+            const bool ok = classify_reply(data, config.check_ok) == ReplyKind::ok;
             if (!ok) last_problem = "reply was not ok: " + std::string(data.substr(0, 200));
             natsMsg_Destroy(reply);
             if (ok) return true;

@@ -29,6 +29,8 @@ const char* const kUsage =
     "  --users U               generated user ids u-0..u-(U-1) [10000]\n"
     "  --policy-id P           generated policy_id [default]\n"
     "  --check-ok              replies not starting with {\"ok\":true count as errors\n"
+    "                          (an \"overloaded\" refusal is always counted apart, as\n"
+    "                          \"overloaded\", and out of \"accepted_latency_us\")\n"
     "  --wait-ready S          first send single requests until one succeeds, for up to S s\n"
     "  --label L               copied into the output as \"target\"\n"
     "  --cpu-pid LABEL=PID     repeatable: report the CPU time (utime+stime) of PID over the\n"
