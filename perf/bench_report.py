@@ -8,6 +8,10 @@ responder) round by round; the artifact keeps the median of those per-round rati
 judges) next to the median absolute figures (for people). Checks across scenarios (load generator
 against plain libnats, two echo responders against one, many tenants against 1,000) are per-round
 ratios too.
+
+The overload scenario is reported on its own ("overload"): per round, the slowed router's capacity
+(closed loop), its accepted requests at half and at twice that rate, and its recovery
+(overload_recovery.<round>.json, written by the bench script), judged against the goals below.
 """
 import argparse
 import glob
@@ -20,6 +24,10 @@ LATENCIES = ("p50", "p95", "p99", "p999", "max")
 CPU = ("responder_cpu_us_per_reply", "nats_cpu_us_per_reply", "loadgen_cpu_us_per_reply")
 METRICS = ("throughput_rps",) + LATENCIES + CPU
 SCHEMA = "beamline.perf.v1"
+# Overload goals: shedding keeps goodput (accepted req/s at 2x / capacity) and the accepted
+# requests' tail (p99 at 2x / p99 at 0.5x) within these.
+OVERLOAD_MIN_GOODPUT = 0.9
+OVERLOAD_MAX_P99_RATIO = 3.0
 
 
 def median(values):
@@ -150,6 +158,73 @@ def checks(runs, closed, tenant_scenarios):
     return found
 
 
+def overload_target(directory, part, round_number):
+    try:
+        with open(os.path.join(directory, f"overload.{part}.{round_number}.json")) as f:
+            return json.load(f)["targets"][0]
+    except (OSError, ValueError, KeyError, IndexError):
+        return None
+
+
+def overload_round(directory, round_number):
+    """One round's figures, or None when a part of it is missing."""
+    try:
+        with open(os.path.join(directory, f"overload_recovery.{round_number}.json")) as f:
+            recovery = json.load(f)
+    except (OSError, ValueError):
+        return None
+    capacity, half, double = (overload_target(directory, p, round_number) for p in ("capacity", "half", "double"))
+    if not (capacity and half and double):
+        return None
+    answered = double.get("replies", 0)
+    recover_ms = recovery.get("recover_ms")
+    return {
+        "round": round_number,
+        "capacity_rps": capacity["throughput_rps"],
+        "capacity_p99_us": capacity["latency_us"]["p99"],
+        "half_offered_rps": half["achieved_send_rps"],
+        "half_accepted_rps": half["throughput_rps"],
+        "half_accepted_p99_us": half["accepted_latency_us"]["p99"],
+        "double_offered_rps": double["achieved_send_rps"],
+        "double_accepted_rps": double["throughput_rps"],
+        "double_accepted_p50_us": double["accepted_latency_us"]["p50"],
+        "double_accepted_p99_us": double["accepted_latency_us"]["p99"],
+        "double_overloaded_p99_us": double["overloaded_latency_us"]["p99"],
+        "double_overloaded_share": double.get("overloaded", 0) / answered if answered else None,
+        # Timeouts and errors other than overloaded: every request must be answered, and only so.
+        "double_other_errors": double.get("other_errors", 0),
+        "half_errors": half.get("errors", 0),
+        "goodput_ratio": ratio(double["throughput_rps"], capacity["throughput_rps"]),
+        "p99_ratio": ratio(double["accepted_latency_us"]["p99"], half["accepted_latency_us"]["p99"]),
+        "activations": recovery.get("activations"),
+        "recover_s": recover_ms / 1000.0 if isinstance(recover_ms, (int, float)) else None,
+        "recover_after_s": recovery.get("recover_after_ms", 0) / 1000.0,
+    }
+
+
+def overload_summary(directory, rounds):
+    per_round = [r for r in (overload_round(directory, n) for n in range(1, rounds + 1)) if r]
+    keys = [k for k in (per_round[0] if per_round else {}) if k != "round"]
+    medians = {k: median([r[k] for r in per_round]) for k in keys}
+    try:
+        with open(os.path.join(directory, "overload_recovery.1.json")) as f:
+            settings = {k: v for k, v in json.load(f).items()
+                        if k in ("inflight_high", "inflight_low", "delay_us", "capacity_inflight", "warmup_s",
+                                 "recover_after_ms")}
+    except (OSError, ValueError):
+        settings = {}
+    goals = {
+        "goodput_ratio_min": OVERLOAD_MIN_GOODPUT, "p99_ratio_max": OVERLOAD_MAX_P99_RATIO,
+        "goodput_met": medians.get("goodput_ratio") is not None and medians["goodput_ratio"] >= OVERLOAD_MIN_GOODPUT,
+        "p99_met": medians.get("p99_ratio") is not None and medians["p99_ratio"] <= OVERLOAD_MAX_P99_RATIO,
+        # Backpressure engaged in every round, or the 2x figures say nothing about shedding.
+        "engaged_every_round": bool(per_round) and all((r["activations"] or 0) > 0 for r in per_round),
+        "recovered_every_round": bool(per_round) and all(r["recover_s"] is not None for r in per_round),
+    }
+    return {"rounds_compared": len(per_round), "settings": settings, "median": medians, "goals": goals,
+            "per_round": per_round}
+
+
 def parse_meta(pairs):
     meta = {}
     for pair in pairs:
@@ -184,6 +259,10 @@ def routers(meta):
 
 def build_artifact(runs, meta):
     names = meta["scenarios"].split()
+    overload = None
+    if "overload" in names:
+        names.remove("overload")
+        overload = overload_summary(meta["runs_dir"], int(meta["rounds"]))
     scenarios = {name: summarise_scenario(runs.get(name, {})) for name in names}
     for name, scenario in scenarios.items():
         if "router" in scenario:
@@ -194,8 +273,9 @@ def build_artifact(runs, meta):
     before, after = int(meta.get("backpressure_before") or 0), int(meta.get("backpressure_after") or 0)
     rounds = int(meta["rounds"])
     complete = int(meta.get("failed_runs", 0)) == 0 and all(
-        s["rounds_compared"] == rounds for s in scenarios.values())
-    return {
+        s["rounds_compared"] == rounds for s in scenarios.values()) and (
+        overload is None or overload["rounds_compared"] == rounds)
+    artifact = {
         "schema": SCHEMA,
         "timestamp": meta["timestamp"],
         "git": {"commit": meta["git_commit"], "dirty": meta["git_dirty"] == "true"},
@@ -216,6 +296,9 @@ def build_artifact(runs, meta):
                    "router": sum(s.get("router", {}).get("errors", 0) for s in scenarios.values())},
         "run": {"complete": complete, "failed_runs": int(meta.get("failed_runs", 0))},
     }
+    if overload is not None:
+        artifact["overload"] = overload
+    return artifact
 
 
 def fmt(value, digits=0):
@@ -257,6 +340,8 @@ def markdown(artifact):
         for name, c in artifact["checks"].items():
             lines.append(f"| {name}: {c['meaning']} | {fmt(c['value'], 3)} | "
                          + ", ".join(fmt(v, 3) for v in c["per_round"]) + " |")
+    if "overload" in artifact:
+        lines += overload_markdown(artifact["overload"])
     lines += ["", "| router | tenants | RSS idle MB | RSS peak under load MB |", "|---|---:|---:|---:|"]
     for name, r in artifact["routers"].items():
         lines.append(f"| {name} | {r['tenants']:,} | {fmt(r['rss_idle_mb'], 1)} | {fmt(r['rss_load_mb'], 1)} |")
@@ -264,6 +349,33 @@ def markdown(artifact):
               f"{artifact['config']['rounds']} alternating rounds of {artifact['config']['duration_s']} s. "
               f"Run complete: {artifact['run']['complete']}.", ""]
     return "\n".join(lines)
+
+
+def overload_markdown(overload):
+    s, g = overload["settings"], overload["goals"]
+    lines = ["", f"Overload (`router_overload`: decisions slowed by {s.get('delay_us', '?')} µs, inflight marks "
+             f"{s.get('inflight_high', '?')}/{s.get('inflight_low', '?')}, capacity from a closed loop of "
+             f"{s.get('capacity_inflight', '?')}, {s.get('warmup_s', '?')} s unmeasured at 2x; accepted = answered "
+             f"with a decision; goals: goodput ≥ {g['goodput_ratio_min']} × capacity, accepted p99 at 2x ≤ "
+             f"{g['p99_ratio_max']} × at 0.5x):", "",
+             "| round | capacity req/s | 0.5x accepted p99 µs | 2x offered req/s | 2x accepted req/s | goodput / capacity "
+             "| 2x accepted p99 µs | p99 2x / 0.5x | overloaded share | overloaded p99 µs | other errors "
+             "| activations | recovery s (recover_after s) |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    rows = [(str(r["round"]), r) for r in overload["per_round"]]
+    if overload["per_round"]:
+        rows.append(("**median**", {**overload["median"], "activations": overload["median"].get("activations")}))
+    for name, r in rows:
+        share = r.get("double_overloaded_share")
+        lines.append(
+            f"| {name} | {fmt(r['capacity_rps'])} | {fmt(r['half_accepted_p99_us'])} | {fmt(r['double_offered_rps'])} "
+            f"| {fmt(r['double_accepted_rps'])} | {fmt(r['goodput_ratio'], 3)} | {fmt(r['double_accepted_p99_us'])} "
+            f"| {fmt(r['p99_ratio'], 3)} | {fmt(share * 100 if share is not None else None, 1)}% "
+            f"| {fmt(r['double_overloaded_p99_us'])} | {fmt(r['double_other_errors'])} | {fmt(r['activations'])} "
+            f"| {fmt(r['recover_s'], 2)} ({fmt(r['recover_after_s'], 1)}) |")
+    lines += ["", f"Goals met: goodput {g['goodput_met']}, p99 {g['p99_met']}; backpressure engaged every round "
+              f"{g['engaged_every_round']}, recovered every round {g['recovered_every_round']}."]
+    return lines
 
 
 def main():

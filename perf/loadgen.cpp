@@ -13,7 +13,8 @@
 // Replies are classified (reply_kind.hpp): accepted, refused `overloaded` by the router's
 // backpressure, or another error. "latency_us" is over every reply, as the perf gate has always
 // judged it; "accepted_latency_us" and "overloaded_latency_us" split it, so an overload run can
-// judge the accepted requests' tail on its own.
+// judge the accepted requests' tail on its own. "sending_ended_unix_ms" is when the last request
+// was sent, on the wall clock: the moment an overload's recovery is timed from.
 
 #include "bench_nats.hpp"
 #include "histogram.hpp"
@@ -113,6 +114,9 @@ public:
         cpu_.end();
         cpu_window_end_ = now_ns();
         sending_.store(false, std::memory_order_release);
+        sending_ended_unix_ms_ = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                     std::chrono::system_clock::now().time_since_epoch())
+                                     .count();
         if (open_loop_sender.joinable()) open_loop_sender.join();
         const std::int64_t drain_deadline = now_ns() + timeout;
         while (slots_.busy_count() > 0 && now_ns() < drain_deadline)
@@ -131,10 +135,11 @@ public:
     void print_report() const
     {
         std::printf("{\"mode\":\"%s\",\"inflight\":%u,\"rate\":%.0f,\"duration_s\":%.3f,"
-                    "\"warmup_s\":%.3f,\"cpu_window_s\":%.3f,\"cpu_us\":%s,\"targets\":[",
+                    "\"warmup_s\":%.3f,\"cpu_window_s\":%.3f,\"sending_ended_unix_ms\":%lld,"
+                    "\"cpu_us\":%s,\"targets\":[",
                     config_.inflight > 0 ? "closed" : "open", config_.inflight, config_.rate,
                     config_.duration_s, config_.warmup_s, double(cpu_window_end_ - cpu_window_begin_) / 1e9,
-                    cpu_.json().c_str());
+                    static_cast<long long>(sending_ended_unix_ms_), cpu_.json().c_str());
         for (std::size_t i = 0; i < target_count_; ++i)
             print_target(i, i + 1 < target_count_ ? "," : "");
         std::printf("]}\n");
@@ -395,6 +400,8 @@ private:
     CpuWindow cpu_;
     std::int64_t cpu_window_begin_ = 0;
     std::int64_t cpu_window_end_ = 0;
+    // Wall clock, so a script can time what follows the load (an overload's recovery) against it.
+    std::int64_t sending_ended_unix_ms_ = 0;
 };
 
 // Sends one request at a time until one is answered (ok, if --check-ok), up to `seconds`.

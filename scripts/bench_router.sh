@@ -18,13 +18,19 @@
 #                           50,000), each with its own policy file, against routers started on
 #                           those policy sets; compared with the 1,000-tenant router's same round;
 #   flood:                  one tenant floods (N in flight) while another sends 500 requests/s;
-#                           the quiet tenant's latency, router against echo.
+#                           the quiet tenant's latency, router against echo;
+#   overload:               a router of its own, slowed by backpressure.diagnostic_decide_delay_us
+#                           and with marks that make its backpressure engage: its capacity measured
+#                           in a closed loop, then open loops at 0.5x and 2x that capacity, then the
+#                           time until its backpressure is back to inactive (perf/README.md).
 # Before each run every target must answer a fresh request, so a responder still working through
 # the previous run's backlog does not spoil the next measurement.
 #
-#   scripts/bench_router.sh [--tls] [--quick]
+#   scripts/bench_router.sh [--tls] [--quick] [--scenario NAME]...
 #     --tls    mutual TLS between every client and the main nats-server
 #     --quick  for CI, about a minute: closed_<N>, closed_<N>_interleaved and open_<R>, 3 x 4 s
+#     --scenario NAME   only these scenarios (repeatable; names as above, e.g. overload, flood,
+#                       tenants_10000), with --quick's or the full run's durations
 #
 # Writes _artifacts/perf_<timestamp>.json and .md (and perf_<timestamp>_logs/). Exit 0 when every
 # measurement completed, 1 otherwise (the artifacts are still written, marked incomplete).
@@ -36,6 +42,10 @@
 #   BENCH_ROUNDS, BENCH_DURATION, BENCH_WARMUP   rounds and seconds per measurement
 #   BENCH_INFLIGHT (512), BENCH_RATE (10000), BENCH_TENANTS (1000), BENCH_TIMEOUT (5)
 #   BENCH_TENANT_SETS ("10000 50000"), BENCH_QUIET_RATE (500)   full-run scenarios
+#   BENCH_OVERLOAD_DELAY_US (1000), BENCH_OVERLOAD_INFLIGHT (16), BENCH_OVERLOAD_HIGH (64),
+#   BENCH_OVERLOAD_LOW (8), BENCH_OVERLOAD_WARMUP (3)   the overload scenario: the slowed
+#                        router's decision delay, the closed loop that measures its capacity, its
+#                        inflight marks, and the unmeasured seconds at 2x while backpressure engages
 #   BEAMLINE_LOADGEN, BEAMLINE_LIBNATS_LOADGEN, BEAMLINE_ECHO   the bench binaries ($BUILD_DIR/perf/)
 #   BENCH_KEEP_WORK=1    keep the temporary directory (policies, certificates, server config)
 set -euo pipefail
@@ -52,14 +62,28 @@ usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; }
 
 TLS=0
 QUICK=0
-for arg in "$@"; do
-    case "$arg" in
+ONLY=()
+while [ $# -gt 0 ]; do
+    case "$1" in
         --tls) TLS=1 ;;
         --quick) QUICK=1 ;;
+        --scenario)
+            [ $# -ge 2 ] || die "--scenario needs a name (see --help)"
+            ONLY+=("$2")
+            shift
+            ;;
         -h | --help) usage; exit 0 ;;
-        *) die "unknown argument '$arg' (see --help)" ;;
+        *) die "unknown argument '$1' (see --help)" ;;
     esac
+    shift
 done
+# wanted SCENARIO: whether this run measures it (every scenario of the mode without --scenario).
+wanted() {
+    local name
+    [ ${#ONLY[@]} = 0 ] && return 0
+    for name in "${ONLY[@]}"; do [ "$name" = "$1" ] && return 0; done
+    return 1
+}
 
 if [ "$QUICK" = 1 ]; then
     # The gated scenarios and the saturation figures, in three rounds: a median of three resists
@@ -74,6 +98,13 @@ TENANTS=${BENCH_TENANTS:-1000}
 TIMEOUT=${BENCH_TIMEOUT:-5}
 TENANT_SETS=${BENCH_TENANT_SETS:-10000 50000}
 QUIET_RATE=${BENCH_QUIET_RATE:-500}
+OVERLOAD_DELAY_US=${BENCH_OVERLOAD_DELAY_US:-1000}
+OVERLOAD_INFLIGHT=${BENCH_OVERLOAD_INFLIGHT:-16}
+OVERLOAD_HIGH=${BENCH_OVERLOAD_HIGH:-64}
+OVERLOAD_LOW=${BENCH_OVERLOAD_LOW:-8}
+OVERLOAD_WARMUP=${BENCH_OVERLOAD_WARMUP:-3}
+# The router's defaults, read back into the report: recovery is judged against recover_after_ms.
+OVERLOAD_RECOVER_AFTER_MS=5000
 LOADGEN=${BEAMLINE_LOADGEN:-$BUILD_DIR/perf/beamline_loadgen}
 LIBNATS_LOADGEN=${BEAMLINE_LIBNATS_LOADGEN:-$BUILD_DIR/perf/beamline_libnats_loadgen}
 ECHO_BIN=${BEAMLINE_ECHO:-$BUILD_DIR/perf/beamline_echo}
@@ -207,9 +238,10 @@ start_echo() {
 
 make_policies() { "$PYTHON" "$BEAMLINE_ROOT/perf/make_policies.py" "$1" "$2"; }
 
-# start_router TARGET STACK TENANTS SUBJECT: a router with its own policy set of TENANTS tenants.
+# start_router TARGET STACK TENANTS SUBJECT [VAR=VALUE...]: a router with its own policy set of
+# TENANTS tenants, and any further settings given.
 start_router() {
-    local target=$1 stack=$2 tenants=$3 subject=$4 http tls_env=()
+    local target=$1 stack=$2 tenants=$3 subject=$4 http tls_env=() extra_env=("${@:5}")
     local policies="$WORK/policies-$tenants"
     [ -d "$policies" ] || make_policies "$policies" "$tenants"
     http=$(free_port)
@@ -225,7 +257,7 @@ start_router() {
     start_process "$LOGS/$target.log" env BEAMLINE_NATS_URL="${url%% *}" \
         BEAMLINE_ROUTER_POLICIES_DIR="$policies" BEAMLINE_ROUTER_DECIDE_SUBJECT="$subject" \
         BEAMLINE_HTTP_LISTEN="127.0.0.1:$http" BEAMLINE_LOG_LEVEL=warn \
-        BEAMLINE_ROUTER_PIDFILE="$WORK/$target.pid" "${tls_env[@]}" "${ROUTER_CMD[@]}"
+        BEAMLINE_ROUTER_PIDFILE="$WORK/$target.pid" "${tls_env[@]}" "${extra_env[@]}" "${ROUTER_CMD[@]}"
     PIDS[$target]=$STARTED_PID
     if [ "$REQUIRE_HEALTHZ" = 1 ]; then
         wait_http_ok "http://127.0.0.1:$http/healthz" 120 "$STARTED_PID" ||
@@ -277,14 +309,41 @@ REPORT_AS[reference_asap]=reference
 start_router router main "$TENANTS" "$ROUTER_SUBJECT"
 HTTP_PORT=${ROUTER_HTTP[router]}
 ROUTERS=(router)
-if [ "$QUICK" = 0 ]; then
+CLOSED="closed_$INFLIGHT"
+# Every scenario this mode can run, in the order rounds run them; --scenario picks among them.
+KNOWN=("$CLOSED" "${CLOSED}_interleaved" "open_$RATE" "tls_$CLOSED")
+for k in $TENANT_SETS; do KNOWN+=("tenants_$k"); done
+KNOWN+=(flood overload)
+for name in "${ONLY[@]}"; do
+    [[ " ${KNOWN[*]} " == *" $name "* ]] || die "unknown scenario '$name'; known: ${KNOWN[*]}"
+done
+[ "$TLS" = 1 ] && wanted "tls_$CLOSED" && [ ${#ONLY[@]} -gt 0 ] &&
+    die "tls_$CLOSED runs on a second server, left out with --tls (the main server is the TLS one)"
+[ "$STANDIN" = 1 ] && wanted overload && [ ${#ONLY[@]} -gt 0 ] &&
+    die "overload needs the router's backpressure; a stand-in has none"
+# full: the scenario is in the full run (not in --quick unless asked for by name).
+full() { wanted "$1" && { [ "$QUICK" = 0 ] || [ ${#ONLY[@]} -gt 0 ]; }; }
+if full "$CLOSED"; then
     start_echo reference_x2 main 2
-    if [ "$STANDIN" = 0 ]; then
-        for k in $TENANT_SETS; do
-            start_router "router_$k" main "$k" "beamline.bench.router_$k.v1.decide"
-            ROUTERS+=("router_$k")
-        done
+fi
+if [ "$STANDIN" = 0 ]; then
+    for k in $TENANT_SETS; do
+        full "tenants_$k" || continue
+        start_router "router_$k" main "$k" "beamline.bench.router_$k.v1.decide"
+        ROUTERS+=("router_$k")
+    done
+    if full overload; then
+        # Slowed so its capacity is the decision delay's, far below what the load generator and
+        # nats-server can offer (2x the plain router's capacity would be beyond them on this kind of
+        # host); inflight marks below the capacity closed loop's would activate it while measuring.
+        start_router router_overload main "$TENANTS" "beamline.bench.router_overload.v1.decide" \
+            BEAMLINE_BACKPRESSURE_DIAGNOSTIC_DECIDE_DELAY_US="$OVERLOAD_DELAY_US" \
+            BEAMLINE_BACKPRESSURE_INFLIGHT_HIGH="$OVERLOAD_HIGH" BEAMLINE_BACKPRESSURE_INFLIGHT_LOW="$OVERLOAD_LOW" \
+            BEAMLINE_BACKPRESSURE_RECOVER_AFTER_MS="$OVERLOAD_RECOVER_AFTER_MS"
+        ROUTERS+=(router_overload)
     fi
+fi
+if full "tls_$CLOSED"; then
     if [ "$TLS" = 0 ]; then
         start_nats tls 1
         start_echo tls_reference tls
@@ -326,8 +385,13 @@ print_run() { # print_run FILE SCENARIO ROUND
 d = json.load(open(sys.argv[1]))
 for t in d.get("targets") or [dict(d, target=sys.argv[4])]:
     l = t["latency_us"]
-    print("[bench_router.sh] %-14s %-24s round %s: %9.0f req/s  p50 %7.0f  p99 %7.0f  p999 %7.0f us  errors %d" % (
-        t["target"], sys.argv[2], sys.argv[3], t["throughput_rps"], l["p50"], l["p99"], l["p999"], t.get("errors", 0)))' \
+    line = "[bench_router.sh] %-14s %-24s round %s: %9.0f req/s  p50 %7.0f  p99 %7.0f  p999 %7.0f us  errors %d" % (
+        t["target"], sys.argv[2], sys.argv[3], t["throughput_rps"], l["p50"], l["p99"], l["p999"], t.get("errors", 0))
+    if t.get("overloaded"):  # refusals apart, and the accepted requests own tail
+        a = t["accepted_latency_us"]
+        line += " (overloaded %d; sent %.0f/s; accepted p50 %.0f p99 %.0f us)" % (
+            t["overloaded"], t["achieved_send_rps"], a["p50"], a["p99"])
+    print(line)' \
         "$1" "$2" "$3" "$4"
 }
 
@@ -410,13 +474,70 @@ flood() {
     return 0
 }
 
-CLOSED="closed_$INFLIGHT"
-SCENARIOS=("$CLOSED" "${CLOSED}_interleaved" "open_$RATE")
-if [ "$QUICK" = 0 ]; then
-    [ -n "${SUBJECT[tls_router]:-}" ] && SCENARIOS+=("tls_$CLOSED")
-    for k in $TENANT_SETS; do [ -n "${SUBJECT[router_$k]:-}" ] && SCENARIOS+=("tenants_$k"); done
-    SCENARIOS+=(flood)
-fi
+# backpressure_of TARGET: "<state> <activations>" from the router's GET /v1/backpressure.
+backpressure_of() {
+    local body
+    body=$(curl -fsS --max-time 1 "http://127.0.0.1:${ROUTER_HTTP[$1]}/v1/backpressure" 2>/dev/null) || body=""
+    body=$(sed -n 's/.*"state":"\([a-z]*\)".*"activations":\([0-9]*\).*/\1 \2/p' <<<"$body")
+    echo "${body:-unknown 0}"
+}
+
+# wait_inactive TARGET SECONDS: polls every 50 ms until its backpressure reads inactive; prints
+# the wall-clock time it did, in ms since the epoch (nothing if it did not).
+wait_inactive() {
+    local deadline=$((SECONDS + $2)) state
+    while [ $SECONDS -lt "$deadline" ]; do
+        state=$(backpressure_of "$1")
+        [ "${state%% *}" = inactive ] && { date +%s%3N; return 0; }
+        sleep 0.05
+    done
+    return 1
+}
+
+# overload ROUND: on router_overload, capacity (closed loop), then open loops at 0.5x and 2x it,
+# then the time from the last request of the 2x load until backpressure reads inactive again.
+overload() {
+    local round=$1 target=router_overload capacity before after inactive_ms ended_ms
+    local prefix="$RUNS/overload" double_out="$RUNS/overload.double.$1.json"
+    # A previous round's overload must be over before this one is measured.
+    wait_inactive "$target" 60 >/dev/null || log "$target still not inactive after 60 s; measuring anyway"
+    measure overload "$round" capacity --inflight "$OVERLOAD_INFLIGHT" -- "$target"
+    capacity=$("$PYTHON" -c 'import json,sys; print(json.load(open(sys.argv[1]))["targets"][0]["throughput_rps"])' \
+        "$prefix.capacity.$round.json" 2>/dev/null) || capacity=""
+    if [ -z "$capacity" ] || [ "${capacity%%.*}" -lt 1 ]; then
+        log "FAILED: overload round $round: no capacity measured"
+        FAILED_RUNS=$((FAILED_RUNS + 1))
+        return 0
+    fi
+    measure overload "$round" half --rate "$("$PYTHON" -c "print($capacity / 2)")" --send-asap -- "$target"
+    before=$(backpressure_of "$target")
+    measure overload "$round" double --rate "$("$PYTHON" -c "print($capacity * 2)")" --send-asap \
+        --warmup "$OVERLOAD_WARMUP" -- "$target"
+    inactive_ms=$(wait_inactive "$target" 60) || inactive_ms=""
+    after=$(backpressure_of "$target")
+    ended_ms=$("$PYTHON" -c 'import json,sys; print(json.load(open(sys.argv[1]))["sending_ended_unix_ms"])' \
+        "$double_out" 2>/dev/null) || ended_ms=""
+    [ -n "$inactive_ms" ] || log "overload round $round: backpressure still not inactive 60 s after the load"
+    printf '{"capacity_rps":%s,"activations":%s,"recover_ms":%s,"recover_after_ms":%s,"inflight_high":%s,"inflight_low":%s,"delay_us":%s,"capacity_inflight":%s,"warmup_s":%s}\n' \
+        "$capacity" "$(( ${after##* } - ${before##* } ))" \
+        "$([ -n "$inactive_ms" ] && [ -n "$ended_ms" ] && echo $((inactive_ms - ended_ms)) || echo null)" \
+        "$OVERLOAD_RECOVER_AFTER_MS" "$OVERLOAD_HIGH" "$OVERLOAD_LOW" "$OVERLOAD_DELAY_US" "$OVERLOAD_INFLIGHT" \
+        "$OVERLOAD_WARMUP" >"$RUNS/overload_recovery.$round.json"
+    log "overload round $round: capacity $capacity req/s; backpressure activations ${before##* } -> ${after##* }; $(
+        [ -n "$inactive_ms" ] && [ -n "$ended_ms" ] && echo "inactive $((inactive_ms - ended_ms)) ms after the load" || echo "no recovery measured")"
+    return 0
+}
+
+SCENARIOS=()
+for name in "${KNOWN[@]}"; do
+    case "$name" in
+        "$CLOSED" | "${CLOSED}_interleaved" | "open_$RATE") wanted "$name" && SCENARIOS+=("$name") ;;
+        tls_*) [ -n "${SUBJECT[tls_router]:-}" ] && SCENARIOS+=("$name") ;;
+        tenants_*) [ -n "${SUBJECT[router_${name#tenants_}]:-}" ] && SCENARIOS+=("$name") ;;
+        flood) full flood && SCENARIOS+=(flood) ;;
+        overload) [ -n "${SUBJECT[router_overload]:-}" ] && SCENARIOS+=(overload) ;;
+    esac
+done
 
 for ((round = 1; round <= ROUNDS; round++)); do
     # Alternate who goes first, so drift during a run (thermal, neighbours) falls on both.
@@ -454,6 +575,7 @@ for ((round = 1; round <= ROUNDS; round++)); do
                 measure "$scenario" "$round" router --inflight "$INFLIGHT" --tenants "$k" -- "router_$k"
                 ;;
             flood) for target in "${open_order[@]}"; do flood "$scenario" "$round" "$target" "${REPORT_AS[$target]:-$target}"; done ;;
+            overload) overload "$round" ;;
         esac
     done
 done
