@@ -17,6 +17,10 @@ using router::backpressure_state;
 // Below this many samples in the window the latency input reads 0: a few slow requests at a
 // quiet time (a cold start, one huge policy) are not an overload.
 constexpr std::uint64_t latency_min_samples = 20;
+// Nothing in flight and no decision finished for this long: the router is idle. Timed from the
+// last decision itself, not from the window's 1 s slots, which took 1 to 2 s and so added up to
+// 2 s to every recovery on top of recover_after_ms.
+constexpr auto idle_after = std::chrono::seconds(1);
 
 } // namespace
 
@@ -118,6 +122,7 @@ void backpressure_gate::record_latency(clock::duration d)
     const auto now = now_();
     std::lock_guard lock(mutex_);
     latency_.record(std::chrono::duration_cast<std::chrono::microseconds>(d), now);
+    last_decision_ = now;
 }
 
 void backpressure_gate::set_consumer_pending_source(std::function<std::uint64_t()> source)
@@ -140,10 +145,12 @@ bool backpressure_gate::results_consumer_should_slow() const
 router::backpressure_sample backpressure_gate::sample(clock::time_point now)
 {
     router::backpressure_sample s{};
-    s[static_cast<std::size_t>(backpressure_input::inflight)] = static_cast<double>(src_.inflight());
-    // No decision for a second or more: the router is idle, and the slow samples still in the
-    // window describe a load that has gone, so they must not hold the state up after it.
-    const bool idle = latency_.recent_count(now) == 0;
+    const std::uint64_t inflight = src_.inflight();
+    s[static_cast<std::size_t>(backpressure_input::inflight)] = static_cast<double>(inflight);
+    // Idle (nothing in flight, no decision for a second): the slow samples still in the window
+    // describe a load that has gone, so they must not hold the state up after it. A decision
+    // still in flight, however slow, means the router is not idle.
+    const bool idle = inflight == 0 && (!last_decision_ || now - *last_decision_ >= idle_after);
     s[static_cast<std::size_t>(backpressure_input::latency_p95_ms)] =
         idle ? 0.0 : static_cast<double>(latency_.quantile(0.95, now, latency_min_samples)) / 1000.0;
     s[static_cast<std::size_t>(backpressure_input::pending_bytes)] = static_cast<double>(src_.pending_bytes());

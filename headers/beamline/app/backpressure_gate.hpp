@@ -91,6 +91,7 @@ private:
     mutable std::mutex mutex_; ///< guards everything below up to the atomics
     router::backpressure_machine machine_;
     router::latency_window latency_;
+    std::optional<clock::time_point> last_decision_; ///< when record_latency was last told one
     std::function<std::uint64_t()> consumer_pending_;
     std::uint64_t activations_published_ = 0;
     clock::time_point last_evaluation_;

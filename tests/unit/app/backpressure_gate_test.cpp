@@ -137,12 +137,67 @@ BOOST_AUTO_TEST_CASE(latency_input_needs_enough_samples_and_reads_in_millisecond
     BOOST_TEST(busy.inputs.at(1).value <= 375.0);
     BOOST_TEST(busy.inputs.at(1).over);
 
-    // The load stops: once no decision has finished for a whole slot the slow samples, though
-    // still in the 10 s window, no longer hold the input up.
-    f.now += 1500ms;
+    // The load stops: once nothing is in flight and no decision has finished for a second, the
+    // slow samples, though still in the 10 s window, no longer hold the input up.
+    f.now += 999ms;
     BOOST_TEST(f.gate->evaluate().inputs.at(1).value >= 300.0);
-    f.now += 600ms;
+    f.now += 1ms;
     BOOST_TEST(f.gate->evaluate().inputs.at(1).value == 0.0);
+}
+
+BOOST_AUTO_TEST_CASE(latency_input_is_idle_a_second_after_the_last_decision_not_a_slot_later)
+{
+    auto cfg = small_marks();
+    cfg.latency_p95_high_ms = 100;
+    cfg.latency_p95_low_ms = 10;
+    gate_fixture f(cfg);
+    // The last decision late in its 1 s slot: idleness must not wait for the next slot's end.
+    f.now += 900ms;
+    for (int i = 0; i < 20; ++i)
+        f.gate->record_latency(300ms);
+    BOOST_TEST(f.gate->evaluate().inputs.at(1).over);
+    f.now += 1000ms;
+    BOOST_TEST(f.gate->evaluate().inputs.at(1).value == 0.0);
+}
+
+BOOST_AUTO_TEST_CASE(a_decision_still_in_flight_keeps_the_latency_input_up)
+{
+    auto cfg = small_marks();
+    cfg.latency_p95_high_ms = 100;
+    cfg.latency_p95_low_ms = 10;
+    gate_fixture f(cfg);
+    for (int i = 0; i < 20; ++i)
+        f.gate->record_latency(300ms);
+    // Decisions so slow that none finished for a while are not idleness while they are in flight.
+    f.inflight = 1;
+    f.now += 3s;
+    BOOST_TEST(f.gate->evaluate().inputs.at(1).value >= 300.0);
+    f.inflight = 0;
+    BOOST_TEST(f.gate->evaluate().inputs.at(1).value == 0.0);
+}
+
+BOOST_AUTO_TEST_CASE(recovery_takes_recover_after_ms_once_the_load_stops)
+{
+    // Overloaded by in-flight and latency together; the load stops at once (in-flight 0).
+    auto cfg = small_marks();
+    cfg.latency_p95_high_ms = 100;
+    cfg.latency_p95_low_ms = 10;
+    gate_fixture f(cfg);
+    f.inflight = 20;
+    for (int i = 0; i < 20; ++i)
+        f.gate->record_latency(300ms);
+    f.run_for(600ms);
+    BOOST_TEST_REQUIRE(f.gate->active());
+    f.inflight = 0;
+    const auto stopped = f.now;
+    while (f.gate->state() != beamline::router::backpressure_state::inactive && f.now - stopped < 10s)
+    {
+        f.now += 100ms;
+        f.gate->evaluate();
+    }
+    // recover_after_ms (1 s here) after the latency input goes idle, itself 1 s after the last
+    // decision: no extra slot.
+    BOOST_TEST(std::chrono::duration_cast<std::chrono::milliseconds>(f.now - stopped).count() <= 2100);
 }
 
 BOOST_AUTO_TEST_CASE(status_json_has_exactly_the_specified_members)
