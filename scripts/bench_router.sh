@@ -98,10 +98,11 @@ TENANTS=${BENCH_TENANTS:-1000}
 TIMEOUT=${BENCH_TIMEOUT:-5}
 TENANT_SETS=${BENCH_TENANT_SETS:-10000 50000}
 QUIET_RATE=${BENCH_QUIET_RATE:-500}
-OVERLOAD_DELAY_US=${BENCH_OVERLOAD_DELAY_US:-1000}
-OVERLOAD_INFLIGHT=${BENCH_OVERLOAD_INFLIGHT:-16}
-OVERLOAD_HIGH=${BENCH_OVERLOAD_HIGH:-64}
-OVERLOAD_LOW=${BENCH_OVERLOAD_LOW:-8}
+OVERLOAD_THREADS=${BENCH_OVERLOAD_THREADS:-8}
+OVERLOAD_DELAY_US=${BENCH_OVERLOAD_DELAY_US:-8000}
+OVERLOAD_INFLIGHT=${BENCH_OVERLOAD_INFLIGHT:-32}
+OVERLOAD_HIGH=${BENCH_OVERLOAD_HIGH:-96}
+OVERLOAD_LOW=${BENCH_OVERLOAD_LOW:-16}
 OVERLOAD_WARMUP=${BENCH_OVERLOAD_WARMUP:-3}
 # The router's defaults, read back into the report: recovery is judged against recover_after_ms.
 OVERLOAD_RECOVER_AFTER_MS=5000
@@ -337,7 +338,7 @@ if [ "$STANDIN" = 0 ]; then
         # nats-server can offer (2x the plain router's capacity would be beyond them on this kind of
         # host); inflight marks below the capacity closed loop's would activate it while measuring.
         start_router router_overload main "$TENANTS" "beamline.bench.router_overload.v1.decide" \
-            BEAMLINE_BACKPRESSURE_DIAGNOSTIC_DECIDE_DELAY_US="$OVERLOAD_DELAY_US" \
+            BEAMLINE_ROUTER_THREADS="$OVERLOAD_THREADS" BEAMLINE_BACKPRESSURE_DIAGNOSTIC_DECIDE_DELAY_US="$OVERLOAD_DELAY_US" \
             BEAMLINE_BACKPRESSURE_INFLIGHT_HIGH="$OVERLOAD_HIGH" BEAMLINE_BACKPRESSURE_INFLIGHT_LOW="$OVERLOAD_LOW" \
             BEAMLINE_BACKPRESSURE_RECOVER_AFTER_MS="$OVERLOAD_RECOVER_AFTER_MS"
         ROUTERS+=(router_overload)
@@ -494,13 +495,21 @@ wait_inactive() {
     return 1
 }
 
+# settle TARGET: what an earlier load left behind is over. A backlog still in the socket or in
+# nats-server is invisible to backpressure (docs/BACKPRESSURE.md), so first one prompt answer to a
+# fresh request, then the state back to inactive.
+settle() {
+    wait_ready 20 "$1" || log "$1 still behind after 20 s; measuring anyway"
+    wait_inactive "$1" 60 >/dev/null || log "$1 still not inactive after 60 s; measuring anyway"
+}
+
 # overload ROUND: on router_overload, capacity (closed loop), then open loops at 0.5x and 2x it,
 # then the time from the last request of the 2x load until backpressure reads inactive again.
 overload() {
     local round=$1 target=router_overload capacity before after inactive_ms ended_ms
     local prefix="$RUNS/overload" double_out="$RUNS/overload.double.$1.json"
     # A previous round's overload must be over before this one is measured.
-    wait_inactive "$target" 60 >/dev/null || log "$target still not inactive after 60 s; measuring anyway"
+    settle "$target"
     measure overload "$round" capacity --inflight "$OVERLOAD_INFLIGHT" -- "$target"
     capacity=$("$PYTHON" -c 'import json,sys; print(json.load(open(sys.argv[1]))["targets"][0]["throughput_rps"])' \
         "$prefix.capacity.$round.json" 2>/dev/null) || capacity=""
@@ -509,7 +518,11 @@ overload() {
         FAILED_RUNS=$((FAILED_RUNS + 1))
         return 0
     fi
+    # On a noisy host the capacity can fall below half of what was measured a moment ago; a load
+    # that activated backpressure must be over before the next is measured.
+    settle "$target"
     measure overload "$round" half --rate "$("$PYTHON" -c "print($capacity / 2)")" --send-asap -- "$target"
+    settle "$target"
     before=$(backpressure_of "$target")
     measure overload "$round" double --rate "$("$PYTHON" -c "print($capacity * 2)")" --send-asap \
         --warmup "$OVERLOAD_WARMUP" -- "$target"
@@ -518,10 +531,10 @@ overload() {
     ended_ms=$("$PYTHON" -c 'import json,sys; print(json.load(open(sys.argv[1]))["sending_ended_unix_ms"])' \
         "$double_out" 2>/dev/null) || ended_ms=""
     [ -n "$inactive_ms" ] || log "overload round $round: backpressure still not inactive 60 s after the load"
-    printf '{"capacity_rps":%s,"activations":%s,"recover_ms":%s,"recover_after_ms":%s,"inflight_high":%s,"inflight_low":%s,"delay_us":%s,"capacity_inflight":%s,"warmup_s":%s}\n' \
+    printf '{"capacity_rps":%s,"activations":%s,"recover_ms":%s,"recover_after_ms":%s,"inflight_high":%s,"inflight_low":%s,"delay_us":%s,"threads":%s,"capacity_inflight":%s,"warmup_s":%s}\n' \
         "$capacity" "$(( ${after##* } - ${before##* } ))" \
         "$([ -n "$inactive_ms" ] && [ -n "$ended_ms" ] && echo $((inactive_ms - ended_ms)) || echo null)" \
-        "$OVERLOAD_RECOVER_AFTER_MS" "$OVERLOAD_HIGH" "$OVERLOAD_LOW" "$OVERLOAD_DELAY_US" "$OVERLOAD_INFLIGHT" \
+        "$OVERLOAD_RECOVER_AFTER_MS" "$OVERLOAD_HIGH" "$OVERLOAD_LOW" "$OVERLOAD_DELAY_US" "$OVERLOAD_THREADS" "$OVERLOAD_INFLIGHT" \
         "$OVERLOAD_WARMUP" >"$RUNS/overload_recovery.$round.json"
     log "overload round $round: capacity $capacity req/s; backpressure activations ${before##* } -> ${after##* }; $(
         [ -n "$inactive_ms" ] && [ -n "$ended_ms" ] && echo "inactive $((inactive_ms - ended_ms)) ms after the load" || echo "no recovery measured")"
