@@ -159,11 +159,17 @@ def checks(runs, closed, tenant_scenarios):
 
 
 def overload_target(directory, part, round_number):
+    """The run's one target, with the router's CPU µs per reply (refusals included) added."""
     try:
         with open(os.path.join(directory, f"overload.{part}.{round_number}.json")) as f:
-            return json.load(f)["targets"][0]
+            document = json.load(f)
+        target = document["targets"][0]
     except (OSError, ValueError, KeyError, IndexError):
         return None
+    target["router_cpu_us_per_reply"] = per_reply(document.get("cpu_us", {}).get(target["target"]),
+                                                  document.get("cpu_window_s"), target.get("replies", 0),
+                                                  document.get("duration_s"))
+    return target
 
 
 def overload_round(directory, round_number):
@@ -182,6 +188,8 @@ def overload_round(directory, round_number):
         "round": round_number,
         "capacity_rps": capacity["throughput_rps"],
         "capacity_p99_us": capacity["latency_us"]["p99"],
+        "capacity_router_cpu_us_per_reply": capacity["router_cpu_us_per_reply"],
+        "double_router_cpu_us_per_reply": double["router_cpu_us_per_reply"],
         "half_offered_rps": half["achieved_send_rps"],
         "half_accepted_rps": half["throughput_rps"],
         "half_accepted_p99_us": half["accepted_latency_us"]["p99"],
@@ -209,7 +217,7 @@ def overload_summary(directory, rounds):
     try:
         with open(os.path.join(directory, "overload_recovery.1.json")) as f:
             settings = {k: v for k, v in json.load(f).items()
-                        if k in ("inflight_high", "inflight_low", "delay_us", "capacity_inflight", "warmup_s",
+                        if k in ("inflight_high", "inflight_low", "delay_us", "threads", "capacity_inflight", "warmup_s",
                                  "recover_after_ms")}
     except (OSError, ValueError):
         settings = {}
@@ -353,7 +361,8 @@ def markdown(artifact):
 
 def overload_markdown(overload):
     s, g = overload["settings"], overload["goals"]
-    lines = ["", f"Overload (`router_overload`: decisions slowed by {s.get('delay_us', '?')} µs, inflight marks "
+    lines = ["", f"Overload (`router_overload`: {s.get('threads', '?')} threads, decisions slowed by "
+             f"{s.get('delay_us', '?')} µs, inflight marks "
              f"{s.get('inflight_high', '?')}/{s.get('inflight_low', '?')}, capacity from a closed loop of "
              f"{s.get('capacity_inflight', '?')}, {s.get('warmup_s', '?')} s unmeasured at 2x; accepted = answered "
              f"with a decision; goals: goodput ≥ {g['goodput_ratio_min']} × capacity, accepted p99 at 2x ≤ "
