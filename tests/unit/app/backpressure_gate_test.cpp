@@ -35,6 +35,11 @@ struct gate_fixture
               [this] { return now; }))
     {
     }
+    void decided(int count, std::chrono::milliseconds latency)
+    {
+        for (int i = 0; i < count; ++i)
+            gate->record_latency(latency);
+    }
     void run_for(std::chrono::milliseconds d)
     {
         for (auto end = now + d; now < end; now += 100ms)
@@ -60,6 +65,14 @@ backpressure_config small_marks()
     c.activate_after_ms = 500ms;
     c.recover_after_ms = 1000ms;
     c.retry_after_base_ms = 100ms;
+    return c;
+}
+
+backpressure_config latency_marks()
+{
+    auto c = small_marks();
+    c.latency_p95_high_ms = 100;
+    c.latency_p95_low_ms = 10;
     return c;
 }
 
@@ -123,12 +136,8 @@ BOOST_AUTO_TEST_CASE(admits_everything_until_active_then_only_up_to_the_low_mark
 
 BOOST_AUTO_TEST_CASE(latency_input_needs_enough_samples_and_reads_in_milliseconds)
 {
-    auto cfg = small_marks();
-    cfg.latency_p95_high_ms = 100;
-    cfg.latency_p95_low_ms = 10;
-    gate_fixture f(cfg);
-    for (int i = 0; i < 19; ++i)
-        f.gate->record_latency(300ms);
+    gate_fixture f(latency_marks());
+    f.decided(19, 300ms);
     auto quiet = f.gate->evaluate();
     BOOST_TEST(quiet.inputs.at(1).value == 0.0); // 19 samples: not a trend
     f.gate->record_latency(300ms);
@@ -147,14 +156,10 @@ BOOST_AUTO_TEST_CASE(latency_input_needs_enough_samples_and_reads_in_millisecond
 
 BOOST_AUTO_TEST_CASE(latency_input_is_idle_a_second_after_the_last_decision_not_a_slot_later)
 {
-    auto cfg = small_marks();
-    cfg.latency_p95_high_ms = 100;
-    cfg.latency_p95_low_ms = 10;
-    gate_fixture f(cfg);
+    gate_fixture f(latency_marks());
     // The last decision late in its 1 s slot: idleness must not wait for the next slot's end.
     f.now += 900ms;
-    for (int i = 0; i < 20; ++i)
-        f.gate->record_latency(300ms);
+    f.decided(20, 300ms);
     BOOST_TEST(f.gate->evaluate().inputs.at(1).over);
     f.now += 1000ms;
     BOOST_TEST(f.gate->evaluate().inputs.at(1).value == 0.0);
@@ -162,12 +167,8 @@ BOOST_AUTO_TEST_CASE(latency_input_is_idle_a_second_after_the_last_decision_not_
 
 BOOST_AUTO_TEST_CASE(a_decision_still_in_flight_keeps_the_latency_input_up)
 {
-    auto cfg = small_marks();
-    cfg.latency_p95_high_ms = 100;
-    cfg.latency_p95_low_ms = 10;
-    gate_fixture f(cfg);
-    for (int i = 0; i < 20; ++i)
-        f.gate->record_latency(300ms);
+    gate_fixture f(latency_marks());
+    f.decided(20, 300ms);
     // Decisions so slow that none finished for a while are not idleness while they are in flight.
     f.inflight = 1;
     f.now += 3s;
@@ -179,13 +180,9 @@ BOOST_AUTO_TEST_CASE(a_decision_still_in_flight_keeps_the_latency_input_up)
 BOOST_AUTO_TEST_CASE(recovery_takes_recover_after_ms_once_the_load_stops)
 {
     // Overloaded by in-flight and latency together; the load stops at once (in-flight 0).
-    auto cfg = small_marks();
-    cfg.latency_p95_high_ms = 100;
-    cfg.latency_p95_low_ms = 10;
-    gate_fixture f(cfg);
+    gate_fixture f(latency_marks());
     f.inflight = 20;
-    for (int i = 0; i < 20; ++i)
-        f.gate->record_latency(300ms);
+    f.decided(20, 300ms);
     f.run_for(600ms);
     BOOST_TEST_REQUIRE(f.gate->active());
     f.inflight = 0;
