@@ -415,6 +415,8 @@ statistics client::stats() const
     s.in_bytes = impl_->in_bytes.load();
     s.reconnects = impl_->reconnects.load();
     s.dropped_msgs = impl_->dropped.load();
+    for (std::size_t i = 0; i < s.connect_failures.size(); ++i)
+        s.connect_failures[i] = impl_->connect_failures[i].load(std::memory_order_relaxed);
     {
         std::lock_guard lock(impl_->out_mutex);
         s.pending_bytes = impl_->pending_out.size();

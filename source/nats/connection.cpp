@@ -163,6 +163,8 @@ awaitable<std::error_code> client::impl::pinger(std::uint64_t gen)
         {
             set_error(errc::stale_connection,
                       "stale connection: no PONG after " + std::to_string(self.opts_.max_pings_out) + " PINGs");
+            connect_failures[static_cast<std::size_t>(connect_failure_reason::stale)].fetch_add(
+                1, std::memory_order_relaxed);
             co_return std::error_code(errc::stale_connection);
         }
         pong_waiters.push_back(nullptr);
@@ -251,6 +253,7 @@ awaitable<std::error_code> client::impl::attempt(const sansio::server_entry& ent
 std::error_code client::impl::attempt_failed(const connect_attempt_facts& facts)
 {
     auto failure = describe_connect_failure(facts);
+    connect_failures[static_cast<std::size_t>(failure.reason)].fetch_add(1, std::memory_order_relaxed);
     set_error(failure.ec, std::move(failure.text));
     close_transport();
     return failure.ec;

@@ -7,6 +7,7 @@
 // frame to one outbound buffer under a short lock (that is where writes coalesce); everything else
 // (subscriptions, pending requests, the pool) is owned by the strand.
 
+#include "beamline/nats/connect_failure.hpp"
 #include "beamline/nats/error.hpp"
 #include "beamline/nats/message.hpp"
 #include "beamline/nats/options.hpp"
@@ -18,6 +19,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/strand.hpp>
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -54,6 +56,9 @@ struct statistics
     std::uint64_t pending_bytes = 0; ///< outbound bytes not yet written to the socket
     std::uint64_t dropped_msgs = 0;  ///< dropped by slow subscriptions
     std::uint64_t direct_writes = 0; ///< writes a publishing thread made itself (client_options::direct_write_bytes)
+    /// Failed connection attempts (first connect and reconnects) and stale connections, indexed
+    /// by connect_failure_reason.
+    std::array<std::uint64_t, connect_failure_reason_count> connect_failures{};
 };
 
 struct subscribe_options

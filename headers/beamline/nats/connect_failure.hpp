@@ -5,6 +5,7 @@
 // failed (tls://127.0.0.1:4222)" or "Connection refused (nats://127.0.0.1:4222)". Pure.
 
 #include <chrono>
+#include <cstddef>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -23,10 +24,26 @@ struct connect_attempt_facts
     std::string_view server_error_text; ///< the server's -ERR during the handshake
 };
 
+/// The bounded classes of failed connections an operator tells apart on a dashboard
+/// (`router_nats_connection_failures_total{reason}`). Order is the index of the client's counters.
+enum class connect_failure_reason
+{
+    tls,     ///< handshake failed, certificate refused, TLS wanted but not offered
+    auth,    ///< the server refused the credentials (authorization, expired, revoked, auth timeout)
+    refused, ///< nothing listens there (TCP connection refused)
+    timeout, ///< connect_timeout fired before the handshake finished
+    stale,   ///< a live connection stopped answering PINGs
+    other,   ///< anything else: DNS, unreachable network, reset, a server -ERR of another kind
+};
+inline constexpr std::size_t connect_failure_reason_count = 6;
+
+std::string_view to_string(connect_failure_reason r) noexcept;
+
 struct connect_failure
 {
     std::error_code ec;
     std::string text;
+    connect_failure_reason reason = connect_failure_reason::other;
 };
 
 connect_failure describe_connect_failure(const connect_attempt_facts& facts);

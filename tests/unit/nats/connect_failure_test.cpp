@@ -9,8 +9,15 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
+#include <ostream>
+
 using namespace beamline::nats;
 namespace asio = boost::asio;
+
+namespace beamline::nats
+{
+std::ostream& operator<<(std::ostream& os, connect_failure_reason r) { return os << to_string(r); }
+} // namespace beamline::nats
 using namespace std::chrono_literals;
 
 namespace
@@ -33,6 +40,7 @@ BOOST_AUTO_TEST_CASE(a_refused_tcp_connection_names_the_server)
     auto r = describe_connect_failure(facts(from(asio::error::connection_refused), "nats://127.0.0.1:4222"));
     BOOST_TEST(r.ec == from(asio::error::connection_refused));
     BOOST_TEST(r.text == "Connection refused (nats://127.0.0.1:4222)");
+    BOOST_TEST(r.reason == connect_failure_reason::refused);
 }
 
 BOOST_AUTO_TEST_CASE(the_deadline_wins_over_the_error_of_the_socket_it_closed)
@@ -42,6 +50,7 @@ BOOST_AUTO_TEST_CASE(the_deadline_wins_over_the_error_of_the_socket_it_closed)
     auto r = describe_connect_failure(f);
     BOOST_TEST(r.ec == make_error_code(errc::connect_timeout));
     BOOST_TEST(r.text == "connect to tls://127.0.0.1:4222 timed out after 2000ms");
+    BOOST_TEST(r.reason == connect_failure_reason::timeout);
 }
 
 BOOST_AUTO_TEST_CASE(a_server_err_keeps_its_class_and_quotes_its_text)
@@ -51,6 +60,21 @@ BOOST_AUTO_TEST_CASE(a_server_err_keeps_its_class_and_quotes_its_text)
     auto r = describe_connect_failure(f);
     BOOST_TEST(r.ec == make_error_code(server_errc::authorization_violation));
     BOOST_TEST(r.text == "server tls://127.0.0.1:4222 refused the connection: 'Authorization Violation'");
+    BOOST_TEST(r.reason == connect_failure_reason::auth);
+}
+
+BOOST_AUTO_TEST_CASE(each_failure_falls_in_one_bounded_reason)
+{
+    for (auto e : {server_errc::authentication_expired, server_errc::authentication_revoked,
+                   server_errc::authentication_timeout})
+        BOOST_TEST(describe_connect_failure(facts(make_error_code(e))).reason == connect_failure_reason::auth);
+    BOOST_TEST(describe_connect_failure(facts(make_error_code(server_errc::secure_connection_required))).reason ==
+               connect_failure_reason::tls);
+    BOOST_TEST(describe_connect_failure(facts(make_error_code(server_errc::max_connections_exceeded))).reason ==
+               connect_failure_reason::other);
+    BOOST_TEST(describe_connect_failure(facts(from(asio::error::host_unreachable))).reason ==
+               connect_failure_reason::other);
+    BOOST_TEST(to_string(connect_failure_reason::stale) == "stale");
 }
 
 BOOST_AUTO_TEST_CASE(a_failed_tls_step_says_why_in_openssls_words)
@@ -65,6 +89,7 @@ BOOST_AUTO_TEST_CASE(a_failed_tls_step_says_why_in_openssls_words)
     auto r = describe_connect_failure(f);
     BOOST_TEST(r.ec == make_error_code(errc::tls_handshake_failed));
     BOOST_TEST(r.text == "TLS handshake failed: certificate verify failed (tls://127.0.0.1:4222)");
+    BOOST_TEST(r.reason == connect_failure_reason::tls);
     // The same error after the TLS step (while the stream is TLS) is still the handshake's.
     f.tls_step_failed = false;
     f.tls_active = true;
@@ -80,6 +105,7 @@ BOOST_AUTO_TEST_CASE(a_tls_server_closing_on_us_suggests_a_refused_client_certif
         auto r = describe_connect_failure(f);
         BOOST_TEST(r.ec == make_error_code(errc::tls_handshake_failed));
         BOOST_TEST(r.text.find("the server closed the connection (client certificate refused?)") != std::string::npos);
+        BOOST_TEST(r.reason == connect_failure_reason::tls);
         // Over plain TCP the same close is only a close.
         f.tls_active = false;
         BOOST_TEST(describe_connect_failure(f).ec == ec);
@@ -91,6 +117,7 @@ BOOST_AUTO_TEST_CASE(tls_wanted_but_not_offered)
     auto r = describe_connect_failure(facts(make_error_code(errc::secure_connection_wanted), "nats://h:4222"));
     BOOST_TEST(r.ec == make_error_code(errc::secure_connection_wanted));
     BOOST_TEST(r.text == "TLS wanted but nats://h:4222 does not offer it");
+    BOOST_TEST(r.reason == connect_failure_reason::tls);
 }
 
 BOOST_AUTO_TEST_CASE(describe_error_names_a_truncated_tls_stream)

@@ -129,6 +129,8 @@ struct client::impl
     std::atomic<std::int64_t> max_payload{1024 * 1024};
     std::atomic<bool> headers_ok{true};
     std::atomic<std::uint64_t> in_msgs{0}, in_bytes{0}, reconnects{0}, dropped{0};
+    /// Failed connection attempts and stale connections, by connect_failure_reason.
+    std::array<std::atomic<std::uint64_t>, connect_failure_reason_count> connect_failures{};
     std::atomic<std::size_t> writing_size{0};
     mutable std::mutex info_mutex;
     protocol::server_info info;
