@@ -21,6 +21,7 @@ std::optional<decide_request> decide_engine::intake(std::string_view body, const
         out.tenant_id = r.request().tenant_id;
         out.request_id = r.request().request_id;
         out.trace_id = r.request().trace_id;
+        out.sources = r.request().sources;
         return std::move(r.request());
     }
     const auto& e = r.error();
@@ -85,6 +86,7 @@ void decide_engine::decide(decide_request& request, tenant_state& tenant, clock:
             append_intake_error(out.reply, e);
             return;
         }
+        out.idempotency_miss = true;
     }
 
     if (auto& bucket = tenant.tenant_bucket())

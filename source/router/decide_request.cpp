@@ -118,7 +118,7 @@ std::optional<std::string_view> subject_version(std::string_view subject) noexce
 }
 
 std::optional<intake_error> check_version(const json::object& root, const request_meta& meta,
-                                          const refusal& refuse)
+                                          const refusal& refuse, field_source& source)
 {
     auto unsupported = [&](std::string got)
     {
@@ -127,11 +127,13 @@ std::optional<intake_error> check_version(const json::object& root, const reques
     };
     if (meta.version)
     {
+        source = field_source::header;
         if (*meta.version == "1") return std::nullopt;
         return unsupported(quoted(*meta.version) + " (header version)");
     }
     if (const json::value* v = member(root, "version"))
     {
+        source = field_source::payload;
         if (v->is_string() && v->get_string() == "1") return std::nullopt;
         if (v->is_string()) return unsupported(quoted(v->get_string()) + " (field version)");
         return refuse(intake_code::version_unsupported,
@@ -139,6 +141,7 @@ std::optional<intake_error> check_version(const json::object& root, const reques
     }
     if (auto from_subject = subject_version(meta.subject))
     {
+        source = field_source::subject;
         if (*from_subject == "1") return std::nullopt;
         return unsupported(quoted(*from_subject) + " (from subject " + std::string(meta.subject) + ")");
     }
@@ -184,10 +187,15 @@ std::optional<intake_error> check_correlation_ids(const json::object& root, deci
         if (!is_trace_id(*f.text))
             return refuse.correlation("trace_id must be 32 hex characters or a UUID, not all zeros");
         r.trace_id.assign(*f.text);
+        r.sources.trace_id = field_source::payload;
     }
     else if (meta.traceparent)
     {
-        if (auto tp = parse_traceparent(*meta.traceparent)) r.trace_id.assign(tp->trace_id);
+        if (auto tp = parse_traceparent(*meta.traceparent))
+        {
+            r.trace_id.assign(tp->trace_id);
+            r.sources.trace_id = field_source::header;
+        }
     }
 
     // run_id, flow_id, step_id: all or none, each a UUID or a ULID
@@ -383,7 +391,8 @@ intake_result parse_decide_request(std::string_view body, const request_meta& me
     const json::value* request_id = member(root, "request_id");
     if (request_id && valid_request_id(*request_id)) refuse.request_id = request_id->get_string();
 
-    if (auto e = check_version(root, meta, refuse)) return std::move(*e);
+    field_source version_source = field_source::absent;
+    if (auto e = check_version(root, meta, refuse, version_source)) return std::move(*e);
 
     // Required fields.
     if (!request_id) return refuse.correlation("request_id is required");
@@ -403,6 +412,8 @@ intake_result parse_decide_request(std::string_view body, const request_meta& me
     decide_request r;
     r.request_id.assign(refuse.request_id);
     r.tenant_id.assign(tenant_id->get_string());
+    r.sources.tenant_id = field_source::payload; // a decide request's tenant is its payload's (SPEC §4.1)
+    r.sources.version = version_source;
     if (auto e = check_correlation_ids(root, r, meta, refuse)) return std::move(*e);
 
     json::object constraints_object;

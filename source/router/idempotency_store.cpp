@@ -152,6 +152,12 @@ idempotency_store::idempotency_store(limits l) : limits_(l)
     if (limits_.max_entries == 0) limits_.max_entries = 1;
 }
 
+idempotency_store::~idempotency_store()
+{
+    if (limits_.entries_in_all_stores)
+        limits_.entries_in_all_stores->fetch_sub(static_cast<std::int64_t>(index_.size()), std::memory_order_relaxed);
+}
+
 idempotency_store::lookup_result
 idempotency_store::lookup(std::string_view key, const request_fingerprint& fingerprint, time_point now)
 {
@@ -180,6 +186,7 @@ void idempotency_store::remember(std::string_view key, const request_fingerprint
     }
     entries_.push_back(entry{std::string(key), fingerprint, std::string(reply), now + limits_.ttl});
     index_.emplace(entries_.back().key, std::prev(entries_.end()));
+    if (limits_.entries_in_all_stores) limits_.entries_in_all_stores->fetch_add(1, std::memory_order_relaxed);
 }
 
 void idempotency_store::forget(std::string_view key)
@@ -191,6 +198,7 @@ void idempotency_store::erase(entry_list::iterator it)
 {
     index_.erase(std::string_view(it->key));
     entries_.erase(it);
+    if (limits_.entries_in_all_stores) limits_.entries_in_all_stores->fetch_sub(1, std::memory_order_relaxed);
 }
 
 } // namespace beamline::router

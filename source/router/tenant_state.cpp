@@ -6,7 +6,8 @@ namespace beamline::router
 tenant_state::tenant_state(std::string tenant_id, const tenant_limits& limits, std::uint64_t seed,
                            token_bucket::clock::time_point now)
     : id_(std::move(tenant_id)), sticky_(limits.sticky_sessions),
-      idempotency_(idempotency_store::limits{limits.idempotency_ttl, limits.idempotency_entries}), rng_(seed)
+      idempotency_(idempotency_store::limits{limits.idempotency_ttl, limits.idempotency_entries,
+                                                  limits.idempotency_entries_total}), rng_(seed)
 {
     if (limits.tenant_rps > 0)
         tenant_bucket_.emplace(limits.tenant_rps, limits.tenant_burst > 0 ? limits.tenant_burst : limits.tenant_rps,

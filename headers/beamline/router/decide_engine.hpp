@@ -54,6 +54,10 @@ struct decide_outcome
     std::string request_id;
     std::string trace_id;
     std::string message; ///< error message, for logs
+    /// Where the correlation fields came from; set once intake accepted the request.
+    std::optional<correlation_sources> sources;
+    /// The request had an idempotency key the store did not hold (a first decision).
+    bool idempotency_miss = false;
 };
 
 class decide_engine

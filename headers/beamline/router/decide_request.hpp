@@ -34,6 +34,36 @@ struct request_meta
     std::optional<std::string_view> traceparent = {}; ///< header `traceparent`, when present
 };
 
+/// Where intake found a correlation field (the metric `router_correlation_source_total`).
+enum class field_source : unsigned char
+{
+    header,
+    payload,
+    subject, ///< the `vN` token of the subject (version only)
+    absent,
+};
+inline constexpr std::size_t field_source_count = 4;
+
+constexpr std::string_view to_string(field_source s) noexcept
+{
+    switch (s)
+    {
+    case field_source::header: return "header";
+    case field_source::payload: return "payload";
+    case field_source::subject: return "subject";
+    case field_source::absent: return "absent";
+    }
+    return "absent";
+}
+
+/// The sources of one accepted request's trace_id, tenant_id and version.
+struct correlation_sources
+{
+    field_source trace_id = field_source::absent;
+    field_source tenant_id = field_source::absent;
+    field_source version = field_source::absent;
+};
+
 /// Tenants allowed to ask for decisions. Empty allows every tenant.
 class tenant_allow_list
 {
@@ -77,6 +107,7 @@ struct decide_request
     /// The routing context: every `constraints` key with `metadata` merged over it (metadata wins).
     /// Sticky session keys and `when` conditions read from here.
     boost::json::object context;
+    correlation_sources sources;
 };
 
 /// Either the request or why intake refused it.

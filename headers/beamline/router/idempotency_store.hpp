@@ -7,10 +7,12 @@
 
 #include "beamline/router/decide_errors.hpp"
 
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <list>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -57,6 +59,9 @@ public:
     {
         std::chrono::seconds ttl{3600};
         std::size_t max_entries = 10000; ///< per tenant; beyond it the oldest entry goes
+        /// Entries held by every store sharing it (the metric of the whole router), kept with
+        /// relaxed increments on insert and erase; null: not counted.
+        std::shared_ptr<std::atomic<std::int64_t>> entries_in_all_stores;
     };
 
     enum class verdict
@@ -75,6 +80,7 @@ public:
     idempotency_store() : idempotency_store(limits{}) {}
     explicit idempotency_store(limits l);
 
+    ~idempotency_store();
     idempotency_store(const idempotency_store&) = delete;
     idempotency_store& operator=(const idempotency_store&) = delete;
 

@@ -12,6 +12,7 @@
 #include <chrono>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -22,6 +23,8 @@ struct tenant_limits
 {
     std::chrono::seconds idempotency_ttl{3600};
     std::size_t idempotency_entries = 10000;
+    /// Shared by every tenant's idempotency store: the entries they hold together.
+    std::shared_ptr<std::atomic<std::int64_t>> idempotency_entries_total;
     std::size_t sticky_sessions = sticky_store::default_capacity;
     double tenant_rps = 0; ///< 0: no tenant-wide bucket
     double tenant_burst = 0;

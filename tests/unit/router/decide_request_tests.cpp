@@ -228,6 +228,27 @@ BOOST_AUTO_TEST_CASE(trace_id_comes_from_a_valid_traceparent_header)
     BOOST_TEST(invalid.request().trace_id.empty());
 }
 
+BOOST_AUTO_TEST_CASE(intake_says_where_each_correlation_field_came_from)
+{
+    auto sources = [](const intake_result& r) {
+        BOOST_TEST_REQUIRE(r.ok());
+        const auto& s = r.request().sources;
+        return std::string(to_string(s.trace_id)) + "/" + std::string(to_string(s.tenant_id)) + "/" +
+               std::string(to_string(s.version));
+    };
+    request_meta meta{decide_subject};
+    BOOST_TEST(sources(parse_request(valid_request(), meta)) == "absent/payload/payload");
+    meta.traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+    meta.version = "1";
+    BOOST_TEST(sources(parse_request(valid_request(), meta)) == "header/payload/header");
+    // The payload's trace_id wins over the header, as its value does.
+    BOOST_TEST(sources(parse_request(with("trace_id", "0af7651916cd43dd8448eb211c80319c"), meta)) ==
+               "payload/payload/header");
+    meta.traceparent = "garbage";
+    meta.version.reset();
+    BOOST_TEST(sources(parse_request(without("version"), meta)) == "absent/payload/subject");
+}
+
 BOOST_AUTO_TEST_CASE(run_flow_step_ids_go_together)
 {
     json::object o = valid_request();

@@ -192,4 +192,28 @@ BOOST_AUTO_TEST_CASE(remembering_a_key_again_replaces_it)
     BOOST_TEST(store.lookup("a", f, clock.now).reply == "second");
 }
 
+BOOST_AUTO_TEST_CASE(stores_sharing_a_total_keep_it_equal_to_the_entries_they_hold)
+{
+    fake_clock clock;
+    auto total = std::make_shared<std::atomic<std::int64_t>>(0);
+    request_fingerprint f = fingerprint(base);
+    {
+        idempotency_store a(idempotency_store::limits{100s, 2, total});
+        idempotency_store b(idempotency_store::limits{100s, 2, total});
+        a.remember("x", f, "X", clock.now);
+        a.remember("x", f, "X again", clock.now); // replaced, not added
+        b.remember("y", f, "Y", clock.now);
+        BOOST_TEST(total->load() == 2);
+        a.remember("z", f, "Z", clock.now);
+        a.remember("w", f, "W", clock.now); // full: the oldest goes
+        BOOST_TEST(total->load() == 3);
+        a.forget("w");
+        BOOST_TEST(total->load() == 2);
+        clock.advance(101s);
+        BOOST_TEST((b.lookup("y", f, clock.now).kind == verdict::miss)); // expired and dropped
+        BOOST_TEST(total->load() == 1);
+    } // a store that goes (an evicted tenant) takes its entries out of the total
+    BOOST_TEST(total->load() == 0);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
