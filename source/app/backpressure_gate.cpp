@@ -65,7 +65,10 @@ backpressure_gate::backpressure_gate(const backpressure_config& cfg, metrics::re
       rejections_(reg.counter("router_backpressure_rejections_total",
                               "Decide requests answered overloaded while backpressure was active")),
       activations_metric_(reg.counter("router_backpressure_activations_total", "Times backpressure became active")),
-      state_metric_(reg.gauge("router_backpressure_state", "Backpressure state: 0 inactive, 1 warning, 2 active"))
+      state_metric_(reg.gauge("router_backpressure_state", "Backpressure state: 0 inactive, 1 warning, 2 active")),
+      recovery_metric_(reg.histogram("router_backpressure_recovery_seconds",
+                                     "Time from backpressure becoming active to its return to inactive",
+                                     recovery_buckets()))
 {
     for (auto i : {backpressure_input::inflight, backpressure_input::latency_p95_ms, backpressure_input::pending_bytes})
         register_input_metric(i);
@@ -75,6 +78,17 @@ backpressure_gate::backpressure_gate(const backpressure_config& cfg, metrics::re
                                               std::lock_guard lock(mutex_);
                                               return active_seconds_;
                                           });
+    warning_seconds_metric_ = reg.callback(metrics::metric_type::counter, "router_backpressure_warning_seconds_total",
+                                           "Seconds backpressure has been in warning", {}, [this] {
+                                               std::lock_guard lock(mutex_);
+                                               return warning_seconds_;
+                                           });
+}
+
+std::vector<double> backpressure_gate::recovery_buckets()
+{
+    // Recovery takes at least recover_after_ms (5 s by default); past half an hour it is an incident.
+    return {1, 2, 5, 10, 20, 30, 60, 120, 300, 600, 1800};
 }
 
 void backpressure_gate::register_input_metric(router::backpressure_input i)
@@ -169,6 +183,7 @@ router::backpressure_status backpressure_gate::evaluate()
         before = machine_.state();
         count_active_time(now);
         machine_.evaluate(sample(now), now);
+        note_transition(before, machine_.state(), now);
         st = machine_.status(now);
         retry_after_ms_.store(machine_.retry_after_ms(), std::memory_order_relaxed);
         state_.store(machine_.state(), std::memory_order_release);
@@ -199,7 +214,9 @@ std::pair<router::backpressure_reset_outcome, router::backpressure_status> backp
     std::lock_guard lock(mutex_);
     const auto now = now_();
     count_active_time(now);
+    const auto before = machine_.state();
     auto outcome = machine_.reset(now);
+    note_transition(before, machine_.state(), now);
     auto st = machine_.status(now);
     retry_after_ms_.store(0, std::memory_order_relaxed);
     state_.store(machine_.state(), std::memory_order_release);
@@ -211,9 +228,25 @@ std::pair<router::backpressure_reset_outcome, router::backpressure_status> backp
 
 void backpressure_gate::count_active_time(clock::time_point now)
 {
-    if (machine_.state() == backpressure_state::active && now > last_evaluation_)
-        active_seconds_ += std::chrono::duration<double>(now - last_evaluation_).count();
+    if (now > last_evaluation_)
+    {
+        const double elapsed = std::chrono::duration<double>(now - last_evaluation_).count();
+        if (machine_.state() == backpressure_state::active) active_seconds_ += elapsed;
+        if (machine_.state() == backpressure_state::warning) warning_seconds_ += elapsed;
+    }
     last_evaluation_ = std::max(last_evaluation_, now);
+}
+
+void backpressure_gate::note_transition(backpressure_state before, backpressure_state after, clock::time_point now)
+{
+    if (after == backpressure_state::active && before != backpressure_state::active && !active_since_)
+        active_since_ = now;
+    // Recovered: back to inactive (by hysteresis or an operator's reset), not merely to warning.
+    if (after == backpressure_state::inactive && active_since_)
+    {
+        recovery_metric_.observe(std::chrono::duration<double>(now - *active_since_).count());
+        active_since_.reset();
+    }
 }
 
 void backpressure_gate::publish_metrics(const router::backpressure_status& s)

@@ -41,8 +41,11 @@ decide_telemetry::decide_telemetry(metrics::registry& reg, std::size_t tenant_la
       rate_limited_(reg.counter("router_rate_limit_rejections_total", "Decisions refused by a rate limit")),
       idem_hits_(reg.counter("router_idempotency_hits_total", "Idempotent replays of a stored reply")),
       idem_conflicts_(reg.counter("router_idempotency_conflicts_total",
-                                  "Idempotency keys reused with a different request"))
+                                  "Idempotency keys reused with a different request")),
+      idem_misses_(reg.counter("router_idempotency_misses_total",
+                               "Requests with an idempotency key the store did not hold (decided afresh)"))
 {
+    register_correlation_sources();
     using router::reply_error;
     for (auto e : {reply_error::invalid_request, reply_error::unauthorized, reply_error::policy_not_found,
                    reply_error::rate_limited, reply_error::overloaded, reply_error::decision_failed,
@@ -71,6 +74,45 @@ decide_telemetry::decide_telemetry(metrics::registry& reg, std::size_t tenant_la
                                   {"to", std::string(router::to_string(to))}});
 }
 
+void decide_telemetry::register_correlation_sources()
+{
+    using router::field_source;
+    // Only the pairs intake can produce: a decide request's tenant_id is always its payload's
+    // (without one it is refused), and only the version can come from the subject.
+    const std::pair<const char*, std::vector<field_source>> fields[] = {
+        {"trace_id", {field_source::header, field_source::payload, field_source::absent}},
+        {"tenant_id", {field_source::payload}},
+        {"version", {field_source::header, field_source::payload, field_source::subject}},
+    };
+    for (const auto& [field, reachable] : fields)
+        for (auto source : reachable)
+        {
+            auto matches = [field = std::string_view(field), source](const router::correlation_sources& s) {
+                if (field == "trace_id") return s.trace_id == source;
+                if (field == "tenant_id") return s.tenant_id == source;
+                return s.version == source;
+            };
+            std::vector<std::size_t> cells;
+            for (std::size_t t = 0; t < sources; ++t)
+                for (std::size_t n = 0; n < sources; ++n)
+                    for (std::size_t v = 0; v < sources; ++v)
+                    {
+                        router::correlation_sources s{static_cast<field_source>(t), static_cast<field_source>(n),
+                                                      static_cast<field_source>(v)};
+                        if (matches(s)) cells.push_back(cell_of(s));
+                    }
+            source_series_.push_back(reg_.callback(
+                metrics::metric_type::counter, "router_correlation_source_total",
+                "Accepted decide requests by where each correlation field came from",
+                {{"field", field}, {"source", std::string(router::to_string(source))}},
+                [c = source_cells_.get(), cells = std::move(cells)] {
+                    std::uint64_t n = 0;
+                    for (auto i : cells) n += (*c)[i].load(std::memory_order_relaxed);
+                    return static_cast<double>(n);
+                }));
+        }
+}
+
 std::unique_ptr<router::tenant_observer> decide_telemetry::tenant_created(std::string_view tenant_id)
 {
     return std::make_unique<tenant_requests>(tenant_requests_.get(tenant_id));
@@ -84,6 +126,8 @@ void decide_telemetry::decided(const router::decide_outcome& out, const router::
         reply_failures_.inc();
         log::debug("decide reply not sent", {{"error", reply.message}, {"request_id", out.request_id}});
     }
+    if (out.sources) (*source_cells_)[cell_of(*out.sources)].fetch_add(1, std::memory_order_relaxed);
+    if (out.idempotency_miss) idem_misses_.inc();
     if (out.idempotent_replay)
     {
         replay_.inc();

@@ -32,6 +32,10 @@ std::int64_t unix_ms()
         .count();
 }
 
+constexpr const char* correlation_help =
+    "Results metered for the first time, by the correlation keys they carried: assignment_id only, "
+    "request_id only, or both";
+
 js::publish_options options_for(const router::outgoing_message& m)
 {
     js::publish_options o;
@@ -59,7 +63,10 @@ struct results_service::impl : std::enable_shared_from_this<impl>
                                         {{"reason", "MAXDELIVER_EXHAUSTED"}})),
           redeliveries(reg.counter("router_results_redeliveries_total", "Results delivered more than once")),
           exhausted(reg.counter("router_results_maxdeliver_exhausted_total",
-                                "Results that reached MaxDeliver without being acknowledged"))
+                                "Results that reached MaxDeliver without being acknowledged")),
+          keys_assignment_only(reg.counter("router_results_correlation_total", correlation_help, {{"keys", "assignment_id"}})),
+          keys_request_only(reg.counter("router_results_correlation_total", correlation_help, {{"keys", "request_id"}})),
+          keys_both(reg.counter("router_results_correlation_total", correlation_help, {{"keys", "both"}}))
     {
         pipeline.results_stream = cfg.names.results_stream;
         pipeline.usage_subject = cfg.names.usage_subject;
@@ -141,7 +148,14 @@ struct results_service::impl : std::enable_shared_from_this<impl>
             totals.naks.fetch_add(1, std::memory_order_relaxed);
             return;
         }
-        if (s.feed_breaker && feed) feed(step.result, s.outcome);
+        if (s.feed_breaker)
+        {
+            // Counted once per result, when it is metered for the first time (not per delivery).
+            const bool by_assignment = !step.result.assignment_id.empty();
+            const bool by_request = !step.result.request_id.empty();
+            (by_assignment && by_request ? keys_both : by_assignment ? keys_assignment_only : keys_request_only).inc();
+            if (feed) feed(step.result, s.outcome);
+        }
         if (auto ec = m->ack()) note_error("ack: " + ec.message());
         if (outcome == router::usage_publish_outcome::duplicate)
         {
@@ -186,6 +200,9 @@ struct results_service::impl : std::enable_shared_from_this<impl>
     metrics::counter& exhausted_letters;
     metrics::counter& redeliveries;
     metrics::counter& exhausted;
+    metrics::counter& keys_assignment_only;
+    metrics::counter& keys_request_only;
+    metrics::counter& keys_both;
     metrics::callback_registration pending_gauge;
     metrics::callback_registration ack_pending_gauge;
 };

@@ -126,9 +126,10 @@ struct router_service::impl
     {
     }
 
-    static router::decide_pipeline_settings settings_from(const config& c)
+    router::decide_pipeline_settings settings_from(const config& c) const
     {
         router::decide_pipeline_settings s;
+        s.tenants.state.idempotency_entries_total = idempotency_entries;
         s.decide.intake.max_payload = c.router.max_payload;
         s.decide.intake.assignment_subject_prefix = c.router.assignment_subject_prefix;
         s.decide.intake.tenants = router::tenant_allow_list(c.router.tenants_allow);
@@ -208,6 +209,8 @@ struct router_service::impl
     std::string fallback_reply_subject;
     clock::time_point started;
     std::shared_ptr<nats::client> client;
+    /// The entries of every tenant's idempotency store, shared with them (router_idempotency_entries).
+    std::shared_ptr<std::atomic<std::int64_t>> idempotency_entries = std::make_shared<std::atomic<std::int64_t>>(0);
     std::shared_ptr<nats_decide_transport> transport;
     std::optional<router::decide_pipeline> pipeline;
     std::shared_ptr<results_service> results; ///< null with jetstream.enabled=false
@@ -229,6 +232,12 @@ struct router_service::impl
            [c] { return c->connected() ? 1.0 : 0.0; });
         cb(mt::counter, "router_nats_reconnects_total", "NATS reconnections",
            [c] { return static_cast<double>(c->stats().reconnects); });
+        for (std::size_t i = 0; i < nats::connect_failure_reason_count; ++i)
+            callbacks.push_back(reg.callback(
+                mt::counter, "router_nats_connection_failures_total",
+                "Failed NATS connection attempts and stale connections, by reason",
+                {{"reason", std::string(nats::to_string(static_cast<nats::connect_failure_reason>(i)))}},
+                [c, i] { return static_cast<double>(c->stats().connect_failures[i]); }));
         cb(mt::counter, "router_nats_messages_in_total", "Messages received from NATS",
            [c] { return static_cast<double>(c->stats().in_msgs); });
         cb(mt::counter, "router_nats_messages_out_total", "Messages published to NATS",
@@ -250,6 +259,8 @@ struct router_service::impl
            [self] { return static_cast<double>(self->pipeline->tenants().size()); });
         cb(mt::counter, "router_tenant_evictions_total", "Idle tenants whose state was dropped to make room",
            [self] { return static_cast<double>(self->pipeline->tenants().evictions()); });
+        cb(mt::gauge, "router_idempotency_entries", "Replies the idempotency stores of all tenants hold",
+           [n = idempotency_entries] { return static_cast<double>(n->load(std::memory_order_relaxed)); });
     }
 };
 

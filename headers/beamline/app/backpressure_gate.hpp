@@ -95,8 +95,12 @@ private:
     std::function<std::uint64_t()> consumer_pending_;
     std::uint64_t activations_published_ = 0;
     clock::time_point last_evaluation_;
-    double active_seconds_ = 0; ///< time spent active, counted between evaluations
+    double active_seconds_ = 0;  ///< time spent active, counted between evaluations
+    double warning_seconds_ = 0; ///< time spent in warning, likewise
+    std::optional<clock::time_point> active_since_; ///< when the current overload became active
     void count_active_time(clock::time_point now);
+    void note_transition(router::backpressure_state before, router::backpressure_state after, clock::time_point now);
+    static std::vector<double> recovery_buckets();
 
     std::atomic<router::backpressure_state> state_{router::backpressure_state::inactive};
     std::atomic<std::uint32_t> retry_after_ms_{0};
@@ -104,7 +108,9 @@ private:
     metrics::counter& rejections_;
     metrics::counter& activations_metric_;
     metrics::gauge& state_metric_;
+    metrics::histogram& recovery_metric_;
     metrics::callback_registration active_seconds_metric_;
+    metrics::callback_registration warning_seconds_metric_;
     /// Atomic: the results consumer's series is registered from its thread while evaluations run.
     std::array<std::atomic<metrics::gauge*>, router::backpressure_input_count> input_metric_{};
 };

@@ -6,7 +6,10 @@
 #include "beamline/router/decide_pipeline.hpp"
 
 #include <array>
+#include <atomic>
 #include <cstddef>
+#include <memory>
+#include <vector>
 
 namespace beamline::app
 {
@@ -26,6 +29,17 @@ public:
                             const router::breaker_transition& t) noexcept override;
 
 private:
+    /// Accepted requests by the sources of (trace_id, tenant_id, version): one relaxed increment
+    /// per decision, on a per-combination cell; the per-field series add the cells up at scrape.
+    static constexpr std::size_t sources = router::field_source_count;
+    using source_cells = std::array<std::atomic<std::uint64_t>, sources * sources * sources>;
+    static std::size_t cell_of(const router::correlation_sources& s) noexcept
+    {
+        return (static_cast<std::size_t>(s.trace_id) * sources + static_cast<std::size_t>(s.tenant_id)) * sources +
+               static_cast<std::size_t>(s.version);
+    }
+    void register_correlation_sources();
+
     static constexpr std::size_t reply_errors = 7;
     static constexpr std::size_t decision_reasons = 4;
     static constexpr std::size_t publish_refusals = 4;
@@ -48,6 +62,9 @@ private:
     metrics::counter& rate_limited_;
     metrics::counter& idem_hits_;
     metrics::counter& idem_conflicts_;
+    metrics::counter& idem_misses_;
+    std::unique_ptr<source_cells> source_cells_ = std::make_unique<source_cells>();
+    std::vector<metrics::callback_registration> source_series_;
 };
 
 } // namespace beamline::app

@@ -130,6 +130,13 @@ BOOST_AUTO_TEST_CASE(admits_everything_until_active_then_only_up_to_the_low_mark
     BOOST_TEST(!f.gate->active());
     // Active from the evaluation at 500 ms to the one at 1600 ms that recovered: 1.1 s.
     BOOST_TEST(series(f.reg, "router_backpressure_active_seconds_total") == 1.1, boost::test_tools::tolerance(1e-6));
+    // In warning from the first evaluation (0 ms) to the one at 500 ms that activated.
+    BOOST_TEST(series(f.reg, "router_backpressure_warning_seconds_total") == 0.5, boost::test_tools::tolerance(1e-6));
+    // One recovery, of the 1.1 s it was active, in the bucket up to 2 s.
+    BOOST_TEST(series(f.reg, "router_backpressure_recovery_seconds_count") == 1);
+    BOOST_TEST(series(f.reg, "router_backpressure_recovery_seconds_sum") == 1.1, boost::test_tools::tolerance(1e-6));
+    BOOST_TEST(series(f.reg, R"(router_backpressure_recovery_seconds_bucket{le="1"})") == 0);
+    BOOST_TEST(series(f.reg, R"(router_backpressure_recovery_seconds_bucket{le="2"})") == 1);
     BOOST_TEST(series(f.reg, "router_backpressure_state") == 0);
     BOOST_TEST(!f.gate->admit(100));
 }
