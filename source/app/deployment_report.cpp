@@ -57,11 +57,17 @@ public:
         return now;
     }
 
+    /// The q-quantile of a histogram's observations in the window.
+    std::optional<double> quantile(std::string_view name, double q) const
+    {
+        auto buckets = in_.metrics.buckets(name);
+        if (in_.earlier) buckets = metrics::bucket_delta(buckets, in_.earlier->buckets(name));
+        return metrics::histogram_quantile(q, buckets);
+    }
+
     std::optional<double> latency_quantile_ms(double q) const
     {
-        auto buckets = in_.metrics.buckets("router_decide_latency_seconds");
-        if (in_.earlier) buckets = metrics::bucket_delta(buckets, in_.earlier->buckets("router_decide_latency_seconds"));
-        auto s = metrics::histogram_quantile(q, buckets);
+        auto s = quantile("router_decide_latency_seconds", q);
         if (!s) return std::nullopt;
         return *s * 1000.0;
     }
@@ -197,14 +203,54 @@ deployment_report build_report(const report_inputs& in)
     if (reconnects && window > 0) reconnects_per_day = *reconnects * 86400.0 / window;
     add("nats_reconnects_per_day", "NATS reconnects per day", reconnects_per_day, "/day");
 
-    auto bp_active = m.increase("router_backpressure_active_seconds_total");
-    std::optional<double> bp_share;
-    if (bp_active && window > 0) bp_share = std::min(100.0, 100.0 * *bp_active / window);
-    add("backpressure_active_pct", "Backpressure active (share of time)", bp_share, "%");
+    add("nats_connection_failures", "NATS connection failures", m.increase("router_nats_connection_failures_total"), "");
+    for (std::string_view reason : {"tls", "auth", "refused", "timeout", "stale", "other"})
+        add("nats_connection_failures_" + std::string(reason), "  of which " + std::string(reason),
+            m.increase("router_nats_connection_failures_total", {{"reason", reason}}), "");
 
-    add("consumer_pending", "JetStream consumer lag (pending)", m.gauge("router_results_consumer_pending"), "msgs");
+    auto share_of_window = [&](std::optional<double> seconds) -> std::optional<double>
+    { return seconds && window > 0 ? std::optional<double>(std::min(100.0, 100.0 * *seconds / window)) : std::nullopt; };
+    auto bp_share = share_of_window(m.increase("router_backpressure_active_seconds_total"));
+    add("backpressure_active_pct", "Backpressure active (share of time)", bp_share, "%");
+    add("backpressure_warning_pct", "Backpressure warning (share of time)",
+        share_of_window(m.increase("router_backpressure_warning_seconds_total")), "%");
+    add("backpressure_activations", "Backpressure triggers (activations)",
+        m.increase("router_backpressure_activations_total"), "");
+    {
+        auto p95 = m.quantile("router_backpressure_recovery_seconds", 0.95);
+        add("backpressure_recovery_p95_s", "Backpressure recovery time p95", p95, "s",
+            p95 || !in.metrics.sum("router_backpressure_recovery_seconds_count") ? "" : "no recovery in the window");
+    }
+
+    add("consumer_pending", "JetStream consumer lag (pending)", m.gauge("router_jetstream_consumer_pending"), "msgs");
     add("redeliveries", "JetStream redeliveries", m.increase("router_results_redeliveries_total"), "");
     add("maxdeliver_exhausted", "MaxDeliver exhaustions", m.increase("router_results_maxdeliver_exhausted_total"), "");
+
+    // CP2 data: header usage, idempotency patterns, correlation key usage.
+    for (std::string_view field : {"trace_id", "tenant_id", "version"})
+        for (std::string_view source : {"header", "payload", "subject", "absent"})
+            if (auto n = m.increase("router_correlation_source_total", {{"field", field}, {"source", source}}))
+                add(std::string(field) + "_from_" + std::string(source),
+                    "Decide requests with " + std::string(field) + " from " + std::string(source), n, "");
+    auto idem_hits = m.increase("router_idempotency_hits_total");
+    auto idem_misses = m.increase("router_idempotency_misses_total");
+    auto idem_conflicts = m.increase("router_idempotency_conflicts_total");
+    add("idempotency_hits", "Idempotency store hits (replays)", idem_hits, "");
+    add("idempotency_misses", "Idempotency store misses", idem_misses, "");
+    add("idempotency_conflicts", "Idempotency conflicts", idem_conflicts, "");
+    add("idempotency_entries", "Idempotency store size", m.gauge("router_idempotency_entries"), "");
+    {
+        std::optional<double> duplicate_pct;
+        if (idem_hits && idem_misses && idem_conflicts && *idem_hits + *idem_misses + *idem_conflicts > 0)
+            duplicate_pct = 100.0 * (*idem_hits + *idem_conflicts) / (*idem_hits + *idem_misses + *idem_conflicts);
+        add("idempotency_duplicate_pct", "Duplicate rate (of requests with a key)", duplicate_pct, "%",
+            duplicate_pct || !idem_hits ? "" : "no request with an idempotency key in the window");
+    }
+    for (std::string_view keys : {"assignment_id", "request_id", "both"})
+        add("results_keyed_by_" + std::string(keys),
+            keys == "both" ? std::string("Results with assignment_id and request_id")
+                           : "Results with " + std::string(keys) + " only",
+            m.increase("router_results_correlation_total", {{"keys", keys}}), "");
 
     std::optional<double> uptime_pct;
     auto start = in.metrics.sum("process_start_time_seconds");

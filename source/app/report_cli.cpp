@@ -27,8 +27,10 @@ namespace
 constexpr const char* usage =
     "usage: beamline_router report [--since DURATION] [--json] [--baseline FILE] [--nats-monitor URL]\n"
     "  Prints the deployment checklist's figures (RPS, p95/p99, memory, error rate, errors by type,\n"
-    "  NATS reconnects per day, backpressure share of time, JetStream lag, redeliveries, MaxDeliver\n"
-    "  exhaustions) and the first-week success criteria as PASS/FAIL/UNKNOWN lines.\n"
+    "  NATS reconnects per day and connection failures by reason, backpressure share of time,\n"
+    "  triggers and recovery, JetStream lag, redeliveries, MaxDeliver exhaustions; for CP2: where\n"
+    "  trace_id, tenant_id and version came from, idempotency hits/misses/conflicts/size, results by\n"
+    "  correlation key) and the first-week success criteria as PASS/FAIL/UNKNOWN lines.\n"
     "  --since 5m      take two readings 5 minutes apart and judge the interval (default: the\n"
     "                  router's counters since it started)\n"
     "  --json          also write _artifacts/report_<timestamp>.json (ARTIFACTS_DIR overrides)\n"

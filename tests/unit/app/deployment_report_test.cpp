@@ -141,4 +141,48 @@ BOOST_AUTO_TEST_CASE(json_carries_figures_and_verdicts)
     BOOST_TEST(o.at("pass").as_bool());
 }
 
+BOOST_AUTO_TEST_CASE(the_checklists_cp2_figures_come_from_their_series_over_the_window)
+{
+    auto text = [](int scale) {
+        auto n = [scale](int v) { return std::to_string(v * scale); };
+        std::string t = metrics_text(100 * scale, 0, 0, 0);
+        t += "router_correlation_source_total{field=\"trace_id\",source=\"header\"} " + n(3) + "\n";
+        t += "router_correlation_source_total{field=\"trace_id\",source=\"absent\"} " + n(7) + "\n";
+        t += "router_idempotency_hits_total " + n(1) + "\n";
+        t += "router_idempotency_misses_total " + n(6) + "\n";
+        t += "router_idempotency_conflicts_total " + n(1) + "\n";
+        t += "router_idempotency_entries 42\n";
+        t += "router_results_correlation_total{keys=\"both\"} " + n(5) + "\n";
+        t += "router_nats_connection_failures_total{reason=\"refused\"} " + n(4) + "\n";
+        t += "router_nats_connection_failures_total{reason=\"tls\"} " + n(1) + "\n";
+        t += "router_backpressure_warning_seconds_total " + n(10) + "\n";
+        t += "router_backpressure_activations_total " + n(2) + "\n";
+        t += "router_backpressure_recovery_seconds_bucket{le=\"5\"} 0\n";
+        t += "router_backpressure_recovery_seconds_bucket{le=\"10\"} " + n(2) + "\n";
+        t += "router_backpressure_recovery_seconds_bucket{le=\"+Inf\"} " + n(2) + "\n";
+        t += "router_backpressure_recovery_seconds_count " + n(2) + "\n";
+        t += "router_jetstream_consumer_pending{stream=\"S\",consumer=\"C\"} 17\n";
+        return t;
+    };
+    report_inputs in;
+    in.earlier = read(text(1));
+    in.metrics = read(text(2));
+    in.interval_s = 100;
+    auto r = build_report(in);
+    BOOST_TEST(*r.figure("trace_id_from_header")->value == 3.0);
+    BOOST_TEST(*r.figure("trace_id_from_absent")->value == 7.0);
+    BOOST_TEST(!r.figure("trace_id_from_payload")); // a series the router does not export: no figure
+    BOOST_TEST(*r.figure("idempotency_misses")->value == 6.0);
+    BOOST_TEST(*r.figure("idempotency_duplicate_pct")->value == 25.0); // (1 + 1) of 8
+    BOOST_TEST(*r.figure("idempotency_entries")->value == 42.0);       // a gauge: as read
+    BOOST_TEST(*r.figure("results_keyed_by_both")->value == 5.0);
+    BOOST_TEST(!r.figure("results_keyed_by_request_id")->value.has_value());
+    BOOST_TEST(*r.figure("nats_connection_failures")->value == 5.0);
+    BOOST_TEST(*r.figure("nats_connection_failures_refused")->value == 4.0);
+    BOOST_TEST(*r.figure("backpressure_warning_pct")->value == 10.0);
+    BOOST_TEST(*r.figure("backpressure_activations")->value == 2.0);
+    BOOST_TEST(*r.figure("backpressure_recovery_p95_s")->value == 9.75, boost::test_tools::tolerance(1e-9));
+    BOOST_TEST(*r.figure("consumer_pending")->value == 17.0);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
