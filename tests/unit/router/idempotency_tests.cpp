@@ -133,7 +133,7 @@ BOOST_AUTO_TEST_CASE(conflict_is_refused_as_idempotency_violation)
 
 BOOST_AUTO_TEST_CASE(entries_expire_after_the_ttl)
 {
-    idempotency_store store(idempotency_store::limits{100s, 10});
+    idempotency_store store(idempotency_store::limits{100s, 10, {}});
     check_lives_exactly(store, 100s, fingerprint(base));
 
     // after expiry a different request may use the key again
@@ -157,7 +157,7 @@ BOOST_AUTO_TEST_CASE(default_ttl_is_an_hour)
 BOOST_AUTO_TEST_CASE(store_is_bounded_evicting_expired_then_oldest)
 {
     fake_clock clock;
-    idempotency_store store(idempotency_store::limits{100s, 3});
+    idempotency_store store(idempotency_store::limits{100s, 3, {}});
     request_fingerprint f = fingerprint(base);
     store.remember("a", f, "A", clock.now);
     clock.advance(60s);
@@ -184,7 +184,7 @@ BOOST_AUTO_TEST_CASE(store_is_bounded_evicting_expired_then_oldest)
 BOOST_AUTO_TEST_CASE(remembering_a_key_again_replaces_it)
 {
     fake_clock clock;
-    idempotency_store store(idempotency_store::limits{100s, 2});
+    idempotency_store store(idempotency_store::limits{100s, 2, {}});
     request_fingerprint f = fingerprint(base);
     store.remember("a", f, "first", clock.now);
     store.remember("a", f, "second", clock.now);
