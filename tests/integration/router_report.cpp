@@ -201,9 +201,9 @@ BOOST_AUTO_TEST_CASE(a_known_mix_of_traffic_reads_back_exactly_on_metrics_and_in
     BOOST_TEST_REQUIRE(f.metric_reaches("router_results_total", {{"outcome", "acked"}}, 6));
     BOOST_TEST_REQUIRE(eventually([&] { return f.results_settled(); }, 30s));
 
-    // A NATS restart: attempts are refused while it is down, then the router reconnects. SIGKILL:
-    // the listener and the connections go at once, so no attempt meets a server half shut down.
-    f.server.kill();
+    // A NATS restart: attempts are refused while it is down, then the router reconnects. A
+    // graceful stop, so JetStream keeps the consumer's acks (after SIGKILL it may redeliver).
+    f.server.stop();
     BOOST_TEST_REQUIRE(f.metric_reaches("router_nats_connection_failures_total", {{"reason", "refused"}}, 1));
     f.server.start();
     f.wait_reconnected(1);
