@@ -272,6 +272,7 @@ BOOST_AUTO_TEST_CASE(a_known_mix_of_traffic_reads_back_exactly_on_metrics_and_in
     auto run = run_shell("ARTIFACTS_DIR='" + artifacts.string() + "' BEAMLINE_HTTP_LISTEN=" + f.router->http_listen() +
                          " BEAMLINE_NATS_MONITOR_URL=http://127.0.0.1:" + std::to_string(f.server.monitor_port()) +
                          " '" + BEAMLINE_BINARY_DIR + "/beamline_router' report --json");
+    BOOST_TEST_MESSAGE(run.output); // the table an operator reads (--log_level=message)
     BOOST_TEST_INFO(run.output);
     BOOST_TEST(run.exit_code == 1); // criteria fail: the error rate and the reconnects
     fs::path written;
