@@ -231,7 +231,9 @@ deployment_report build_report(const report_inputs& in)
         for (std::string_view source : {"header", "payload", "subject", "absent"})
             if (auto n = m.increase("router_correlation_source_total", {{"field", field}, {"source", source}}))
                 add(std::string(field) + "_from_" + std::string(source),
-                    "Decide requests with " + std::string(field) + " from " + std::string(source), n, "");
+                    source == "absent" ? "Decide requests without " + std::string(field)
+                                       : "Decide requests, " + std::string(field) + " by " + std::string(source),
+                    n, "");
     auto idem_hits = m.increase("router_idempotency_hits_total");
     auto idem_misses = m.increase("router_idempotency_misses_total");
     auto idem_conflicts = m.increase("router_idempotency_conflicts_total");
