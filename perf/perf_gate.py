@@ -140,6 +140,12 @@ def update_baseline(baseline_path, baseline_doc, policy, candidate):
             if not is_number(value):
                 raise Unusable(f"candidate has no number for {rule['metric']}")
             store(recorded, rule["metric"], value)
+    # Figures no rule judges but readers of the baseline use (the deployment report compares a
+    # live router's p95/p99 with the open-loop scenario's).
+    for metric in policy.get("record", []):
+        value = lookup(candidate, metric)
+        if is_number(value):
+            store(recorded, metric, value)
     baseline_doc.setdefault("variants", {})[variant] = recorded
     baseline_doc["placeholder"] = any(v.get("placeholder") for v in baseline_doc["variants"].values())
     with open(baseline_path, "w") as f:

@@ -63,6 +63,17 @@ echo '{"schema": "beamline.perf.baseline.v1", "placeholder": false, "variants": 
 candidate "$WORK/good.json"
 expect 0 "recording a baseline" -- --update-baseline "$WORK/good.json"
 
+# The figures the policy records without judging (the deployment report reads the open-loop p99).
+candidate "$WORK/recorded.json" 'scenarios.open_10000.router={"p95": 800.0, "p99": 950.0}'
+cp "$WORK/baseline.json" "$WORK/baseline.kept"
+expect 0 "recording a baseline with the router's open-loop latencies" -- --update-baseline "$WORK/recorded.json"
+if [ "$("$PYTHON" -c 'import json,sys; print(json.load(open(sys.argv[1]))["variants"]["plain"]["scenarios"]["open_10000"]["router"]["p99"])' "$WORK/baseline.json")" != 950.0 ]; then
+    echo "FAIL: --update-baseline did not record scenarios.open_10000.router.p99"; FAILURES=$((FAILURES + 1))
+else
+    echo "ok: --update-baseline records the policy's 'record' figures"
+fi
+cp "$WORK/baseline.kept" "$WORK/baseline.json"
+
 candidate "$WORK/same.json"
 expect 0 "the baseline's own figures pass" --output-has "PASS" -- "$WORK/same.json"
 

@@ -90,17 +90,20 @@ std::optional<double> number_at(const json::value& v, std::initializer_list<std:
     return cur->to_number<double>();
 }
 
-/// The baseline's figure for a key, from the plain variant's router section.
+/// The baseline's figure for a key. Latencies come from the open-loop scenario as the benchmark
+/// writes it (microseconds, `scenarios.open_10000.router.p99`); a hand-written baseline may give
+/// `router.p99_ms` instead.
 std::optional<double> baseline_of(const report_inputs& in, std::string_view key)
 {
     if (!in.baseline) return std::nullopt;
     if (key == "rss_mb") return number_at(*in.baseline, {"variants", "plain", "router", "rss_load_mb"});
-    if (key == "p99_ms")
-    {
-        if (auto v = number_at(*in.baseline, {"variants", "plain", "scenarios", "open_10000", "router", "p99_ms"})) return v;
-        return number_at(*in.baseline, {"variants", "plain", "router", "p99_ms"});
-    }
-    if (key == "p95_ms") return number_at(*in.baseline, {"variants", "plain", "scenarios", "open_10000", "router", "p95_ms"});
+    const auto latency_ms = [&](std::string_view bench_key, std::string_view ms_key) -> std::optional<double> {
+        if (auto us = number_at(*in.baseline, {"variants", "plain", "scenarios", "open_10000", "router", bench_key}))
+            return *us / 1000.0;
+        return number_at(*in.baseline, {"variants", "plain", "router", ms_key});
+    };
+    if (key == "p99_ms") return latency_ms("p99", "p99_ms");
+    if (key == "p95_ms") return latency_ms("p95", "p95_ms");
     return std::nullopt;
 }
 

@@ -126,6 +126,21 @@ BOOST_AUTO_TEST_CASE(the_baseline_decides_the_performance_verdict)
     BOOST_TEST(*r.figure("rss_mb")->baseline == 17.0);
 }
 
+BOOST_AUTO_TEST_CASE(the_benchmark_baseline_gives_latencies_in_microseconds)
+{
+    report_inputs in;
+    in.metrics = read(metrics_text(1000, 0, 0, 0));
+    in.status = json::parse(R"({"uptime_s":100})");
+    in.now_unix_s = 100;
+    // The shape perf_gate.py --update-baseline records from a bench_router.sh artifact.
+    in.baseline = json::parse(
+        R"({"variants":{"plain":{"scenarios":{"open_10000":{"router":{"p95":8200.0,"p99":9500.0}}}}}})");
+    auto r = build_report(in);
+    BOOST_TEST(*r.figure("p99_ms")->baseline == 9.5, boost::test_tools::tolerance(1e-9));
+    BOOST_TEST(*r.figure("p95_ms")->baseline == 8.2, boost::test_tools::tolerance(1e-9));
+    BOOST_TEST((verdict(r, "Performance").result == verdict_result::pass));
+}
+
 BOOST_AUTO_TEST_CASE(json_carries_figures_and_verdicts)
 {
     report_inputs in;
