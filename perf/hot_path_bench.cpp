@@ -1,7 +1,9 @@
 // Microbenchmarks of the decide hot path, one piece at a time, in one process:
 //   parse_frame (a MSG with a decide body), parse_decide_request (intake), select_provider
 //   (weighted, and a sticky hit), append_decide_success (reply encoding), and the whole
-//   decide_engine (intake + decide) on one tenant; intake also with a 4 KiB prompt.
+//   decide_engine (intake + decide) on one tenant; intake also with a 4 KiB prompt; and the two
+//   per-tenant lookups of every decide (policy_store::get, tenant_registry::acquire) over 1,000 and
+//   50,000 tenants taken in turn, as the bench's load generator spreads requests.
 // Prints ns of this thread's CPU per call (median of several batches; CPU time, not wall time, so a
 // neighbour's load moves it less) and a JSON line; figures, never assertions.
 //
@@ -12,6 +14,9 @@
 #include "beamline/router/decide_reply.hpp"
 #include "beamline/router/policy.hpp"
 #include "beamline/router/selection.hpp"
+#include "beamline/router/tenant_registry.hpp"
+
+#include <boost/asio/io_context.hpp>
 
 #include <algorithm>
 #include <chrono>
@@ -98,7 +103,10 @@ int main(int argc, char** argv)
     const router::policy& pol = *parsed_policy;
 
     // A policy store on disk for the whole-engine figure.
-    auto dir = std::filesystem::temp_directory_path() / ("beamline-hotpath-" + std::to_string(::getpid()));
+    // In memory when the host has /dev/shm: 50,000 policy files on a shared disk take minutes.
+    const std::filesystem::path base =
+        std::filesystem::is_directory("/dev/shm") ? std::filesystem::path("/dev/shm") : std::filesystem::temp_directory_path();
+    auto dir = base / ("beamline-hotpath-" + std::to_string(::getpid()));
     std::filesystem::create_directories(dir / "acme");
     std::ofstream(dir / "acme" / "default.json") << policy_json;
     router::policy_store store(dir);
@@ -158,6 +166,35 @@ int main(int argc, char** argv)
                         if (req) engine.decide(*req, tenant, std::chrono::steady_clock::now(), o);
                         return o.reply.size();
                     })});
+    for (std::size_t tenants : {std::size_t{1000}, std::size_t{50000}})
+    {
+        auto many = dir / ("tenants-" + std::to_string(tenants));
+        std::vector<std::string> ids;
+        for (std::size_t t = 0; t < tenants; ++t)
+        {
+            ids.push_back("t-" + std::to_string(t));
+            std::filesystem::create_directories(many / ids.back());
+            std::ofstream(many / ids.back() / "default.json") << policy_json;
+        }
+        router::policy_store many_store(many);
+        many_store.load_directory();
+        boost::asio::io_context io;
+        router::tenant_registry registry(io.get_executor(), {}, 7);
+        for (const auto& id : ids)
+            registry.acquire(id, true, now);
+        std::size_t next = 0;
+        static std::string names[2][2] = {{"policy_store::get, 1,000 tenants", "tenant_registry::acquire, 1,000 tenants"},
+                                          {"policy_store::get, 50,000 tenants", "tenant_registry::acquire, 50,000 tenants"}};
+        const int which = tenants == 1000 ? 0 : 1;
+        rows.push_back({names[which][0].c_str(), measure(iterations, batches, [&] {
+                            auto p = many_store.get(ids[next++ % tenants], "default");
+                            return p ? p->providers.size() : 0;
+                        })});
+        rows.push_back({names[which][1].c_str(), measure(iterations, batches, [&] {
+                            auto a = registry.acquire(ids[next++ % tenants], false, now);
+                            return static_cast<std::size_t>(a.verdict);
+                        })});
+    }
     std::filesystem::remove_all(dir);
 
     std::printf("%-44s %12s\n", "hot-path piece", "CPU ns per call");
