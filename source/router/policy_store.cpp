@@ -1,5 +1,6 @@
 #include <beamline/router/policy_store.hpp>
 #include <beamline/router/ids.hpp>
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
@@ -185,6 +186,7 @@ load_report policy_store::load_directory()
             if (now == next.end() || !now->second.contains(policy_id))
                 report.removed.push_back(tenant_id + "/" + policy_id);
     }
+    std::sort(report.removed.begin(), report.removed.end()); // the snapshot is hashed; the report is read by people
     snapshot_.store(std::make_shared<const snapshot>(std::move(next)));
     return report;
 }
@@ -239,12 +241,21 @@ std::vector<policy_listing> policy_store::list(std::string_view tenant_id) const
 {
     auto snap = current();
     std::vector<policy_listing> out;
-    for (const auto& [tenant, policies] : *snap)
+    auto add = [&](const std::string& tenant, const tenant_policies& policies)
     {
-        if (!tenant_id.empty() && tenant != tenant_id) continue;
         for (const auto& [id, ptr] : policies)
             out.push_back({tenant, id, ptr->version});
+    };
+    if (!tenant_id.empty())
+    {
+        if (auto found = snap->find(tenant_id); found != snap->end()) add(found->first, found->second);
+        return out;
     }
+    for (const auto& [tenant, policies] : *snap)
+        add(tenant, policies);
+    // Tenants are hashed; the listing is ordered by tenant, then (within a tenant, already) by policy id.
+    std::stable_sort(out.begin(), out.end(),
+                     [](const policy_listing& a, const policy_listing& b) { return a.tenant_id < b.tenant_id; });
     return out;
 }
 

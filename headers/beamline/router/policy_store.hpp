@@ -21,6 +21,7 @@
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 namespace beamline::router
@@ -63,7 +64,7 @@ public:
     /// (Re)reads every `<tenant>/<policy>.json` under the directory; safe while readers run.
     load_report load_directory();
 
-    /// The policy in service, or null. Cheap: two map lookups and a refcount increment or two.
+    /// The policy in service, or null. Cheap: a hash probe, a map lookup and a refcount increment or two.
     policy_ptr get(std::string_view tenant_id, std::string_view policy_id) const;
 
     /// Validates `json`, writes it atomically to its file (temp file, fsync, rename), then serves
@@ -78,8 +79,15 @@ public:
     std::vector<policy_listing> list(std::string_view tenant_id = {}) const;
 
 private:
+    struct id_hash
+    {
+        using is_transparent = void;
+        std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+    };
     using tenant_policies = std::map<std::string, policy_ptr, std::less<>>;
-    using snapshot = std::map<std::string, tenant_policies, std::less<>>;
+    /// Hashed by tenant: every decide looks its tenant up here, and an ordered map of 50,000
+    /// tenants costs 16 string compares on cold nodes per lookup (`list` sorts instead).
+    using snapshot = std::unordered_map<std::string, tenant_policies, id_hash, std::equal_to<>>;
 
     std::shared_ptr<const snapshot> current() const { return snapshot_.load(); }
 

@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <atomic>
 #include "source_tree.hpp"
 #include <beamline/router/policy_store.hpp>
@@ -221,6 +222,38 @@ BOOST_AUTO_TEST_CASE(the_bundled_policy_set_loads)
     BOOST_TEST(store.get("default", "default"));
     BOOST_TEST(store.get("acme", "premium"));
     BOOST_TEST(store.get("legacy", "default"));
+}
+
+BOOST_AUTO_TEST_CASE(listings_and_load_reports_are_ordered_with_many_tenants)
+{
+    // Tenants are hashed for lookups; listings and reports must still read in order.
+    temp_dir dir;
+    std::vector<std::string> tenants;
+    for (int t = 0; t < 64; ++t)
+        tenants.push_back("t-" + std::to_string(t));
+    for (const auto& t : tenants)
+    {
+        dir.write(fs::path(t) / "b.json", good_v1);
+        dir.write(fs::path(t) / "a.json", good_v2);
+    }
+    policy_store store(dir.path);
+    BOOST_TEST_REQUIRE(store.load_directory().loaded == 128u);
+    auto all = store.list();
+    BOOST_TEST_REQUIRE(all.size() == 128u);
+    for (std::size_t i = 1; i < all.size(); ++i)
+    {
+        const auto &before = all[i - 1], &after = all[i];
+        BOOST_TEST((before.tenant_id < after.tenant_id ||
+                    (before.tenant_id == after.tenant_id && before.policy_id < after.policy_id)),
+                   before.tenant_id << "/" << before.policy_id << " before " << after.tenant_id << "/" << after.policy_id);
+    }
+    BOOST_TEST(store.get("t-63", "a")->version == "2");
+
+    for (const auto& t : tenants)
+        fs::remove(dir.path / t / "b.json");
+    auto report = store.load_directory();
+    BOOST_TEST_REQUIRE(report.removed.size() == 64u);
+    BOOST_TEST(std::is_sorted(report.removed.begin(), report.removed.end()));
 }
 
 BOOST_AUTO_TEST_SUITE_END()
