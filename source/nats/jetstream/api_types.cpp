@@ -3,6 +3,9 @@
 #include <boost/json.hpp>
 
 #include <array>
+#include <cmath>
+#include <limits>
+#include <utility>
 
 namespace beamline::nats::jetstream
 {
@@ -31,16 +34,40 @@ bool read(const json::object& o, std::string_view key, std::string& out)
     return true;
 }
 
+/// A JSON number as `Int` when it is a whole number `Int` holds. Anything else is a malformed
+/// reply: casting an out-of-range double is undefined behaviour, and a count or limit that wrapped
+/// around would be believed.
+template <class Int>
+bool to_integer(const json::value& v, Int& out)
+{
+    if (v.is_uint64())
+    {
+        if (!std::in_range<Int>(v.get_uint64())) return false;
+        out = static_cast<Int>(v.get_uint64());
+        return true;
+    }
+    if (v.is_int64())
+    {
+        if (!std::in_range<Int>(v.get_int64())) return false;
+        out = static_cast<Int>(v.get_int64());
+        return true;
+    }
+    if (!v.is_double()) return false;
+    const double d = v.get_double();
+    // max() + 1 is a power of two, exact as a double (max() itself may round up to it).
+    constexpr double above_max = static_cast<double>(std::numeric_limits<Int>::max() / 2 + 1) * 2.0;
+    if (!(d >= static_cast<double>(std::numeric_limits<Int>::min()) && d < above_max) || d != std::trunc(d))
+        return false;
+    out = static_cast<Int>(d);
+    return true;
+}
+
 template <class Int>
 bool read(const json::object& o, std::string_view key, Int& out)
 {
     const json::value* v = member(o, key);
     if (!v || v->is_null()) return true;
-    if (v->is_uint64()) out = static_cast<Int>(v->get_uint64());
-    else if (v->is_int64()) out = static_cast<Int>(v->get_int64());
-    else if (v->is_double()) out = static_cast<Int>(v->get_double());
-    else return false;
-    return true;
+    return to_integer(*v, out);
 }
 
 bool read(const json::object& o, std::string_view key, bool& out)
@@ -250,8 +277,9 @@ std::error_code from_json(const json::object& o, consumer_info& out)
         if (const json::value* b = member(*cfg, "backoff"); b && b->is_array())
             for (const auto& d : b->get_array())
             {
-                if (!d.is_number()) return invalid();
-                c.backoff.push_back(from_ns(d.to_number<std::int64_t>()));
+                std::int64_t ns = 0;
+                if (!to_integer(d, ns)) return invalid();
+                c.backoff.push_back(from_ns(ns));
             }
     }
     return {};

@@ -126,6 +126,32 @@ BOOST_AUTO_TEST_CASE(consumer_request_and_info)
     BOOST_TEST(from_json(json::parse(R"({"stream_name":"S"})").as_object(), nameless) == js_errc::invalid_reply);
 }
 
+BOOST_AUTO_TEST_CASE(a_number_that_does_not_fit_its_field_is_an_invalid_reply)
+{
+    // Found by the jetstream_api_reply fuzz target: a double out of a field's range was cast
+    // (undefined behaviour), and a fractional backoff made to_number throw out of from_json.
+    for (const char* bad : {R"({"stream":"T","seq":3.3e70})", R"({"stream":"T","seq":-1})",
+                            R"({"stream":"T","seq":1.5})", R"({"stream":"T","seq":1.8446744073709552e19})"})
+    {
+        auto a = parse_pub_ack(bad);
+        BOOST_TEST(a.ec == js_errc::invalid_reply, bad);
+    }
+    auto whole = parse_pub_ack(R"({"stream":"T","seq":7.0})");
+    BOOST_TEST_REQUIRE(!whole.ec);
+    BOOST_TEST(whole.value.seq == 7u);
+
+    stream_config c;
+    BOOST_TEST(from_json(json::parse(R"({"name":"S","num_replicas":4294967297})").as_object(), c) ==
+               js_errc::invalid_reply);
+    BOOST_TEST(from_json(json::parse(R"({"name":"S","max_age":1e300})").as_object(), c) == js_errc::invalid_reply);
+    for (const char* backoff : {"[1.5]", "[1e300]", "[18446744073709551615]"})
+    {
+        consumer_info ci;
+        auto info = json::parse(std::string(R"({"name":"c","config":{"backoff":)") + backoff + "}}").as_object();
+        BOOST_TEST(from_json(info, ci) == js_errc::invalid_reply, backoff);
+    }
+}
+
 BOOST_AUTO_TEST_CASE(stored_message_is_base64_decoded)
 {
     json::object o = json::parse(R"({"message":{"subject":"t.x","seq":4,"hdrs":"TkFUUy8xLjANCktWOiAxDQoNCg==","data":"aGk=","time":"t"}})").as_object();
