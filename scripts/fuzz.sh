@@ -5,8 +5,9 @@
 #     --seconds N   run each target for N seconds (default 30)
 #     --runs N      also stop each target after N executions (a long run: --runs 10000000
 #                   --seconds 1800 stops at whichever comes first)
-#     TARGET        nats_parser, nats_headers, decide_request, policy, config, http_request
-#                   (default: every target)
+#     TARGET        nats_parser, nats_headers, decide_request, policy, config, http_request,
+#                   jetstream_ack, jetstream_pull_status, jetstream_api_reply, exec_result
+#                   (default: every target, one per directory of tests/fuzz/corpus)
 # Exit: 0 when every target ran clean, 1 when one crashed, hung, leaked or broke a property (the
 # input is kept as build-fuzz/artifacts/<target>-crash-*; replay it with the target binary).
 # Environment: FUZZ_BUILD_DIR (build-fuzz). Installs clang and libFuzzer when they are missing, so
