@@ -81,6 +81,12 @@ void collect(natsConnection*, natsSubscription*, natsMsg* msg, void* closure)
     st->arrived.notify_all();
 }
 
+void count_one(natsConnection*, natsSubscription*, natsMsg* msg, void* closure)
+{
+    natsMsg_Destroy(msg);
+    ++*static_cast<std::atomic<std::uint64_t>*>(closure);
+}
+
 void answer(natsConnection*, natsSubscription*, natsMsg* msg, void* closure)
 {
     auto* st = static_cast<responder::state*>(closure);
@@ -300,6 +306,18 @@ std::vector<received_message> message_collector::messages() const
 {
     std::lock_guard lock(state_->mutex);
     return state_->messages;
+}
+
+message_counter::message_counter(libnats_peer& peer, const std::string& subject)
+{
+    status_ = subscribe(&subscription_, peer.get(), subject, {}, count_one, count_.get());
+    // No pending limit: a count must not miss what libnats would drop as a slow consumer.
+    if (status_ == NATS_OK) status_ = natsSubscription_SetPendingLimits(subscription_, -1, -1);
+}
+
+message_counter::~message_counter()
+{
+    close_subscription(subscription_);
 }
 
 responder::responder(libnats_peer& peer, const std::string& subject, handler reply_with,

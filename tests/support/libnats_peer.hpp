@@ -10,6 +10,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -141,6 +142,25 @@ private:
     natsSubscription* subscription_ = nullptr;
     natsStatus status_ = NATS_OK;
     std::unique_ptr<state> state_ = std::make_unique<state>();
+};
+
+// A subscription that only counts what it receives: proof that a stream flows through the
+// server, without keeping a firehose in memory.
+class message_counter
+{
+public:
+    message_counter(libnats_peer& peer, const std::string& subject);
+    ~message_counter();
+    message_counter(const message_counter&) = delete;
+    message_counter& operator=(const message_counter&) = delete;
+
+    natsStatus status() const { return status_; }
+    std::uint64_t count() const { return count_->load(); }
+
+private:
+    natsSubscription* subscription_ = nullptr;
+    natsStatus status_ = NATS_OK;
+    std::unique_ptr<std::atomic<std::uint64_t>> count_ = std::make_unique<std::atomic<std::uint64_t>>(0);
 };
 
 // Replies to every request on a subject: by default with the request's own body (an echo).
