@@ -157,6 +157,11 @@ router_process::~router_process()
         ::kill(pid_, SIGKILL);
         ::waitpid(pid_, nullptr, 0);
     }
+    // A sanitizer report in the daemon goes to its log, not to the test's exit code: the daemon is
+    // killed above, so a TSan or ASan build of the suites would otherwise pass over it.
+    if (const std::string text = log(); text.find("Sanitizer: ") != std::string::npos &&
+                                        text.find("SUMMARY: ") != std::string::npos)
+        BOOST_ERROR("the router's log has a sanitizer report");
     if (current_test_failed())
         std::cerr << "----- router log " << (dir_ / "router.log") << " -----\n" << log() << "-----\n";
     std::error_code ignored;
