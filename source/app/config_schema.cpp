@@ -324,6 +324,9 @@ std::vector<key_spec> build_table()
     t.push_back(name(
         "router", "queue_group", "queue group shared by every router instance",
         [](auto& c) -> auto& { return c.router.queue_group; }, name_kind::token));
+    t.push_back(name(
+        "router", "breaker_events_subject", "core subject routers share breaker events on (no queue group)",
+        [](auto& c) -> auto& { return c.router.breaker_events_subject; }, name_kind::publish_subject));
     t.push_back(text(
         "router", "policies_dir", "directory of policy JSON files (relative to the working directory)",
         [](auto& c) -> auto& { return c.router.policies_dir; }, true));
@@ -455,6 +458,9 @@ std::vector<key_spec> build_table()
     t.push_back(text(
         "jetstream", "consumer", "durable consumer shared by every router",
         [](auto& c) -> auto& { return c.jetstream.consumer; }, true));
+    t.push_back(duration_ms(
+        "jetstream", "ack_wait_ms", "how long a delivered result may wait for its ack before redelivery",
+        [](auto& c) -> auto& { return c.jetstream.ack_wait_ms; }, milliseconds(1000)));
     t.push_back(integer(
         "jetstream", "replicas", "replicas of the streams (3 on a three-node cluster)",
         [](auto& c) -> auto& { return c.jetstream.replicas; }, 1, 5));

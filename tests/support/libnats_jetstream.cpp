@@ -47,6 +47,19 @@ natsStatus libnats_jetstream::publish_async(const std::string& subject, const st
     return js_PublishAsyncComplete(js_, &opts);
 }
 
+natsStatus libnats_jetstream::publish_async_each(const std::string& subject, const std::vector<std::string>& bodies,
+                                                 std::int64_t complete_timeout_ms)
+{
+    for (const auto& body : bodies)
+        if (natsStatus s = js_PublishAsync(js_, subject.c_str(), body.data(), static_cast<int>(body.size()), nullptr);
+            s != NATS_OK)
+            return s;
+    jsPubOptions opts;
+    jsPubOptions_Init(&opts);
+    opts.MaxWait = complete_timeout_ms;
+    return js_PublishAsyncComplete(js_, &opts);
+}
+
 natsStatus libnats_jetstream::add_stream(const std::string& name, const std::vector<std::string>& subjects)
 {
     jsStreamConfig cfg;

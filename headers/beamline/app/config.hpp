@@ -45,6 +45,7 @@ struct router_config
 {
     std::string decide_subject = "beamline.router.v1.decide";
     std::string queue_group = "beamline-router";
+    std::string breaker_events_subject = "beamline.router.v1.breaker.events"; // SPEC §14, no queue group
     std::string policies_dir = "./policies";
     unsigned threads = 0; // filled with the number of cores by default_config()
     std::uint64_t max_payload = 1024 * 1024;
@@ -91,6 +92,7 @@ struct jetstream_config
     std::string usage_subject = "beamline.usage.v1.metered";
     std::string dlq_stream = "BEAMLINE_DLQ";
     std::string consumer = "router-results";
+    std::chrono::milliseconds ack_wait_ms{30'000}; // the consumer's ack_wait (SPEC §10)
     std::uint32_t replicas = 1; // 3 on a three-node cluster
 };
 
