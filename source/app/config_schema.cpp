@@ -458,9 +458,6 @@ std::vector<key_spec> build_table()
     t.push_back(text(
         "jetstream", "consumer", "durable consumer shared by every router",
         [](auto& c) -> auto& { return c.jetstream.consumer; }, true));
-    t.push_back(duration_ms(
-        "jetstream", "ack_wait_ms", "how long a delivered result may wait for its ack before redelivery",
-        [](auto& c) -> auto& { return c.jetstream.ack_wait_ms; }, milliseconds(1000)));
     t.push_back(integer(
         "jetstream", "replicas", "replicas of the streams (3 on a three-node cluster)",
         [](auto& c) -> auto& { return c.jetstream.replicas; }, 1, 5));

@@ -196,7 +196,6 @@ struct router_service::impl
         r.names.results_dlq_subject = j.results_subject + ".dlq";
         r.names.decide_dlq_subject = cfg.router.decide_subject + ".dlq";
         r.names.consumer = j.consumer;
-        r.ack_wait = j.ack_wait_ms;
         r.names.replicas = static_cast<int>(j.replicas);
         r.bootstrap = j.bootstrap;
         r.limits.max_payload = cfg.router.max_payload;

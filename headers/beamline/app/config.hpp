@@ -92,7 +92,6 @@ struct jetstream_config
     std::string usage_subject = "beamline.usage.v1.metered";
     std::string dlq_stream = "BEAMLINE_DLQ";
     std::string consumer = "router-results";
-    std::chrono::milliseconds ack_wait_ms{30'000}; // the consumer's ack_wait (SPEC §10)
     std::uint32_t replicas = 1; // 3 on a three-node cluster
 };
 
