@@ -181,6 +181,8 @@ struct router_service::impl
             results = results_service::create(io.get_executor(), client, results_config_from(cfg), reg, std::move(feed));
             // SPEC §12: the results backlog (pending + ack-pending) is a backpressure input.
             bp->set_consumer_pending_source([r = results.get()] { return r->backlog(); });
+            // While active, the consumer pulls one batch at a time (unless its backlog is the cause).
+            results->set_pacing([g = bp.get()] { return g->results_consumer_should_slow(); });
         }
     }
 

@@ -2,6 +2,7 @@
 // publishing ExecResults: exactly one usage event per distinct result, every invalid one
 // dead-lettered with its reason, and a result that cannot be metered dead-lettered once with
 // MAXDELIVER_EXHAUSTED after the consumer's last delivery.
+#include "beamline/app/backpressure_gate.hpp"
 #include "beamline/app/results_service.hpp"
 #include "jetstream_harness.hpp"
 #include "libnats_jetstream.hpp"
@@ -165,6 +166,59 @@ BOOST_AUTO_TEST_CASE(a_stream_that_conflicts_is_reported_by_field_and_not_used)
                        service->problem());
     BOOST_TEST(service->problem().find("BEAMLINE_RESULTS") != std::string::npos);
     BOOST_TEST(service->problem().find("storage (memory, want file)") != std::string::npos);
+    service->stop();
+}
+
+BOOST_AUTO_TEST_CASE(while_backpressure_is_active_results_are_pulled_one_batch_at_a_time_and_all_processed)
+{
+    nats_server server(jetstream_server_options());
+    beamline::metrics::registry reg;
+    io_runner io;
+    jetstream_client ours(io, server);
+    auto service = app::results_service::create(io.executor(), ours.core, fast_config(), reg);
+
+    // The real gate with a tiny in-flight mark, so that it is active: decide load is not what is
+    // under test. The results backlog stays under its own mark (10,000), so pacing applies.
+    beamline::app::backpressure_config marks;
+    marks.inflight_high = 1;
+    marks.inflight_low = 0;
+    marks.activate_after_ms = std::chrono::milliseconds(0);
+    auto gate = std::make_shared<app::backpressure_gate>(
+        marks, reg, app::backpressure_gate::sources{[] { return std::uint64_t{5}; }, [] { return std::uint64_t{0}; }});
+    gate->set_consumer_pending_source([s = service.get()] { return s->backlog(); });
+    service->set_pacing([g = gate.get()] { return g->results_consumer_should_slow(); });
+    BOOST_TEST_REQUIRE(eventually([&] { return gate->evaluate().state == router::backpressure_state::active; }, 5s));
+    BOOST_TEST_REQUIRE(gate->results_consumer_should_slow());
+
+    service->start();
+    BOOST_TEST_REQUIRE(eventually([&] { return service->problem().empty(); }, 15s), service->problem());
+    libnats_peer peer(options_for(server));
+    libnats_jetstream tier(peer);
+    const auto mix = make_result_mix(2'000, "paced-");
+    BOOST_TEST_REQUIRE(tier.publish_async_each("caf.exec.result.v1", mix.bodies) == NATS_OK);
+
+    // Slowed, never stopped: every result is settled while the gate stays active.
+    const auto& t = service->totals();
+    BOOST_TEST_REQUIRE(eventually([&] { return t.acked + t.duplicates + t.dead_letters >= mix.total(); }, 60s),
+                       boost::json::serialize(service->status()));
+    BOOST_TEST(gate->active());
+    auto st = service->status();
+    BOOST_TEST_INFO(boost::json::serialize(st));
+    BOOST_TEST(st.at("paced") == true);
+    BOOST_TEST(st.at("paced_times") == 1);
+    // One batch at a time: never more results in process than one pull asks for (fast_config's
+    // batch), and so at least one pull per batch of results.
+    const auto batch = fast_config().batch;
+    BOOST_TEST(st.at("paced_peak_in_process").to_number<std::uint64_t>() > 0u);
+    BOOST_TEST(st.at("paced_peak_in_process").to_number<std::uint64_t>() <= batch);
+    BOOST_TEST(st.at("pulls").to_number<std::uint64_t>() >= mix.total() / batch);
+    BOOST_TEST(t.acked.load() == std::uint64_t(mix.distinct));
+
+    // Back to inactive: the consumer pulls ahead again.
+    gate->reset();
+    BOOST_TEST_REQUIRE(tier.publish("caf.exec.result.v1", result_json("after-reset", "success")).has_value());
+    BOOST_TEST(eventually([&] { return service->status().at("paced") == false; }, 10s),
+               boost::json::serialize(service->status()));
     service->stop();
 }
 
