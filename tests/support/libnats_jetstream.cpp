@@ -37,14 +37,8 @@ std::optional<libnats_pub_ack> libnats_jetstream::publish(const std::string& sub
 natsStatus libnats_jetstream::publish_async(const std::string& subject, const std::string& data, int count,
                                             std::int64_t complete_timeout_ms)
 {
-    for (int i = 0; i < count; ++i)
-        if (natsStatus s = js_PublishAsync(js_, subject.c_str(), data.data(), static_cast<int>(data.size()), nullptr);
-            s != NATS_OK)
-            return s;
-    jsPubOptions opts;
-    jsPubOptions_Init(&opts);
-    opts.MaxWait = complete_timeout_ms;
-    return js_PublishAsyncComplete(js_, &opts);
+    return publish_async_each(subject, std::vector<std::string>(count > 0 ? static_cast<std::size_t>(count) : 0u, data),
+                              complete_timeout_ms);
 }
 
 natsStatus libnats_jetstream::publish_async_each(const std::string& subject, const std::vector<std::string>& bodies,
