@@ -44,7 +44,11 @@ struct results_deployment
         e.emplace_back("BEAMLINE_ROUTER_POLICIES_DIR", policies.path().string());
         return e;
     }
-    void start_router() { router.emplace(env(), 30s); }
+    void start_router()
+    {
+        router.emplace(env(), 30s);
+        BOOST_TEST_REQUIRE(router->wait_results_running(30s), router->http_get("/v1/status").body);
+    }
     void kill_router()
     {
         router->signal(SIGKILL);

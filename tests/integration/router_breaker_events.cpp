@@ -55,6 +55,9 @@ struct shared_breakers_deployment
             }
             routers.push_back(std::make_unique<router_process>(env, 60s));
         }
+        for (std::size_t i = 0; i < routers.size(); ++i)
+            if (i != observer)
+                BOOST_TEST_REQUIRE(routers[i]->wait_results_running(60s), routers[i]->http_get("/v1/status").body);
     }
 
     // The router's openai breaker row from /v1/breakers, or an empty object while it has none.
