@@ -324,6 +324,9 @@ std::vector<key_spec> build_table()
     t.push_back(name(
         "router", "queue_group", "queue group shared by every router instance",
         [](auto& c) -> auto& { return c.router.queue_group; }, name_kind::token));
+    t.push_back(name(
+        "router", "breaker_events_subject", "core subject routers share breaker events on (no queue group)",
+        [](auto& c) -> auto& { return c.router.breaker_events_subject; }, name_kind::publish_subject));
     t.push_back(text(
         "router", "policies_dir", "directory of policy JSON files (relative to the working directory)",
         [](auto& c) -> auto& { return c.router.policies_dir; }, true));

@@ -124,9 +124,36 @@ struct results_service::impl : std::enable_shared_from_this<impl>
     static asio::awaitable<void> on_advisory(std::shared_ptr<impl> self, std::string payload);
     static asio::awaitable<void> poll(std::shared_ptr<impl> self);
 
+    /// A delivered result is settled (acked, NAKed or terminated): a paced consumer waits for this.
+    void finished()
+    {
+        in_process.fetch_sub(1, std::memory_order_relaxed);
+        if (consumer) consumer->settled();
+    }
+
+    /// Per delivery (consumer strand) and per poll (executor): follows the backpressure state.
+    void follow_pacing()
+    {
+        bool want = slow && slow();
+        if (!consumer || paced.load(std::memory_order_relaxed) == want) return;
+        if (paced.exchange(want, std::memory_order_relaxed) == want) return; // the poll and a delivery raced
+        if (want) paced_times.fetch_add(1, std::memory_order_relaxed);
+        log::info(want ? "results consumer paced: one batch at a time while backpressure is active"
+                       : "results consumer pulling ahead again");
+        consumer->set_paced(want);
+    }
+
     void on_message(js::js_message m)
     {
-        if (m.metadata_error()) return; // not a JetStream delivery: nothing to ack
+        if (m.metadata_error())
+        {
+            if (consumer) consumer->settled(); // nothing to ack, nothing in process
+            return;
+        }
+        follow_pacing();
+        auto now_in_process = in_process.fetch_add(1, std::memory_order_relaxed) + 1;
+        if (paced.load(std::memory_order_relaxed) && now_in_process > paced_peak.load(std::memory_order_relaxed))
+            paced_peak.store(now_in_process, std::memory_order_relaxed);
         if (m.metadata().delivered > 1)
         {
             redeliveries.inc();
@@ -146,6 +173,7 @@ struct results_service::impl : std::enable_shared_from_this<impl>
             m->nak(std::chrono::duration_cast<std::chrono::nanoseconds>(s.nak_delay));
             nak.inc();
             totals.naks.fetch_add(1, std::memory_order_relaxed);
+            finished();
             return;
         }
         if (s.feed_breaker)
@@ -168,6 +196,7 @@ struct results_service::impl : std::enable_shared_from_this<impl>
             acked.inc();
             totals.acked.fetch_add(1, std::memory_order_relaxed);
         }
+        finished();
     }
 
     asio::any_io_executor executor;
@@ -185,6 +214,11 @@ struct results_service::impl : std::enable_shared_from_this<impl>
     std::atomic<bool> stopped{false};
     std::atomic<std::uint64_t> pending{0};
     std::atomic<std::uint64_t> ack_pending{0};
+    std::function<bool()> slow; ///< backpressure says pace; set before start
+    std::atomic<bool> paced{false};
+    std::atomic<std::uint64_t> paced_times{0};  ///< how often pacing began
+    std::atomic<std::uint64_t> in_process{0};   ///< delivered, not yet settled
+    std::atomic<std::uint64_t> paced_peak{0};   ///< most in process at once while paced
 
     mutable std::mutex mutex; // problem, last_error, api_errors
     std::string problem = "starting";
@@ -230,6 +264,7 @@ asio::awaitable<void> results_service::impl::process(std::shared_ptr<impl> self,
             m->nak(std::chrono::duration_cast<std::chrono::nanoseconds>(router::metering_retry_delay(d.delivered)));
             self->nak.inc();
             self->totals.naks.fetch_add(1, std::memory_order_relaxed);
+            self->finished();
             co_return;
         }
         log::warn("result dead-lettered",
@@ -238,6 +273,7 @@ asio::awaitable<void> results_service::impl::process(std::shared_ptr<impl> self,
         self->dlq.inc();
         self->invalid_letters.inc();
         self->totals.dead_letters.fetch_add(1, std::memory_order_relaxed);
+        self->finished();
         co_return;
     }
 
@@ -325,6 +361,7 @@ asio::awaitable<void> results_service::impl::poll(std::shared_ptr<impl> self)
             self->pending.store(info.value.num_pending, std::memory_order_relaxed);
             self->ack_pending.store(info.value.num_ack_pending, std::memory_order_relaxed);
         }
+        self->follow_pacing(); // also when no result arrives to notice the change
         self->timer.expires_after(self->cfg.consumer_poll);
         auto [e] = co_await self->timer.async_wait(asio::as_tuple(asio::use_awaitable));
         if (e) co_return;
@@ -426,6 +463,11 @@ void results_service::start()
     asio::co_spawn(impl_->executor, impl::run(impl_), asio::detached);
 }
 
+void results_service::set_pacing(std::function<bool()> slow)
+{
+    impl_->slow = std::move(slow);
+}
+
 void results_service::stop()
 {
     if (impl_->stopped.exchange(true)) return;
@@ -465,6 +507,10 @@ json::object results_service::status() const
     o["acked"] = impl_->totals.acked.load(std::memory_order_relaxed);
     o["duplicates"] = impl_->totals.duplicates.load(std::memory_order_relaxed);
     o["dead_letters"] = impl_->totals.dead_letters.load(std::memory_order_relaxed);
+    o["paced"] = impl_->paced.load(std::memory_order_relaxed);
+    o["paced_times"] = impl_->paced_times.load(std::memory_order_relaxed);
+    o["paced_peak_in_process"] = impl_->paced_peak.load(std::memory_order_relaxed);
+    o["in_process"] = impl_->in_process.load(std::memory_order_relaxed);
     std::lock_guard lock(impl_->mutex);
     o["running"] = impl_->problem.empty();
     if (!impl_->problem.empty()) o["problem"] = impl_->problem;

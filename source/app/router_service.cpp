@@ -1,6 +1,7 @@
 #include "beamline/app/router_service.hpp"
 
 #include "beamline/app/backpressure_hooks.hpp"
+#include "beamline/app/breaker_events.hpp"
 #include "beamline/app/decide_telemetry.hpp"
 #include "beamline/app/logging.hpp"
 #include "beamline/app/results_service.hpp"
@@ -162,15 +163,26 @@ struct router_service::impl
         parts.observer = hooks;
         parts.seed = std::random_device{}() ^ (std::uint64_t{std::random_device{}()} << 32);
         pipeline.emplace(io.get_executor(), store, settings_from(cfg), std::move(parts));
+        // Every router applies the others' breaker events, also one that consumes no results.
+        breaker_events = std::make_unique<breaker_event_relay>(
+            client, cfg.router.breaker_events_subject, new_router_id(), reg,
+            [p = &*pipeline](std::string_view tenant, std::string_view provider, router::breaker_outcome o) {
+                p->record_result(tenant, provider, o);
+            });
         if (cfg.jetstream.enabled)
         {
-            // Each result metered for the first time feeds its tenant's breaker (on the tenant's strand).
-            auto feed = [p = &*pipeline](const router::exec_result& r, router::breaker_outcome o) {
+            // Each result metered for the first time feeds its tenant's breaker (on the tenant's
+            // strand), and the other routers' through a breaker event.
+            auto feed = [p = &*pipeline, events = breaker_events.get()](const router::exec_result& r,
+                                                                        router::breaker_outcome o) {
                 p->record_result(r.tenant_id, r.provider_id, o);
+                events->publish(r, o);
             };
             results = results_service::create(io.get_executor(), client, results_config_from(cfg), reg, std::move(feed));
             // SPEC §12: the results backlog (pending + ack-pending) is a backpressure input.
             bp->set_consumer_pending_source([r = results.get()] { return r->backlog(); });
+            // While active, the consumer pulls one batch at a time (unless its backlog is the cause).
+            results->set_pacing([g = bp.get()] { return g->results_consumer_should_slow(); });
         }
     }
 
@@ -213,6 +225,9 @@ struct router_service::impl
     std::shared_ptr<std::atomic<std::int64_t>> idempotency_entries = std::make_shared<std::atomic<std::int64_t>>(0);
     std::shared_ptr<nats_decide_transport> transport;
     std::optional<router::decide_pipeline> pipeline;
+    /// Declared between the pipeline it feeds and the results loop that feeds it: destroyed after
+    /// the loop, before the pipeline.
+    std::unique_ptr<breaker_event_relay> breaker_events;
     std::shared_ptr<results_service> results; ///< null with jetstream.enabled=false
     std::shared_ptr<backpressure_gate> bp;
     nats::subscription_ptr decide_sub;
@@ -303,6 +318,8 @@ router::load_report router_service::start()
                                           im.decide_sub);
     if (ec) log::error("cannot subscribe to the decide subject", {{"subject", im.cfg.router.decide_subject}, {"error", ec.message()}});
     asio::co_spawn(im.io, connect_in_background(im.client), asio::detached);
+    if (auto e = im.breaker_events->subscribe())
+        log::error("cannot subscribe to breaker events", {{"subject", im.breaker_events->subject()}, {"error", e.message()}});
     if (im.results) im.results->start();
     im.bp->start(im.io.get_executor());
     return report;
@@ -395,6 +412,7 @@ std::string router_service::status_json() const
                    {"draining", h.draining},
                    {"nats", std::move(nats)},
                    {"decide_subject", im.cfg.router.decide_subject},
+                   {"router_id", im.breaker_events->router_id()},
                    {"queue_group", im.cfg.router.queue_group},
                    {"tenants", im.pipeline->tenants().size()},
                    {"tenant_evictions", im.pipeline->tenants().evictions()},

@@ -34,13 +34,6 @@ result_rejection reject(std::string message)
     return result_rejection{"INVALID_RESULT", std::move(message)};
 }
 
-/// Ids travel in message ids and headers: printable ASCII without spaces.
-bool is_printable_id(std::string_view s, std::size_t max) noexcept
-{
-    return !s.empty() && s.size() <= max &&
-           std::all_of(s.begin(), s.end(), [](char c) { return c > ' ' && c < 0x7f; });
-}
-
 std::optional<result_status> parse_status(std::string_view s) noexcept
 {
     if (s == "success") return result_status::success;
@@ -99,6 +92,12 @@ std::optional<std::string> header_or_member(const json::object& o, std::string_v
 }
 
 } // namespace
+
+bool is_printable_id(std::string_view s, std::size_t max) noexcept
+{
+    return !s.empty() && s.size() <= max &&
+           std::all_of(s.begin(), s.end(), [](char c) { return c > ' ' && c < 0x7f; });
+}
 
 result_intake parse_exec_result(std::string_view body, const result_headers& headers, std::int64_t now_ms,
                                 const result_limits& limits)

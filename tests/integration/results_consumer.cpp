@@ -2,9 +2,12 @@
 // publishing ExecResults: exactly one usage event per distinct result, every invalid one
 // dead-lettered with its reason, and a result that cannot be metered dead-lettered once with
 // MAXDELIVER_EXHAUSTED after the consumer's last delivery.
+#include "beamline/app/backpressure_gate.hpp"
 #include "beamline/app/results_service.hpp"
 #include "jetstream_harness.hpp"
 #include "libnats_jetstream.hpp"
+#include "result_mix.hpp"
+#include "stream_reading.hpp"
 
 #include <boost/json.hpp>
 #include <boost/test/unit_test.hpp>
@@ -24,16 +27,6 @@ namespace router = beamline::router;
 
 namespace
 {
-
-std::string result_json(const std::string& assignment_id, const std::string& status, const std::string& provider = "openai",
-                        const std::string& error_code = "")
-{
-    std::string s = R"({"version":"1","assignment_id":")" + assignment_id +
-                    R"(","tenant_id":"acme","provider_id":")" + provider + R"(","status":")" + status +
-                    R"(","job":{"type":"text.generate"},"latency_ms":120,"cost":0.01)";
-    if (!error_code.empty()) s += R"(,"error_code":")" + error_code + '"';
-    return s + "}";
-}
 
 /// Polls `done` every 50 ms for at most `limit`.
 template <class F>
@@ -55,34 +48,6 @@ app::results_service_config fast_config()
     c.max_deliver = 3;
     c.backoff = {200ms, 200ms};
     return c;
-}
-
-std::uint64_t stream_messages(io_runner& io, js::context& ctx, const std::string& stream)
-{
-    auto info = io.wait(ctx.get_stream_info(stream));
-    BOOST_TEST_REQUIRE(!info.ec, stream << ": " << info.error_text());
-    return info.value.state.messages;
-}
-
-/// Every message of `stream` by sequence (the stream is small).
-std::vector<js::stored_message> all_messages(io_runner& io, js::context& ctx, const std::string& stream)
-{
-    auto info = io.wait(ctx.get_stream_info(stream));
-    std::vector<js::stored_message> out;
-    for (auto seq = info.value.state.first_seq; seq && seq <= info.value.state.last_seq; ++seq)
-    {
-        js::message_query q;
-        q.seq = seq;
-        auto m = io.wait(ctx.get_message(stream, q));
-        if (!m.ec) out.push_back(m.value);
-    }
-    return out;
-}
-
-std::string header_of(const js::stored_message& m, std::string_view key)
-{
-    auto v = beamline::nats::find_header(m.header_block, key);
-    return v ? std::string(*v) : std::string("<absent>");
 }
 
 } // namespace
@@ -112,31 +77,15 @@ BOOST_AUTO_TEST_CASE(each_distinct_result_is_metered_once_and_each_invalid_one_d
 
     libnats_peer peer(options_for(server));
     libnats_jetstream tier(peer);
-    constexpr int distinct = 2000;
-    int invalid = 0;
-    int duplicates = 0;
-    const char* statuses[] = {"success", "error", "timeout", "cancelled"};
-    for (int i = 0; i < distinct; ++i)
-    {
-        auto id = "a-" + std::to_string(i);
-        auto body = result_json(id, statuses[i % 4], "openai", i % 4 == 1 ? "HTTP_503" : "");
-        BOOST_TEST_REQUIRE(tier.publish("caf.exec.result.v1", body).has_value());
-        if (i % 100 == 7) // the execution tier reporting the same job twice
-        {
-            BOOST_TEST_REQUIRE(tier.publish("caf.exec.result.v1", body).has_value());
-            ++duplicates;
-        }
-        if (i % 100 == 42)
-        {
-            BOOST_TEST_REQUIRE(tier.publish("caf.exec.result.v1", R"({"version":"1","tenant_id":"acme","status":"success"})")
-                                   .has_value());
-            ++invalid;
-        }
-    }
+    const auto mix = make_result_mix(10'000);
+    const int distinct = mix.distinct;
+    const int duplicates = mix.duplicates;
+    const int invalid = mix.invalid;
+    BOOST_TEST_REQUIRE(tier.publish_async_each("caf.exec.result.v1", mix.bodies) == NATS_OK);
     const auto& t = service->totals();
     auto settled = [&] { return t.acked + t.duplicates + t.dead_letters; };
-    BOOST_TEST_REQUIRE(eventually([&] { return settled() >= std::uint64_t(distinct + duplicates + invalid); }, 60s),
-                       "settled " << settled() << " of " << distinct + duplicates + invalid << ": "
+    BOOST_TEST_REQUIRE(eventually([&] { return settled() >= mix.total(); }, 60s),
+                       "settled " << settled() << " of " << mix.total() << ": "
                                   << boost::json::serialize(service->status()));
 
     BOOST_TEST(t.acked.load() == std::uint64_t(distinct));
@@ -146,23 +95,20 @@ BOOST_AUTO_TEST_CASE(each_distinct_result_is_metered_once_and_each_invalid_one_d
     BOOST_TEST(stream_messages(io, ours.js, "BEAMLINE_USAGE") == std::uint64_t(distinct));
 
     // Usage events: one per assignment id, each the one the result described.
-    std::set<std::string> usage_ids;
-    for (const auto& m : all_messages(io, ours.js, "BEAMLINE_USAGE"))
-    {
-        auto ev = boost::json::parse(m.data).as_object();
-        usage_ids.insert(std::string(ev.at("usage_id").as_string()));
-        BOOST_TEST(header_of(m, "Nats-Msg-Id") == std::string(ev.at("usage_id").as_string()));
-    }
-    BOOST_TEST(usage_ids.size() == std::size_t(distinct));
+    auto usage = usage_id_counts(tier, mix.distinct);
+    BOOST_TEST(usage.size() == mix.usage_ids.size());
+    BOOST_TEST(std::all_of(usage.begin(), usage.end(), [&](const auto& u) {
+        return u.second == 1 && mix.usage_ids.count(u.first) == 1;
+    }));
 
     auto letters = all_messages(io, ours.js, "BEAMLINE_DLQ");
     BOOST_TEST(letters.size() == std::size_t(invalid));
     for (const auto& l : letters)
     {
         BOOST_TEST(header_of(l, "Beamline-Dlq-Reason") == "INVALID_RESULT");
-        BOOST_TEST(header_of(l, "Beamline-Dlq-Error") == "a result needs assignment_id or request_id");
+        BOOST_TEST(header_of(l, "Beamline-Dlq-Error") == invalid_result_error);
         BOOST_TEST(header_of(l, "Beamline-Original-Subject") == "caf.exec.result.v1");
-        BOOST_TEST(l.data == R"({"version":"1","tenant_id":"acme","status":"success"})");
+        BOOST_TEST(l.data == invalid_result_body);
     }
 
     std::lock_guard lock(mutex);
@@ -220,6 +166,59 @@ BOOST_AUTO_TEST_CASE(a_stream_that_conflicts_is_reported_by_field_and_not_used)
                        service->problem());
     BOOST_TEST(service->problem().find("BEAMLINE_RESULTS") != std::string::npos);
     BOOST_TEST(service->problem().find("storage (memory, want file)") != std::string::npos);
+    service->stop();
+}
+
+BOOST_AUTO_TEST_CASE(while_backpressure_is_active_results_are_pulled_one_batch_at_a_time_and_all_processed)
+{
+    nats_server server(jetstream_server_options());
+    beamline::metrics::registry reg;
+    io_runner io;
+    jetstream_client ours(io, server);
+    auto service = app::results_service::create(io.executor(), ours.core, fast_config(), reg);
+
+    // The real gate with a tiny in-flight mark, so that it is active: decide load is not what is
+    // under test. The results backlog stays under its own mark (10,000), so pacing applies.
+    beamline::app::backpressure_config marks;
+    marks.inflight_high = 1;
+    marks.inflight_low = 0;
+    marks.activate_after_ms = std::chrono::milliseconds(0);
+    auto gate = std::make_shared<app::backpressure_gate>(
+        marks, reg, app::backpressure_gate::sources{[] { return std::uint64_t{5}; }, [] { return std::uint64_t{0}; }});
+    gate->set_consumer_pending_source([s = service.get()] { return s->backlog(); });
+    service->set_pacing([g = gate.get()] { return g->results_consumer_should_slow(); });
+    BOOST_TEST_REQUIRE(eventually([&] { return gate->evaluate().state == router::backpressure_state::active; }, 5s));
+    BOOST_TEST_REQUIRE(gate->results_consumer_should_slow());
+
+    service->start();
+    BOOST_TEST_REQUIRE(eventually([&] { return service->problem().empty(); }, 15s), service->problem());
+    libnats_peer peer(options_for(server));
+    libnats_jetstream tier(peer);
+    const auto mix = make_result_mix(2'000, "paced-");
+    BOOST_TEST_REQUIRE(tier.publish_async_each("caf.exec.result.v1", mix.bodies) == NATS_OK);
+
+    // Slowed, never stopped: every result is settled while the gate stays active.
+    const auto& t = service->totals();
+    BOOST_TEST_REQUIRE(eventually([&] { return t.acked + t.duplicates + t.dead_letters >= mix.total(); }, 60s),
+                       boost::json::serialize(service->status()));
+    BOOST_TEST(gate->active());
+    auto st = service->status();
+    BOOST_TEST_INFO(boost::json::serialize(st));
+    BOOST_TEST(st.at("paced") == true);
+    BOOST_TEST(st.at("paced_times") == 1);
+    // One batch at a time: never more results in process than one pull asks for (fast_config's
+    // batch), and so at least one pull per batch of results.
+    const auto batch = fast_config().batch;
+    BOOST_TEST(st.at("paced_peak_in_process").to_number<std::uint64_t>() > 0u);
+    BOOST_TEST(st.at("paced_peak_in_process").to_number<std::uint64_t>() <= batch);
+    BOOST_TEST(st.at("pulls").to_number<std::uint64_t>() >= mix.total() / batch);
+    BOOST_TEST(t.acked.load() == std::uint64_t(mix.distinct));
+
+    // Back to inactive: the consumer pulls ahead again.
+    gate->reset();
+    BOOST_TEST_REQUIRE(tier.publish("caf.exec.result.v1", result_json("after-reset", "success")).has_value());
+    BOOST_TEST(eventually([&] { return service->status().at("paced") == false; }, 10s),
+               boost::json::serialize(service->status()));
     service->stop();
 }
 

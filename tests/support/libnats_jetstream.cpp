@@ -37,8 +37,15 @@ std::optional<libnats_pub_ack> libnats_jetstream::publish(const std::string& sub
 natsStatus libnats_jetstream::publish_async(const std::string& subject, const std::string& data, int count,
                                             std::int64_t complete_timeout_ms)
 {
-    for (int i = 0; i < count; ++i)
-        if (natsStatus s = js_PublishAsync(js_, subject.c_str(), data.data(), static_cast<int>(data.size()), nullptr);
+    return publish_async_each(subject, std::vector<std::string>(count > 0 ? static_cast<std::size_t>(count) : 0u, data),
+                              complete_timeout_ms);
+}
+
+natsStatus libnats_jetstream::publish_async_each(const std::string& subject, const std::vector<std::string>& bodies,
+                                                 std::int64_t complete_timeout_ms)
+{
+    for (const auto& body : bodies)
+        if (natsStatus s = js_PublishAsync(js_, subject.c_str(), body.data(), static_cast<int>(body.size()), nullptr);
             s != NATS_OK)
             return s;
     jsPubOptions opts;

@@ -47,6 +47,9 @@ public:
     // js_PublishAsync `count` times, then js_PublishAsyncComplete.
     natsStatus publish_async(const std::string& subject, const std::string& data, int count,
                              std::int64_t complete_timeout_ms = 30000);
+    // js_PublishAsync of each body in order, then js_PublishAsyncComplete.
+    natsStatus publish_async_each(const std::string& subject, const std::vector<std::string>& bodies,
+                                  std::int64_t complete_timeout_ms = 60000);
     // Adds a stream on `subjects` (file storage).
     natsStatus add_stream(const std::string& name, const std::vector<std::string>& subjects);
 

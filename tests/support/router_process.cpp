@@ -1,6 +1,7 @@
 #include "router_process.hpp"
 
 #include "child_process.hpp"
+#include "libnats_peer.hpp"
 
 #include <arpa/inet.h>
 #include <boost/test/results_collector.hpp>
@@ -215,6 +216,16 @@ std::optional<int> router_process::wait_exit(std::chrono::milliseconds limit)
         if (std::chrono::steady_clock::now() >= deadline) return std::nullopt;
         std::this_thread::sleep_for(20ms);
     }
+}
+
+bool router_process::wait_results_running(std::chrono::milliseconds limit)
+{
+    return eventually(
+        [&] {
+            auto r = http_get("/v1/status");
+            return r.status == 200 && r.body.find(R"("running":true)") != std::string::npos;
+        },
+        limit);
 }
 
 } // namespace beamline::test

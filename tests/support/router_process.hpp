@@ -78,6 +78,9 @@ public:
 
     // Polls /healthz until it answers `expected_status`; false at the limit or when the process exited.
     bool wait_health(int expected_status, std::chrono::milliseconds limit);
+    // Polls /v1/status until its results loop runs (streams and the durable consumer made): /healthz
+    // answers before that.
+    bool wait_results_running(std::chrono::milliseconds limit);
 
     void signal(int sig) const;
     // Waits for the process to exit: its exit code, 128 + signal when killed, nullopt at the limit.

@@ -45,6 +45,7 @@ struct router_config
 {
     std::string decide_subject = "beamline.router.v1.decide";
     std::string queue_group = "beamline-router";
+    std::string breaker_events_subject = "beamline.router.v1.breaker.events"; // SPEC §14, no queue group
     std::string policies_dir = "./policies";
     unsigned threads = 0; // filled with the number of cores by default_config()
     std::uint64_t max_payload = 1024 * 1024;

@@ -69,6 +69,10 @@ public:
     void start();
     void stop();
 
+    /// SPEC §12: while `slow()` says so (backpressure active), pull one batch at a time: the next
+    /// only once every result of the last one is settled. Call before start().
+    void set_pacing(std::function<bool()> slow);
+
     /// Empty while the loop runs; otherwise why not, in words (for /healthz and the log).
     std::string problem() const;
     /// The consumer's pending + ack-pending, from the last poll and the last delivery's metadata.

@@ -69,6 +69,9 @@ struct result_limits
 
 using result_intake = std::variant<exec_result, result_rejection>;
 
+/// Ids travel in message ids and headers: 1..max printable ASCII characters, no spaces.
+bool is_printable_id(std::string_view s, std::size_t max) noexcept;
+
 /// Parses and validates one ExecResult. `now_ms` (Unix ms) stands in for a missing timestamp.
 result_intake parse_exec_result(std::string_view body, const result_headers& headers, std::int64_t now_ms,
                                 const result_limits& limits = {});

@@ -176,6 +176,36 @@ void pull_consumer::stop()
     asio::dispatch(strand_, [self = shared_from_this()] { self->run(self->machine_.stop(js_errc::consume_stopped)); });
 }
 
+void pull_consumer::set_paced(bool paced)
+{
+    paced_.store(paced, std::memory_order_relaxed);
+    asio::dispatch(strand_, [self = shared_from_this(), paced] {
+        auto now = consume_clock::now();
+        self->report_settled(now);
+        self->run(self->machine_.set_paced(now, paced));
+        self->arm_timer();
+    });
+}
+
+void pull_consumer::settled()
+{
+    settled_unreported_.fetch_add(1, std::memory_order_relaxed);
+    if (!paced_.load(std::memory_order_relaxed)) return;
+    asio::post(strand_, [weak = weak_from_this()] {
+        if (auto self = weak.lock())
+        {
+            self->report_settled(consume_clock::now());
+            self->arm_timer();
+        }
+    });
+}
+
+void pull_consumer::report_settled(consume_clock::time_point now)
+{
+    if (auto n = settled_unreported_.exchange(0, std::memory_order_relaxed))
+        run(machine_.on_settled(now, static_cast<std::size_t>(n)));
+}
+
 void pull_consumer::on_disconnected()
 {
     asio::dispatch(strand_, [self = shared_from_this()] {
@@ -244,6 +274,7 @@ void pull_consumer::on_inbox(message m)
 {
     if (machine_.stopped()) return;
     auto now = consume_clock::now();
+    report_settled(now);
     status_info s = classify(m.view());
     if (s.kind == pull_status::message)
     {

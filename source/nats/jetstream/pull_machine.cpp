@@ -53,6 +53,7 @@ pull_machine::pull_machine(consume_options options) : options_(options)
 void pull_machine::pull_up_to_full(time_point now, std::vector<consume_action>& out)
 {
     if (stopped_ || !connected_ || recreating_ || retry_at_) return;
+    if (paced_ && (pending_msgs_ > 0 || unsettled_ > 0)) return; // the last batch is not done
     std::size_t want = options_.batch > pending_msgs_ ? options_.batch - pending_msgs_ : 0;
     std::size_t want_bytes = 0;
     if (options_.max_bytes)
@@ -103,6 +104,7 @@ std::vector<consume_action> pull_machine::on_message(time_point now, std::size_t
     std::vector<consume_action> out;
     if (stopped_) return out;
     last_activity_ = now;
+    ++unsettled_;
     if (pending_msgs_) --pending_msgs_;
     pending_bytes_ = pending_bytes_ > bytes ? pending_bytes_ - bytes : 0;
     pull_if_below_threshold(now, out);
@@ -246,6 +248,22 @@ std::optional<pull_machine::time_point> pull_machine::next_deadline() const noex
     time_point expiry = pull_expires_at_ + expiry_grace;
     if (heartbeat_.count() > 0) return std::min(expiry, last_activity_ + 2 * heartbeat_);
     return expiry;
+}
+
+std::vector<consume_action> pull_machine::set_paced(time_point now, bool paced)
+{
+    std::vector<consume_action> out;
+    paced_ = paced;
+    if (started_) pull_if_below_threshold(now, out);
+    return out;
+}
+
+std::vector<consume_action> pull_machine::on_settled(time_point now, std::size_t n)
+{
+    std::vector<consume_action> out;
+    unsettled_ = unsettled_ > n ? unsettled_ - n : 0;
+    if (paced_ && started_) pull_if_below_threshold(now, out);
+    return out;
 }
 
 std::vector<consume_action> pull_machine::stop(std::error_code reason)

@@ -106,6 +106,11 @@ public:
 
     std::uint64_t delivered() const noexcept { return delivered_.load(std::memory_order_relaxed); }
     std::uint64_t pulls() const noexcept { return pulls_.load(std::memory_order_relaxed); }
+    /// One batch at a time or pulling ahead (pull_machine); from any thread.
+    void set_paced(bool paced);
+    /// The owner settled one delivered message (ack, NAK, term); from any thread. Only a paced
+    /// consumer waits for these; otherwise they are folded in with the next delivery.
+    void settled();
     milliseconds poll_interval{250};
 
 private:
@@ -132,6 +137,9 @@ private:
     bool stop_reported_ = false;
     std::atomic<std::uint64_t> delivered_{0};
     std::atomic<std::uint64_t> pulls_{0};
+    std::atomic<std::uint64_t> settled_unreported_{0};
+    std::atomic<bool> paced_{false};
+    void report_settled(consume_clock::time_point now);
 };
 
 } // namespace beamline::nats::jetstream

@@ -10,6 +10,10 @@
 // difference. With no message and no heartbeat for twice the heartbeat interval it reports missed
 // heartbeats and pulls afresh. While disconnected it neither pulls nor checks heartbeats; on
 // reconnect the server has forgotten our pulls, so it pulls a full batch.
+//
+// Paced ("one batch at a time", SPEC §12 while backpressure is active): no threshold pulls; the
+// next full batch is asked for only once the last pull has ended (nothing pending) and the owner
+// has settled (acked, NAKed, terminated) every message delivered so far. Slower, never stopped.
 
 #include "beamline/nats/jetstream/pull_status.hpp"
 
@@ -81,6 +85,9 @@ public:
     std::size_t pending_bytes() const noexcept { return pending_bytes_; }
     bool stopped() const noexcept { return stopped_; }
     bool connected() const noexcept { return connected_; }
+    bool paced() const noexcept { return paced_; }
+    /// Messages delivered and not yet reported settled by the owner.
+    std::size_t unsettled() const noexcept { return unsettled_; }
 
     std::vector<consume_action> start(time_point now);
     /// A stored message of `bytes` (subject + headers + payload, as the server counts) arrived.
@@ -99,6 +106,10 @@ public:
     /// When tick() next has something to decide; nullopt when nothing is timed.
     std::optional<time_point> next_deadline() const noexcept;
     std::vector<consume_action> stop(std::error_code reason);
+    /// One batch at a time (true) or pulls ahead by threshold (false, the default).
+    std::vector<consume_action> set_paced(time_point now, bool paced);
+    /// The owner settled `n` delivered messages.
+    std::vector<consume_action> on_settled(time_point now, std::size_t n = 1);
 
 private:
     void pull_up_to_full(time_point now, std::vector<consume_action>& out);
@@ -111,6 +122,8 @@ private:
     std::size_t threshold_bytes_ = 0;
     std::size_t pending_msgs_ = 0;
     std::size_t pending_bytes_ = 0;
+    std::size_t unsettled_ = 0;
+    bool paced_ = false;
     time_point last_activity_{};
     time_point pull_expires_at_{};
     std::optional<time_point> retry_at_;

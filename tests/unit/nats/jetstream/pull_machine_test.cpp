@@ -287,4 +287,63 @@ BOOST_AUTO_TEST_CASE(stop_is_reported_once)
     BOOST_TEST(m.stop(js_errc::consume_stopped).empty());
 }
 
+BOOST_AUTO_TEST_CASE(paced_it_pulls_the_next_batch_only_when_the_last_is_delivered_and_settled)
+{
+    fake_clock clock;
+    pull_machine m(options_with(10));
+    m.start(clock.now);
+    BOOST_TEST(m.set_paced(clock.now, true).empty()); // a pull is out: nothing more
+    for (int i = 0; i < 9; ++i)
+        BOOST_TEST(m.on_message(clock.advance(1ms), 100).empty()); // no threshold pull
+    BOOST_TEST(m.on_settled(clock.advance(1ms), 9).empty());        // one message still to come
+    BOOST_TEST(m.on_message(clock.advance(1ms), 100).empty());      // delivered, not yet settled
+    BOOST_TEST(m.unsettled() == 1u);
+    auto a = m.on_settled(clock.advance(1ms));
+    BOOST_TEST_REQUIRE(count(a, kind::pull) == 1u);
+    BOOST_TEST(first(a, kind::pull)->request.batch == 10u); // a full batch, once
+    BOOST_TEST(m.on_settled(clock.advance(1ms)).empty());
+}
+
+BOOST_AUTO_TEST_CASE(paced_a_pull_that_ends_short_is_followed_once_its_messages_are_settled)
+{
+    fake_clock clock;
+    pull_machine m(options_with(10));
+    m.start(clock.now);
+    m.set_paced(clock.now, true);
+    for (int i = 0; i < 3; ++i)
+        m.on_message(clock.advance(1ms), 100);
+    // The server ends the pull with 7 left: the three delivered are still being processed.
+    BOOST_TEST(count(m.on_status(clock.advance(1ms), status(408, "Request Timeout", 7)), kind::pull) == 0u);
+    BOOST_TEST(m.pending_messages() == 0u);
+    BOOST_TEST(count(m.on_settled(clock.advance(1ms), 3), kind::pull) == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(unpaced_again_it_pulls_ahead_at_once)
+{
+    fake_clock clock;
+    pull_machine m(options_with(10)); // threshold 5
+    m.start(clock.now);
+    m.set_paced(clock.now, true);
+    for (int i = 0; i < 6; ++i)
+        BOOST_TEST(m.on_message(clock.advance(1ms), 100).empty());
+    auto a = m.set_paced(clock.advance(1ms), false); // 4 pending, under the threshold
+    BOOST_TEST_REQUIRE(count(a, kind::pull) == 1u);
+    BOOST_TEST(first(a, kind::pull)->request.batch == 6u);
+    BOOST_TEST(!m.paced());
+    // Unpaced, settling is bookkeeping only.
+    BOOST_TEST(m.on_settled(clock.advance(1ms), 6).empty());
+}
+
+BOOST_AUTO_TEST_CASE(paced_a_reconnect_waits_for_what_is_still_in_process)
+{
+    fake_clock clock;
+    pull_machine m(options_with(10));
+    m.start(clock.now);
+    m.set_paced(clock.now, true);
+    m.on_message(clock.advance(1ms), 100);
+    m.on_disconnected(clock.advance(1ms));
+    BOOST_TEST(count(m.on_reconnected(clock.advance(1ms)), kind::pull) == 0u);
+    BOOST_TEST(count(m.on_settled(clock.advance(1ms)), kind::pull) == 1u);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
