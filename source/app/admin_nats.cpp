@@ -2,10 +2,14 @@
 
 #include "beamline/app/logging.hpp"
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/json.hpp>
 
 #include <functional>
 #include <map>
+
+#include "beamline/nats/jetstream/detail/coroutine_frame_warning.hpp"
 
 namespace beamline::app
 {
@@ -104,6 +108,47 @@ admin_reply run_admin_op(const admin_ops& ops, std::string_view op, std::string_
     return it->second(ops, *object);
 }
 
+asio::awaitable<admin_reply> run_admin_op_async(const admin_ops& ops, std::string op, std::string body)
+{
+    const bool one_policy = op == "policies.get" || op == "policies.put" || op == "policies.delete";
+    if (!ops.shared_policies() || !one_policy) co_return run_admin_op(ops, op, body);
+    admin_reply error;
+    auto object = body_object(body, error);
+    if (!object) co_return error;
+    auto tenant = member(*object, "tenant_id", error);
+    if (!tenant) co_return error;
+    auto policy = member(*object, "policy_id", error);
+    if (!policy) co_return error;
+    if (op == "policies.get") co_return co_await ops.policy_get_async(*tenant, *policy);
+    if (op == "policies.delete") co_return co_await ops.policy_delete_async(*tenant, *policy);
+    auto* doc = object->if_contains("policy");
+    if (!doc || !doc->is_object())
+        co_return admin_error(400, "invalid_request", "the request body needs \"policy\" (the policy object)");
+    co_return co_await ops.policy_put_async(*tenant, *policy, json::serialize(*doc));
+}
+
+namespace
+{
+
+// A named coroutine holding its own copy of the message: the callback's reference is gone by the
+// time a KV round trip comes back.
+asio::awaitable<void> answer_admin(const admin_nats* self, const admin_ops* ops, nats::message m, std::string op)
+{
+    admin_reply r;
+    try
+    {
+        r = co_await run_admin_op_async(*ops, op, std::string(m.payload()));
+    }
+    catch (const std::exception& e)
+    {
+        log::error("admin operation failed", {{"op", op}, {"error", e.what()}});
+        r = admin_error(500, "internal", "the admin operation failed; the router logged why");
+    }
+    self->send_reply(m, r);
+}
+
+} // namespace
+
 admin_reply backpressure_status_request(const admin_ops& ops, std::string_view body, std::string_view decide_subject)
 {
     admin_reply error;
@@ -133,6 +178,11 @@ std::error_code admin_nats::start()
                             status_sub_);
 }
 
+void admin_nats::send_reply(const nats::message& m, const admin_reply& r) const
+{
+    reply(m, r);
+}
+
 void admin_nats::reply(const nats::message& m, const admin_reply& r) const
 {
     if (m.reply().empty()) return; // a publish, not a request: there is nobody to answer
@@ -150,6 +200,9 @@ void admin_nats::on_admin(const nats::message& m) const
             log::warn("admin request refused", {{"op", op}, {"reason", "unauthorized"}});
             return reply(m, *refusal);
         }
+        if (ops_.shared_policies())
+            return asio::co_spawn(service_.executor(), answer_admin(this, &ops_, m, std::string(op)),
+                                  asio::detached);
         reply(m, run_admin_op(ops_, op, m.payload()));
     }
     catch (const std::exception& e)

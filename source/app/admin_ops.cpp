@@ -3,14 +3,18 @@
 #include "beamline/router/decide_json.hpp"
 
 #include "beamline/app/backpressure_gate.hpp"
+#include "beamline/app/kv_policy_source.hpp"
 #include "beamline/app/logging.hpp"
 #include "beamline/http/auth.hpp"
 #include "beamline/router/policy.hpp"
+#include "beamline/router/shared_state.hpp"
 
 #include <boost/json.hpp>
 
 #include <fstream>
 #include <sstream>
+
+#include "beamline/nats/jetstream/detail/coroutine_frame_warning.hpp"
 
 namespace beamline::app
 {
@@ -119,6 +123,48 @@ admin_reply admin_ops::policy_delete(std::string_view tenant, std::string_view p
     if (!*r) return no_policy(tenant, policy);
     log::info("policy removed", {{"tenant_id", tenant}, {"policy_id", policy}});
     return ok(json::object{{"removed", true}});
+}
+
+asio::awaitable<admin_reply> admin_ops::policy_get_async(std::string tenant, std::string policy) const
+{
+    auto* shared = svc_.shared_policies();
+    if (!shared) co_return policy_get(tenant, policy);
+    if (auto bad = bad_ids(tenant, policy)) co_return *bad;
+    auto r = co_await shared->get(tenant, policy);
+    if (!r) co_return admin_error(503, "unavailable", r.error().message);
+    if (!*r) co_return no_policy(tenant, policy);
+    admin_reply found;
+    found.body = std::move(**r);
+    co_return found;
+}
+
+asio::awaitable<admin_reply> admin_ops::policy_put_async(std::string tenant, std::string policy, std::string text) const
+{
+    auto* shared = svc_.shared_policies();
+    if (!shared) co_return policy_put(tenant, policy, text);
+    if (auto bad = bad_ids(tenant, policy)) co_return *bad;
+    // Refused before any round trip: what cannot be served is never stored.
+    auto parsed = router::parse_policy(text, policy);
+    if (!parsed) co_return admin_error(400, "invalid_policy", parsed.error().message);
+    if (!router::policy_record_key(tenant, policy))
+        co_return admin_error(400, "invalid_id", "with router.state=jetstream a tenant id holds no dot "
+                                                 "(the KV key is <tenant>.<policy>)");
+    auto r = co_await shared->put(tenant, policy, text);
+    if (!r) co_return admin_error(503, "unavailable", r.error().message);
+    log::info("policy stored in KV", {{"tenant_id", tenant}, {"policy_id", policy}, {"bucket", policies_bucket}});
+    co_return ok(json::object{{"tenant_id", tenant}, {"policy_id", policy}, {"version", (*r)->version}});
+}
+
+asio::awaitable<admin_reply> admin_ops::policy_delete_async(std::string tenant, std::string policy) const
+{
+    auto* shared = svc_.shared_policies();
+    if (!shared) co_return policy_delete(tenant, policy);
+    if (auto bad = bad_ids(tenant, policy)) co_return *bad;
+    auto r = co_await shared->remove(tenant, policy);
+    if (!r) co_return admin_error(503, "unavailable", r.error().message);
+    if (!*r) co_return no_policy(tenant, policy);
+    log::info("policy removed from KV", {{"tenant_id", tenant}, {"policy_id", policy}, {"bucket", policies_bucket}});
+    co_return ok(json::object{{"removed", true}});
 }
 
 admin_reply admin_ops::policies_reload() const

@@ -358,6 +358,16 @@ std::vector<key_spec> build_table()
     t.push_back(name(
         "router", "admin_subject_prefix", "prefix of the admin request subjects (token required)",
         [](auto& c) -> auto& { return c.router.admin_subject_prefix; }, name_kind::subject_prefix));
+    t.push_back(make(
+        "router", "state", "where shared state lives: local (this process) or jetstream (KV buckets on the cluster)",
+        [](config& c, std::string_view v) -> std::string
+        {
+            auto s = trim(v);
+            if (s != "local" && s != "jetstream") return in_quotes(v) + " is not a state store (local or jetstream)";
+            c.router.state = std::string(s);
+            return {};
+        },
+        [](const config& c) { return c.router.state; }));
     t.push_back(duration_s(
         "router", "idempotency_ttl_s", "how long a request id is remembered, in seconds",
         [](auto& c) -> auto& { return c.router.idempotency_ttl_s; }));

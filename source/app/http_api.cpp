@@ -8,6 +8,8 @@
 
 #include <memory>
 
+#include "beamline/nats/jetstream/detail/coroutine_frame_warning.hpp"
+
 namespace beamline::app
 {
 namespace
@@ -35,6 +37,24 @@ http::response health_response(const service_health& h, bool count_draining)
 http::response from_admin(admin_reply r)
 {
     return http::json_response(static_cast<http::status>(r.status), std::move(r.body));
+}
+
+// Named coroutines, not lambdas: a lambda coroutine's captures die with the temporary closure.
+asio::awaitable<http::response> get_policy(std::shared_ptr<admin_ops> ops, const http::request& req)
+{
+    co_return from_admin(co_await ops->policy_get_async(std::string(req.param("tenant")), std::string(req.param("policy"))));
+}
+
+asio::awaitable<http::response> put_policy(std::shared_ptr<admin_ops> ops, const http::request& req)
+{
+    co_return from_admin(co_await ops->policy_put_async(std::string(req.param("tenant")), std::string(req.param("policy")),
+                                                        std::string(req.body)));
+}
+
+asio::awaitable<http::response> delete_policy(std::shared_ptr<admin_ops> ops, const http::request& req)
+{
+    co_return from_admin(
+        co_await ops->policy_delete_async(std::string(req.param("tenant")), std::string(req.param("policy"))));
 }
 
 /// `POST /v1/breakers/reset`'s body: a JSON object, or nothing (all).
@@ -73,15 +93,13 @@ http::route_table make_routes(router_service& service, const metrics::registry& 
         auto tenant = req.query_param("tenant");
         return from_admin(ops->policies_list(tenant ? *tenant : std::string()));
     }));
-    routes.add(verb::get, "/v1/policies/{tenant}/{policy}", auth.protect([ops](const http::request& req) {
-        return from_admin(ops->policy_get(req.param("tenant"), req.param("policy")));
-    }));
-    routes.add(verb::put, "/v1/policies/{tenant}/{policy}", auth.protect([ops](const http::request& req) {
-        return from_admin(ops->policy_put(req.param("tenant"), req.param("policy"), req.body));
-    }));
-    routes.add(verb::delete_, "/v1/policies/{tenant}/{policy}", auth.protect([ops](const http::request& req) {
-        return from_admin(ops->policy_delete(req.param("tenant"), req.param("policy")));
-    }));
+    // With router.state=jetstream these are KV round trips: they suspend instead of blocking.
+    routes.add(verb::get, "/v1/policies/{tenant}/{policy}",
+               auth.protect(http::handler([ops](const http::request& req) { return get_policy(ops, req); })));
+    routes.add(verb::put, "/v1/policies/{tenant}/{policy}",
+               auth.protect(http::handler([ops](const http::request& req) { return put_policy(ops, req); })));
+    routes.add(verb::delete_, "/v1/policies/{tenant}/{policy}",
+               auth.protect(http::handler([ops](const http::request& req) { return delete_policy(ops, req); })));
     routes.add(verb::post, "/v1/policies/reload", auth.protect([ops](const http::request&) {
         return from_admin(ops->policies_reload());
     }));

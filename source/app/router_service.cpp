@@ -3,6 +3,9 @@
 #include "beamline/app/backpressure_hooks.hpp"
 #include "beamline/app/breaker_events.hpp"
 #include "beamline/app/decide_telemetry.hpp"
+#include "beamline/app/kv_idempotency.hpp"
+#include "beamline/app/kv_policy_source.hpp"
+#include "beamline/app/kv_sticky.hpp"
 #include "beamline/app/logging.hpp"
 #include "beamline/app/results_service.hpp"
 #include "beamline/app/version.hpp"
@@ -162,7 +165,9 @@ struct router_service::impl
         parts.gate = hooks;
         parts.observer = hooks;
         parts.seed = std::random_device{}() ^ (std::uint64_t{std::random_device{}()} << 32);
-        pipeline.emplace(io.get_executor(), store, settings_from(cfg), std::move(parts));
+        auto settings = settings_from(cfg);
+        if (shared_state()) build_shared_state(parts, settings);
+        pipeline.emplace(io.get_executor(), store, std::move(settings), std::move(parts));
         // Every router applies the others' breaker events, also one that consumes no results.
         breaker_events = std::make_unique<breaker_event_relay>(
             client, cfg.router.breaker_events_subject, new_router_id(), reg,
@@ -184,6 +189,42 @@ struct router_service::impl
             // While active, the consumer pulls one batch at a time (unless its backlog is the cause).
             results->set_pacing([g = bp.get()] { return g->results_consumer_should_slow(); });
         }
+    }
+
+    bool shared_state() const noexcept { return cfg.router.state == "jetstream"; }
+
+    /// router.state=jetstream: the KV-backed stores behind the interfaces the local ones have.
+    void build_shared_state(router::decide_pipeline_parts& parts, router::decide_pipeline_settings& settings)
+    {
+        const int replicas = static_cast<int>(cfg.jetstream.replicas);
+        state_js = std::make_unique<nats::jetstream::context>(io.get_executor(), client);
+        kv_policies = std::make_shared<kv_policy_source>(*state_js, store, replicas);
+        kv_idem = std::make_shared<kv_idempotency>(*state_js, replicas, cfg.router.idempotency_ttl_s);
+        kv_bindings = std::make_shared<kv_sticky>(*state_js, replicas, [] {
+            return std::chrono::duration_cast<std::chrono::milliseconds>(
+                       std::chrono::system_clock::now().time_since_epoch())
+                .count();
+        });
+        parts.idempotency = kv_idem;
+        settings.tenants.state.sticky_share = kv_bindings.get();
+    }
+
+    void start_shared_state()
+    {
+        kv_policies->start([this] {
+            kv_policies_watched.store(true);
+            log::info("policies served from KV", {{"bucket", policies_bucket},
+                                                  {"policies", static_cast<double>(store.list().size())}});
+        });
+        kv_idem->start();
+        kv_bindings->start();
+    }
+
+    void stop_shared_state()
+    {
+        kv_policies->stop();
+        kv_idem->stop();
+        kv_bindings->stop();
     }
 
     static results_service_config results_config_from(const config& cfg)
@@ -230,9 +271,15 @@ struct router_service::impl
     std::unique_ptr<breaker_event_relay> breaker_events;
     std::shared_ptr<results_service> results; ///< null with jetstream.enabled=false
     std::shared_ptr<backpressure_gate> bp;
+    // router.state=jetstream only; the context before the stores that use it.
+    std::unique_ptr<nats::jetstream::context> state_js;
+    std::shared_ptr<kv_policy_source> kv_policies;
+    std::shared_ptr<kv_idempotency> kv_idem;
+    std::shared_ptr<kv_sticky> kv_bindings;
     nats::subscription_ptr decide_sub;
     std::vector<metrics::callback_registration> callbacks;
     std::atomic<bool> policies_loaded{false};
+    std::atomic<bool> kv_policies_watched{false}; ///< router.state=jetstream: the bucket's current values are in service
     std::atomic<bool> draining{false};
     std::function<void(std::error_code)> gave_up; // set before start(), called on the NATS strand
 
@@ -309,8 +356,10 @@ void router_service::on_nats_gave_up(std::function<void(std::error_code)> handle
 
 router::load_report router_service::start()
 {
-    auto report = reload_policies();
     auto& im = *impl_;
+    // With shared state the policies come from KV (`policy import` seeds it), not the directory.
+    auto report = im.shared_state() ? router::load_report{} : reload_policies();
+    if (im.shared_state()) im.start_shared_state();
     nats::subscribe_options so;
     so.queue = im.cfg.router.queue_group;
     auto ec = im.client->subscribe_inline(im.cfg.router.decide_subject, so,
@@ -327,6 +376,16 @@ router::load_report router_service::start()
 
 router::load_report router_service::reload_policies()
 {
+    if (impl_->shared_state())
+    {
+        // KV is watched: every change is in service already. A directory reload would serve what
+        // the other routers do not.
+        router::load_report report;
+        report.problems.push_back({impl_->store.directory(), "router.state=jetstream serves the policies of KV bucket " +
+                                                                 std::string(policies_bucket) +
+                                                                 " (watched); seed it with `beamline_router policy import DIR`"});
+        return report;
+    }
     auto report = impl_->store.load_directory();
     for (const auto& p : report.problems)
         log::error("policy not loaded", {{"path", p.path.string()}, {"reason", p.reason}});
@@ -343,6 +402,7 @@ asio::awaitable<void> router_service::drain(std::chrono::milliseconds timeout)
 {
     auto* self = impl_.get();
     self->draining.store(true);
+    if (self->shared_state()) self->stop_shared_state();
     if (self->results) self->results->stop(); // deliveries not acked are redelivered to another router
     log::info("draining: no new decide requests", {{"inflight", static_cast<double>(self->pipeline->inflight())}});
     auto deadline = clock::now() + timeout;
@@ -370,7 +430,9 @@ service_health router_service::health() const
     // The decide subscription is registered at start and re-sent on every reconnect, so it is live
     // whenever the connection is up (draining, reported on its own, is when it stops).
     h.subscribed = impl_->decide_sub != nullptr && h.nats_connected;
-    h.policies_loaded = impl_->policies_loaded.load();
+    // With shared state the bucket may be seeded after the router starts: looked at each time.
+    h.policies_loaded = impl_->shared_state() ? impl_->kv_policies_watched.load() && !impl_->store.list().empty()
+                                              : impl_->policies_loaded.load();
     h.draining = impl_->draining.load();
     if (!h.nats_connected)
     {
@@ -379,7 +441,9 @@ service_health router_service::health() const
                    (why.empty() ? "" : ": " + why) + ")";
     }
     else if (!h.policies_loaded)
-        h.reason = "no policies loaded from " + impl_->store.directory().string();
+        h.reason = impl_->shared_state()
+                       ? "no policies in KV bucket " + std::string(policies_bucket) + " (yet)"
+                       : "no policies loaded from " + impl_->store.directory().string();
     else if (h.draining)
         h.reason = "draining";
     if (impl_->results && !h.draining)
@@ -414,6 +478,7 @@ std::string router_service::status_json() const
                    {"decide_subject", im.cfg.router.decide_subject},
                    {"router_id", im.breaker_events->router_id()},
                    {"queue_group", im.cfg.router.queue_group},
+                   {"state", im.cfg.router.state},
                    {"tenants", im.pipeline->tenants().size()},
                    {"tenant_evictions", im.pipeline->tenants().evictions()},
                    {"policies", im.store.list().size()},
@@ -428,8 +493,10 @@ std::string router_service::status_json() const
 }
 
 router::policy_store& router_service::policies() noexcept { return impl_->store; }
+kv_policy_source* router_service::shared_policies() noexcept { return impl_->kv_policies.get(); }
 nats::client& router_service::nats() noexcept { return *impl_->client; }
 router::decide_pipeline& router_service::pipeline() noexcept { return *impl_->pipeline; }
+asio::io_context::executor_type router_service::executor() const noexcept { return impl_->io.get_executor(); }
 std::size_t router_service::inflight() const noexcept { return impl_->pipeline->inflight(); }
 backpressure_gate& router_service::backpressure() noexcept { return *impl_->bp; }
 

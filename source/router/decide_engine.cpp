@@ -3,6 +3,7 @@
 #include "beamline/router/decide_reply.hpp"
 #include "beamline/router/idempotency_store.hpp"
 #include "beamline/router/policy.hpp"
+#include "beamline/router/shared_state.hpp"
 
 namespace beamline::router
 {
@@ -61,6 +62,38 @@ void decide_engine::withdraw(const decide_request& request, tenant_state& tenant
     refuse(&request, code, std::move(message), retry_after_ms, out, intake);
 }
 
+void decide_engine::refuse_conflict(const decide_request& request, decide_outcome& out)
+{
+    auto e = idempotency_conflict(request);
+    out.error = e.reply_code();
+    out.intake = e.code;
+    out.message = e.message;
+    out.reply.clear();
+    append_intake_error(out.reply, e);
+}
+
+void decide_engine::settle_claim(const decide_request& request, tenant_state& tenant, const idempotency_claim& claim,
+                                 clock::time_point now, std::uint32_t retry_after_ms, decide_outcome& out) const
+{
+    using verdict = idempotency_claim::verdict;
+    if (claim.kind == verdict::won) return;
+    if (claim.kind == verdict::unavailable)
+        return withdraw(request, tenant, reply_error::overloaded, std::nullopt,
+                        "the idempotency record could not be stored, so nothing was dispatched: " + claim.message,
+                        retry_after_ms, out);
+    tenant.idempotency().forget(request.idempotency_key);
+    out.reason.reset();
+    out.provider_id.clear();
+    out.assignment = false;
+    out.breaker_change.reset();
+    out.breaker_trial = false;
+    out.idempotency_miss = false; // the deployment held the key: not a first decision
+    if (claim.kind == verdict::conflict) return refuse_conflict(request, out);
+    out.reply = claim.reply;
+    out.idempotent_replay = true;
+    tenant.idempotency().remember(request.idempotency_key, fingerprint_of(request), out.reply, now);
+}
+
 void decide_engine::decide(decide_request& request, tenant_state& tenant, clock::time_point now,
                            decide_outcome& out) const
 {
@@ -76,16 +109,7 @@ void decide_engine::decide(decide_request& request, tenant_state& tenant, clock:
             out.idempotent_replay = true;
             return;
         }
-        if (seen.kind == idempotency_store::verdict::conflict)
-        {
-            auto e = idempotency_conflict(request);
-            out.error = e.reply_code();
-            out.intake = e.code;
-            out.message = e.message;
-            out.reply.clear();
-            append_intake_error(out.reply, e);
-            return;
-        }
+        if (seen.kind == idempotency_store::verdict::conflict) return refuse_conflict(request, out);
         out.idempotency_miss = true;
     }
 

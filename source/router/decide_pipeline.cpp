@@ -193,6 +193,42 @@ struct decide_pipeline::impl : std::enable_shared_from_this<decide_pipeline::imp
             engine.decide(r, t.state(), now, job->outcome);
             if (job->outcome.breaker_trial || job->outcome.breaker_change)
                 breaker_changed(t, job->outcome.provider_id, job->outcome.breaker_change, now);
+            if (parts.idempotency && !r.idempotency_key.empty() && !job->outcome.error &&
+                !job->outcome.idempotent_replay)
+                return claim_shared(std::move(job));
+            if (job->outcome.assignment && !job->outcome.error) publish_assignment(*job, t);
+        }
+        catch (...)
+        {
+            return internal_error(std::move(job), std::current_exception());
+        }
+        finish(std::move(job));
+    }
+
+    /// router.state=jetstream: the decision is claimed in the shared store before anything is sent;
+    /// the strand is free meanwhile and the claim's answer comes back on it.
+    void claim_shared(job_ptr job)
+    {
+        const decide_request& r = *job->request;
+        auto fingerprint = fingerprint_of(r);
+        std::string tenant = r.tenant_id, key = r.idempotency_key, reply = job->outcome.reply;
+        auto held = std::make_shared<job_ptr>(std::move(job));
+        parts.idempotency->claim(std::move(tenant), std::move(key), fingerprint, std::move(reply),
+                                 [self = shared_from_this(), held](idempotency_claim c) {
+                                     auto& strand = (*held)->lease->strand();
+                                     asio::post(strand, [self, held, c = std::move(c)]() mutable {
+                                         self->claimed(std::move(*held), c);
+                                     });
+                                 });
+    }
+
+    void claimed(job_ptr job, const idempotency_claim& claim)
+    {
+        try
+        {
+            tenant& t = *job->lease;
+            engine.settle_claim(*job->request, t.state(), claim, parts.now(), settings.unavailable_retry_after_ms,
+                                job->outcome);
             if (job->outcome.assignment && !job->outcome.error) publish_assignment(*job, t);
         }
         catch (...)

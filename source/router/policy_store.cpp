@@ -208,10 +208,47 @@ policy_result<policy_store::policy_ptr> policy_store::put(std::string_view tenan
     if (auto e = write_atomically(tenant_dir / (std::string(policy_id) + ".json"), json))
         return std::move(*e);
 
-    auto next = std::make_shared<snapshot>(*current());
-    (*next)[std::string(tenant_id)].insert_or_assign(std::string(policy_id), ptr);
-    snapshot_.store(std::move(next));
+    install(tenant_id, policy_id, ptr);
     return ptr;
+}
+
+void policy_store::install(std::string_view tenant_id, std::string_view policy_id, policy_ptr p)
+{
+    auto next = std::make_shared<snapshot>(*current());
+    (*next)[std::string(tenant_id)].insert_or_assign(std::string(policy_id), std::move(p));
+    snapshot_.store(std::move(next));
+}
+
+bool policy_store::drop(std::string_view tenant_id, std::string_view policy_id)
+{
+    auto snap = current();
+    auto tenant = snap->find(tenant_id);
+    if (tenant == snap->end() || !tenant->second.contains(policy_id)) return false;
+    auto next = std::make_shared<snapshot>(*snap);
+    auto& policies = next->find(tenant_id)->second;
+    policies.erase(policies.find(policy_id));
+    if (policies.empty()) next->erase(next->find(tenant_id));
+    snapshot_.store(std::move(next));
+    return true;
+}
+
+policy_result<policy_store::policy_ptr> policy_store::serve(std::string_view tenant_id, std::string_view policy_id,
+                                                            std::string_view json)
+{
+    if (auto e = check_ids(tenant_id, policy_id)) return std::move(*e);
+    if (json.size() > max_policy_bytes) return policy_error{"policy is larger than 1 MiB"};
+    auto parsed = parse_policy(json, policy_id);
+    if (!parsed) return parsed.error();
+    auto ptr = std::make_shared<const policy>(std::move(*parsed));
+    std::lock_guard lock(writer_);
+    install(tenant_id, policy_id, ptr);
+    return ptr;
+}
+
+bool policy_store::withdraw(std::string_view tenant_id, std::string_view policy_id)
+{
+    std::lock_guard lock(writer_);
+    return drop(tenant_id, policy_id);
 }
 
 policy_result<bool> policy_store::remove(std::string_view tenant_id, std::string_view policy_id)
@@ -223,17 +260,7 @@ policy_result<bool> policy_store::remove(std::string_view tenant_id, std::string
     bool had_file = fs::remove(path, ec);
     if (ec) return policy_error{"cannot delete " + path.string() + ": " + ec.message()};
 
-    auto snap = current();
-    auto tenant = snap->find(tenant_id);
-    bool served = tenant != snap->end() && tenant->second.contains(policy_id);
-    if (served)
-    {
-        auto next = std::make_shared<snapshot>(*snap);
-        auto& policies = next->find(tenant_id)->second;
-        policies.erase(policies.find(policy_id));
-        if (policies.empty()) next->erase(next->find(tenant_id));
-        snapshot_.store(std::move(next));
-    }
+    bool served = drop(tenant_id, policy_id);
     return had_file || served;
 }
 

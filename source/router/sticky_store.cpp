@@ -1,4 +1,7 @@
 #include <beamline/router/sticky_store.hpp>
+
+#include <beamline/router/shared_state.hpp>
+
 #include <functional>
 
 namespace beamline::router
@@ -12,6 +15,33 @@ std::size_t sticky_store::key_hash::operator()(const key_view& k) const noexcept
 
 sticky_store::sticky_store(std::size_t capacity) : capacity_(capacity == 0 ? 1 : capacity) {}
 
+void sticky_store::share(shared_sticky* shared, std::string tenant_id)
+{
+    shared_ = shared;
+    tenant_id_ = std::move(tenant_id);
+}
+
+void sticky_store::tell_shared(std::string_view policy_id, std::string_view session, binding& b,
+                               clock::time_point now, clock::duration ttl)
+{
+    if (!shared_ || b.shared_until - now > ttl / 2) return;
+    shared_->bound(tenant_id_, policy_id, session, b.provider, std::chrono::duration_cast<std::chrono::milliseconds>(ttl));
+    b.shared_until = now + ttl;
+}
+
+std::optional<std::string_view> sticky_store::adopt_shared(std::string_view policy_id, std::string_view session,
+                                                           clock::time_point now, clock::duration ttl)
+{
+    if (!shared_ || session.size() > max_session_bytes) return std::nullopt;
+    auto known = shared_->find(tenant_id_, policy_id, session);
+    if (!known || known->remaining.count() <= 0) return std::nullopt;
+    // Served for the TTL from now, like any hit; the shared copy is refreshed when half of it is gone.
+    insert(policy_id, session, known->provider, now, now + ttl, now + known->remaining);
+    auto it = bindings_.find(key_view{policy_id, session});
+    tell_shared(policy_id, session, it->second, now, ttl);
+    return std::string_view(it->second.provider);
+}
+
 void sticky_store::erase(binding_map::iterator it)
 {
     by_expiry_.erase(it->second.expiry);
@@ -22,16 +52,17 @@ std::optional<std::string_view> sticky_store::touch(std::string_view policy_id, 
                                                     clock::time_point now, clock::duration ttl)
 {
     auto it = bindings_.find(key_view{policy_id, session});
-    if (it == bindings_.end()) return std::nullopt;
+    if (it == bindings_.end()) return adopt_shared(policy_id, session, now, ttl);
     if (it->second.expiry->first <= now)
     {
         erase(it);
-        return std::nullopt;
+        return adopt_shared(policy_id, session, now, ttl);
     }
     // Re-key the index node in place: no allocation on the hit path.
     auto node = by_expiry_.extract(it->second.expiry);
     node.key() = now + ttl;
     it->second.expiry = by_expiry_.insert(std::move(node));
+    if (shared_) tell_shared(policy_id, session, it->second, now, ttl);
     return std::string_view(it->second.provider);
 }
 
@@ -54,8 +85,17 @@ void sticky_store::bind(std::string_view policy_id, std::string_view session, st
         auto node = by_expiry_.extract(it->second.expiry);
         node.key() = now + ttl;
         it->second.expiry = by_expiry_.insert(std::move(node));
+        it->second.shared_until = {}; // a new provider: the shared copy is stale
+        if (shared_) tell_shared(policy_id, session, it->second, now, ttl);
         return;
     }
+    insert(policy_id, session, provider, now, now + ttl, {});
+    if (shared_) tell_shared(policy_id, session, bindings_.find(key_view{policy_id, session})->second, now, ttl);
+}
+
+void sticky_store::insert(std::string_view policy_id, std::string_view session, std::string_view provider,
+                          clock::time_point now, clock::time_point expires, clock::time_point shared_until)
+{
     if (bindings_.size() >= capacity_)
     {
         purge_expired(now);
@@ -63,9 +103,9 @@ void sticky_store::bind(std::string_view policy_id, std::string_view session, st
         if (bindings_.size() >= capacity_) erase(bindings_.find(*by_expiry_.begin()->second));
     }
     auto [inserted, ok] = bindings_.emplace(key{std::string(policy_id), std::string(session)},
-                                            binding{std::string(provider), by_expiry_.end()});
+                                            binding{std::string(provider), by_expiry_.end(), shared_until});
     (void)ok;
-    inserted->second.expiry = by_expiry_.emplace(now + ttl, &inserted->first);
+    inserted->second.expiry = by_expiry_.emplace(expires, &inserted->first);
 }
 
 std::size_t sticky_store::purge_expired(clock::time_point now)

@@ -9,6 +9,7 @@ tenant_state::tenant_state(std::string tenant_id, const tenant_limits& limits, s
       idempotency_(idempotency_store::limits{limits.idempotency_ttl, limits.idempotency_entries,
                                                   limits.idempotency_entries_total}), rng_(seed)
 {
+    if (limits.sticky_share) sticky_.share(limits.sticky_share, id_);
     if (limits.tenant_rps > 0)
         tenant_bucket_.emplace(limits.tenant_rps, limits.tenant_burst > 0 ? limits.tenant_burst : limits.tenant_rps,
                                now);

@@ -27,6 +27,8 @@ inline constexpr std::string_view admin_queue_group = "beamline-router-admin";
 /// Runs one admin operation named by `op` (the subject after the prefix) with the request `body`;
 /// authorisation is checked by the caller.
 admin_reply run_admin_op(const admin_ops& ops, std::string_view op, std::string_view body);
+/// The same, suspending for the policy ops that are KV round trips with router.state=jetstream.
+boost::asio::awaitable<admin_reply> run_admin_op_async(const admin_ops& ops, std::string op, std::string body);
 
 /// The status subject's reply: the backpressure status, or an error when the body names a decide
 /// subject this router does not serve or is not JSON.
@@ -39,6 +41,8 @@ public:
 
     /// Subscribes to both subjects (re-sent by the client on every reconnect).
     std::error_code start();
+    /// Sends `r` to the request's reply subject (from the coroutine that answers a KV-backed op).
+    void send_reply(const nats::message& m, const admin_reply& r) const;
 
 private:
     void on_admin(const nats::message& m) const;

@@ -7,6 +7,7 @@
 
 #include "beamline/app/router_service.hpp"
 
+#include <boost/asio/awaitable.hpp>
 #include <boost/json/object.hpp>
 
 #include <optional>
@@ -39,6 +40,14 @@ public:
     admin_reply policy_put(std::string_view tenant, std::string_view policy, std::string_view json) const;
     admin_reply policy_delete(std::string_view tenant, std::string_view policy) const;
     admin_reply policies_reload() const;
+
+    /// router.state=jetstream: policies are read from and written to KV, a round trip, so these
+    /// suspend (on the client's executor) instead of blocking. With router.state=local they are
+    /// the synchronous calls above.
+    bool shared_policies() const noexcept { return svc_.shared_policies() != nullptr; }
+    boost::asio::awaitable<admin_reply> policy_get_async(std::string tenant, std::string policy) const;
+    boost::asio::awaitable<admin_reply> policy_put_async(std::string tenant, std::string policy, std::string json) const;
+    boost::asio::awaitable<admin_reply> policy_delete_async(std::string tenant, std::string policy) const;
     admin_reply backpressure_status() const;
     admin_reply backpressure_reset() const;
     /// `{"breakers":[...]}`, one tenant's (`tenant` set) or all.

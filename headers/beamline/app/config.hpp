@@ -47,6 +47,9 @@ struct router_config
     std::string queue_group = "beamline-router";
     std::string breaker_events_subject = "beamline.router.v1.breaker.events"; // SPEC §14, no queue group
     std::string policies_dir = "./policies";
+    // Where policies, idempotency records and sticky bindings live: "local" (this process) or
+    // "jetstream" (KV buckets shared by every router on the cluster; SPEC §14).
+    std::string state = "local";
     unsigned threads = 0; // filled with the number of cores by default_config()
     std::uint64_t max_payload = 1024 * 1024;
     std::string assignment_subject = "caf.exec.assign.v1";

@@ -26,6 +26,8 @@ namespace beamline::app
 
 namespace asio = boost::asio;
 
+class kv_policy_source;
+
 struct service_health
 {
     bool nats_connected = false;
@@ -71,10 +73,14 @@ public:
     std::string status_json() const;
 
     router::policy_store& policies() noexcept;
+    /// router.state=jetstream: where policies are written (KV); null with router.state=local.
+    kv_policy_source* shared_policies() noexcept;
     nats::client& nats() noexcept;
     /// The decide pipeline: breakers (listing, reset) and the entry point for execution results.
     router::decide_pipeline& pipeline() noexcept;
     std::size_t inflight() const noexcept;
+    /// The daemon's io_context executor (the NATS client's): where admin coroutines run.
+    asio::io_context::executor_type executor() const noexcept;
     backpressure_gate& backpressure() noexcept;
 
     struct impl;

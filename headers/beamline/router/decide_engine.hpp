@@ -23,6 +23,8 @@
 namespace beamline::router
 {
 
+struct idempotency_claim;
+
 struct decide_settings
 {
     intake_limits intake;
@@ -87,10 +89,20 @@ public:
                   std::optional<intake_code> intake, std::string message, std::uint32_t retry_after_ms,
                   decide_outcome& out) const;
 
+    /// router.state=jetstream: the successful decision in `out` was claimed in the shared
+    /// idempotency store and `claim` is how that went. Won: `out` stands. Replay: `out` becomes the
+    /// winner's reply (remembered here too). Conflict: the IDEMPOTENCY_VIOLATION refusal.
+    /// Unavailable: withdrawn as `overloaded` (nothing dispatched, a retry may succeed). On the
+    /// tenant's strand.
+    void settle_claim(const decide_request& request, tenant_state& tenant, const idempotency_claim& claim,
+                      clock::time_point now, std::uint32_t retry_after_ms, decide_outcome& out) const;
+
     const decide_settings& settings() const noexcept { return settings_; }
     void set_tenant_allow_list(tenant_allow_list list) { settings_.intake.tenants = std::move(list); }
 
 private:
+    static void refuse_conflict(const decide_request& request, decide_outcome& out);
+
     const policy_store& policies_;
     decide_settings settings_;
 };

@@ -21,6 +21,7 @@
 
 #include "beamline/router/breaker_status.hpp"
 #include "beamline/router/decide_engine.hpp"
+#include "beamline/router/shared_state.hpp"
 #include "beamline/router/tenant_registry.hpp"
 
 #include <boost/asio/io_context.hpp>
@@ -154,6 +155,9 @@ struct decide_pipeline_parts
     std::shared_ptr<decide_observer> observer;
     std::function<std::chrono::steady_clock::time_point()> now = [] { return std::chrono::steady_clock::now(); };
     std::uint64_t seed = 0x5eed; ///< the tenants' random streams start from it
+    /// router.state=jetstream: a successful idempotent decision waits (off the strand) for its
+    /// create-only claim before its assignment and reply go out. Null: local idempotency only.
+    std::shared_ptr<shared_idempotency> idempotency;
 };
 
 class decide_pipeline

@@ -75,6 +75,13 @@ public:
     /// Deletes the file and stops serving the policy; false when there was no such policy.
     policy_result<bool> remove(std::string_view tenant_id, std::string_view policy_id);
 
+    /// Validates `json` and serves it without touching the directory: the policies of a shared
+    /// store (router.state=jetstream) arrive this way. On an error the version in service stays.
+    policy_result<policy_ptr> serve(std::string_view tenant_id, std::string_view policy_id, std::string_view json);
+
+    /// Stops serving a policy without touching the directory; false when it was not served.
+    bool withdraw(std::string_view tenant_id, std::string_view policy_id);
+
     /// All policies in service, ordered by tenant then policy id; one tenant's when given.
     std::vector<policy_listing> list(std::string_view tenant_id = {}) const;
 
@@ -90,6 +97,8 @@ private:
     using snapshot = std::unordered_map<std::string, tenant_policies, id_hash, std::equal_to<>>;
 
     std::shared_ptr<const snapshot> current() const { return snapshot_.load(); }
+    void install(std::string_view tenant_id, std::string_view policy_id, policy_ptr p); // under writer_
+    bool drop(std::string_view tenant_id, std::string_view policy_id);                 // under writer_
 
     std::filesystem::path directory_;
     std::mutex writer_;

@@ -7,6 +7,11 @@
 // binding closest to expiry (with one TTL per policy, the oldest), so a flood of fresh session ids
 // costs a bounded amount of memory. Session values longer than `max_session_bytes` are never bound.
 // A hit refreshes the binding's expiry (a session in use stays on its provider).
+//
+// Shared (router.state=jetstream): the store is then a cache of the deployment's bindings. A miss
+// asks the `shared_sticky` (memory only, no round trip) before giving up; a new binding is told to
+// it, and so is a refresh once the shared copy has used up half its TTL, so a hot session costs a
+// write per half TTL, not per request.
 
 #include <chrono>
 #include <cstddef>
@@ -19,6 +24,8 @@
 namespace beamline::router
 {
 
+class shared_sticky;
+
 class sticky_store
 {
 public:
@@ -27,6 +34,9 @@ public:
     static constexpr std::size_t max_session_bytes = 256;
 
     explicit sticky_store(std::size_t capacity = default_capacity);
+
+    /// Makes this store a cache of `shared`'s bindings for `tenant_id`; `shared` outlives the store.
+    void share(shared_sticky* shared, std::string tenant_id);
 
     /// The live binding for (policy, session), refreshing its expiry to now + ttl; nullopt when
     /// absent or expired (an expired binding is removed).
@@ -88,10 +98,20 @@ private:
     {
         std::string provider;
         expiry_index::iterator expiry;
+        clock::time_point shared_until{}; ///< when the copy the shared store holds expires
     };
     using binding_map = std::unordered_map<key, binding, key_hash, key_equal>;
 
     void erase(binding_map::iterator it);
+    void insert(std::string_view policy_id, std::string_view session, std::string_view provider,
+                clock::time_point now, clock::time_point expires, clock::time_point shared_until);
+    std::optional<std::string_view> adopt_shared(std::string_view policy_id, std::string_view session,
+                                                 clock::time_point now, clock::duration ttl);
+    void tell_shared(std::string_view policy_id, std::string_view session, binding& b, clock::time_point now,
+                     clock::duration ttl);
+
+    shared_sticky* shared_ = nullptr;
+    std::string tenant_id_;
 
     std::size_t capacity_;
     binding_map bindings_;

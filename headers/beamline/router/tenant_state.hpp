@@ -19,6 +19,8 @@
 namespace beamline::router
 {
 
+class shared_sticky;
+
 struct tenant_limits
 {
     std::chrono::seconds idempotency_ttl{3600};
@@ -28,6 +30,8 @@ struct tenant_limits
     std::size_t sticky_sessions = sticky_store::default_capacity;
     double tenant_rps = 0; ///< 0: no tenant-wide bucket
     double tenant_burst = 0;
+    /// router.state=jetstream: the deployment's sticky bindings, which the tenant's store caches.
+    shared_sticky* sticky_share = nullptr;
 };
 
 class tenant_state
