@@ -1,6 +1,7 @@
 #include "beamline/app/admin_cli.hpp"
 
 #include "beamline/app/http_client.hpp"
+#include "beamline/app/policy_import.hpp"
 #include "beamline/app/router_service.hpp"
 #include "beamline/nats/client.hpp"
 #include "beamline/router/policy.hpp"
@@ -171,7 +172,8 @@ std::string ids_body(const std::string& tenant, const std::string& policy)
 int policy_verb(const config& cfg, std::vector<std::string> args)
 {
     const char* usage = "usage: beamline_router policy ls [TENANT] | get TENANT POLICY | put TENANT POLICY FILE |"
-                        " rm TENANT POLICY | validate FILE  [--via http|nats]\n";
+                        " rm TENANT POLICY | validate FILE  [--via http|nats]\n"
+                        "       beamline_router policy import DIR   seeds KV bucket beamline_policies (router.state=jetstream)\n";
     auto via = take_via(args, "policy");
     if (!via) return 2;
     if (args.empty())
@@ -181,6 +183,7 @@ int policy_verb(const config& cfg, std::vector<std::string> args)
     }
     const auto& sub = args[0];
     const auto& prefix = cfg.router.admin_subject_prefix;
+    if (sub == "import" && args.size() == 2) return policy_import(cfg, args[1]);
     if (sub == "validate" && args.size() == 2)
     {
         std::string text;

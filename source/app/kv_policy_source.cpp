@@ -30,7 +30,9 @@ router::policy_error key_refused(std::string_view tenant_id, std::string_view po
                    std::string(tenant_id) + "/" + std::string(policy_id));
 }
 
-js::kv_config policies_config(int replicas)
+} // namespace
+
+js::kv_config policies_bucket_config(int replicas)
 {
     js::kv_config c;
     c.bucket = std::string(policies_bucket);
@@ -40,10 +42,13 @@ js::kv_config policies_config(int replicas)
     return c;
 }
 
+namespace
+{
+
 asio::awaitable<void> start_watch(js::context* jsc, int replicas, std::shared_ptr<std::atomic<bool>> stopping,
                                   std::function<void(js::kv_bucket)> opened)
 {
-    auto r = co_await open_bucket_retrying(*jsc, policies_config(replicas), *stopping);
+    auto r = co_await open_bucket_retrying(*jsc, policies_bucket_config(replicas), *stopping);
     if (!r.ec) opened(std::move(r.value));
 }
 

@@ -15,6 +15,9 @@ namespace beamline::app
 namespace asio = boost::asio;
 namespace js = nats::jetstream;
 
+/// The bucket's configuration: a few versions of history per key, `replicas` copies.
+js::kv_config policies_bucket_config(int replicas);
+
 class kv_policy_source : public std::enable_shared_from_this<kv_policy_source>
 {
 public:
