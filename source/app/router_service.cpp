@@ -220,6 +220,16 @@ struct router_service::impl
         kv_bindings->start();
     }
 
+    /// Empty when the shared stores serve; else what is missing, in words.
+    std::string shared_state_missing() const
+    {
+        if (!kv_idem->ready()) return "KV bucket " + std::string(idempotency_bucket) + " not open yet";
+        if (!kv_bindings->ready()) return "KV bucket " + std::string(sticky_bucket) + " not open yet";
+        if (!kv_policies_watched.load()) return "KV bucket " + std::string(policies_bucket) + " not watched yet";
+        if (store.list().empty()) return "no policies in KV bucket " + std::string(policies_bucket) + " (seed it: policy import DIR)";
+        return {};
+    }
+
     void stop_shared_state()
     {
         kv_policies->stop();
@@ -430,9 +440,11 @@ service_health router_service::health() const
     // The decide subscription is registered at start and re-sent on every reconnect, so it is live
     // whenever the connection is up (draining, reported on its own, is when it stops).
     h.subscribed = impl_->decide_sub != nullptr && h.nats_connected;
-    // With shared state the bucket may be seeded after the router starts: looked at each time.
-    h.policies_loaded = impl_->shared_state() ? impl_->kv_policies_watched.load() && !impl_->store.list().empty()
-                                              : impl_->policies_loaded.load();
+    // With shared state the bucket may be seeded after the router starts: looked at each time. And
+    // a router that cannot yet claim idempotency records would refuse every idempotent request,
+    // so it is not ready to serve until all three buckets are open.
+    std::string shared_missing = impl_->shared_state() ? impl_->shared_state_missing() : std::string();
+    h.policies_loaded = impl_->shared_state() ? shared_missing.empty() : impl_->policies_loaded.load();
     h.draining = impl_->draining.load();
     if (!h.nats_connected)
     {
@@ -441,9 +453,8 @@ service_health router_service::health() const
                    (why.empty() ? "" : ": " + why) + ")";
     }
     else if (!h.policies_loaded)
-        h.reason = impl_->shared_state()
-                       ? "no policies in KV bucket " + std::string(policies_bucket) + " (yet)"
-                       : "no policies loaded from " + impl_->store.directory().string();
+        h.reason = impl_->shared_state() ? shared_missing
+                                         : "no policies loaded from " + impl_->store.directory().string();
     else if (h.draining)
         h.reason = "draining";
     if (impl_->results && !h.draining)

@@ -23,6 +23,8 @@ class kv_idempotency final : public router::shared_idempotency, public std::enab
 public:
     kv_idempotency(js::context& jsc, int replicas, std::chrono::seconds ttl);
     void start();
+    /// The bucket is open: claims (or writes) go to it.
+    bool ready() const noexcept { return ready_.load(std::memory_order_acquire); }
     void stop();
     void claim(std::string tenant_id, std::string key, router::request_fingerprint fingerprint, std::string reply,
                std::function<void(router::idempotency_claim)> done) override;

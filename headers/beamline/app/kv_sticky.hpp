@@ -26,6 +26,8 @@ public:
 
     kv_sticky(js::context& jsc, int replicas, wall_clock now, std::size_t capacity = default_capacity);
     void start();
+    /// The bucket is open: claims (or writes) go to it.
+    bool ready() const noexcept { return ready_.load(std::memory_order_acquire); }
     void stop();
 
     std::optional<router::shared_binding> find(std::string_view tenant_id, std::string_view policy_id,
