@@ -1,9 +1,15 @@
 #!/usr/bin/env bash
 # Decide throughput of 1, 2 and 3 routers on the 3-node nats-server cluster, side by side in one run.
 #
-#   perf/cluster_bench.sh [--tls] [--routers LIST] [--duration S] [--inflight N] [--check]
+#   perf/cluster_bench.sh [--tls] [--routers LIST] [--state LIST] [--idempotent] [--duration S]
+#                         [--inflight N] [--check]
 #     --tls          mutual TLS between every client and the cluster
 #     --routers LIST router counts to measure, comma-separated (default 1,2,3; at most 3)
+#     --state LIST   router.state values to measure, comma-separated: local, jetstream (default
+#                    local); each one with every router count, side by side in one run. With
+#                    jetstream the policies are seeded into KV by `beamline_router policy import`
+#     --idempotent   every request carries an idempotency key of its own: with jetstream each one
+#                    is a KV create before its reply (the figure that differs from local)
 #     --duration S   measured seconds per router count (default 10), after --warmup (default 2)
 #     --inflight N   requests in flight per load generator (default 256)
 #     --check        exit 1 unless every request got an ok reply and every router served some
@@ -33,6 +39,8 @@ done < <(compgen -e | grep -E '^BEAMLINE_(NATS|ROUTER|HTTP|LOG)_')
 
 TLS=false
 COUNTS=1,2,3
+STATES=local
+IDEMPOTENT=()
 DURATION=10
 INFLIGHT=256
 CHECK=false
@@ -41,6 +49,8 @@ while [ $# -gt 0 ]; do
     case "$1" in
         --tls) TLS=true ;;
         --routers) COUNTS=${2:?--routers needs a list}; shift ;;
+        --state) STATES=${2:?--state needs a list}; shift ;;
+        --idempotent) IDEMPOTENT=(--idempotent) ;;
         --duration) DURATION=${2:?--duration needs seconds}; shift ;;
         --inflight) INFLIGHT=${2:?--inflight needs a number}; shift ;;
         --check) CHECK=true ;;
@@ -51,6 +61,7 @@ while [ $# -gt 0 ]; do
     shift
 done
 [[ "$COUNTS" =~ ^[123](,[123])*$ ]] || die "--routers must list counts of 1 to 3, e.g. 1,2,3; got '$COUNTS'"
+[[ "$STATES" =~ ^(local|jetstream)(,(local|jetstream))*$ ]] || die "--state must list local and/or jetstream, got '$STATES'"
 [[ "$DURATION" =~ ^[1-9][0-9]*$ ]] || die "--duration must be a positive number of seconds, got '$DURATION'"
 [[ "$INFLIGHT" =~ ^[1-9][0-9]*$ ]] || die "--inflight must be a positive number, got '$INFLIGHT'"
 TENANTS=${BENCH_TENANTS:-100}
@@ -119,23 +130,34 @@ decided() { # decided PORT: the router's router_decide_requests_total over every
         awk '/^router_decide_requests_total[{ ]/ {sum += $NF} END {printf "%d\n", sum}'
 }
 
+# Streams and buckets R3 when the routers are given the three nodes.
+REPLICAS=1
+[ "${#NODE_URLS[@]}" -ge 3 ] && REPLICAS=3
+if [[ ",$STATES," == *,jetstream,* ]]; then
+    env BEAMLINE_NATS_URL="$URLS" "${router_tls[@]}" BEAMLINE_JETSTREAM_REPLICAS="$REPLICAS" \
+        "$ROUTER" policy import "$WORK/policies" > "$WORK/import.log" 2>&1 ||
+        { cat "$WORK/import.log" >&2; die "policy import into KV failed"; }
+fi
+
 FAILED=false
-printf '%-8s %12s %10s %8s  %s\n' routers 'req/s' 'p99 (us)' errors 'decided per router'
+printf '%-10s %-8s %12s %10s %8s  %s\n' state routers 'req/s' 'p99 (us)' errors 'decided per router'
+for state in ${STATES//,/ }; do
 for count in ${COUNTS//,/ }; do
     ports=()
     for ((i = 0; i < count; i++)); do
         port=$("$PYTHON" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
         env BEAMLINE_NATS_URL="${NODE_URLS[i % ${#NODE_URLS[@]}]}" "${router_tls[@]}" BEAMLINE_NATS_NAME="bench-router-$i" \
             BEAMLINE_ROUTER_POLICIES_DIR="$WORK/policies" BEAMLINE_HTTP_LISTEN="127.0.0.1:$port" \
-            BEAMLINE_LOG_LEVEL=warn BEAMLINE_ROUTER_PIDFILE="$WORK/router-$count-$i.pid" \
-            "$ROUTER" run > "$WORK/router-$count-$i.log" 2>&1 &
+            BEAMLINE_LOG_LEVEL=warn BEAMLINE_ROUTER_PIDFILE="$WORK/router-$state-$count-$i.pid" \
+            BEAMLINE_ROUTER_STATE="$state" BEAMLINE_JETSTREAM_REPLICAS="$REPLICAS" \
+            "$ROUTER" run > "$WORK/router-$state-$count-$i.log" 2>&1 &
         ROUTER_PIDS+=($!)
         ports+=("$port")
     done
     for ((i = 0; i < count; i++)); do
         for _ in $(seq 300); do curl -fsS -o /dev/null --max-time 1 "http://127.0.0.1:${ports[i]}/healthz" 2> /dev/null && break; sleep 0.1; done
         curl -fsS -o /dev/null --max-time 1 "http://127.0.0.1:${ports[i]}/healthz" ||
-            die "router $i of $count not healthy; see $WORK/router-$count-$i.log"
+            die "router $i of $count not healthy; see $WORK/router-$state-$count-$i.log"
     done
     "$LOADGEN" --url "${NODE_URLS[0]}" "${conn_tls[@]}" --check-ok --wait-ready 30 --duration 0 2>> "$WORK/loadgen.log" ||
         die "no ok reply from the routers; see $WORK/loadgen.log"
@@ -143,9 +165,9 @@ for count in ${COUNTS//,/ }; do
     for port in "${ports[@]}"; do before+=("$(decided "$port")"); done
     gens=()
     for ((n = 0; n < ${#NODE_URLS[@]}; n++)); do
-        "$LOADGEN" --url "${NODE_URLS[n]}" "${conn_tls[@]}" --check-ok --tenants "$TENANTS" --inflight "$INFLIGHT" \
+        "$LOADGEN" --url "${NODE_URLS[n]}" "${conn_tls[@]}" --check-ok "${IDEMPOTENT[@]}" --tenants "$TENANTS" --inflight "$INFLIGHT" \
             --duration "$DURATION" --warmup "$WARMUP" --label "node$((n + 1))" \
-            > "$WORK/load-$count-$n.json" 2>> "$WORK/loadgen.log" &
+            > "$WORK/load-$state-$count-$n.json" 2>> "$WORK/loadgen.log" &
         gens+=($!)
     done
     for pid in "${gens[@]}"; do wait "$pid" || FAILED=true; done
@@ -155,7 +177,7 @@ for count in ${COUNTS//,/ }; do
         shares+=("$share")
         [ "$share" -gt 0 ] || { $CHECK && log "router $i of $count decided nothing"; FAILED=true; }
     done
-    read -r rps p99 errors < <("$PYTHON" - "$WORK"/load-"$count"-*.json << 'EOF'
+    read -r rps p99 errors < <("$PYTHON" - "$WORK"/load-"$state"-"$count"-*.json << 'EOF'
 import json, sys
 rps = p99 = errors = 0
 for path in sys.argv[1:]:
@@ -172,8 +194,9 @@ print(f"{rps:.0f} {p99:.0f} {errors}")
 EOF
     )
     [ "$errors" = 0 ] || FAILED=true
-    printf '%-8s %12s %10s %8s  %s\n' "$count" "$rps" "$p99" "$errors" "${shares[*]}"
+    printf '%-10s %-8s %12s %10s %8s  %s\n' "$state" "$count" "$rps" "$p99" "$errors" "${shares[*]}"
     stop_routers
+done
 done
 log "machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg); nats-server $("$(nats_server_bin)" --version 2>/dev/null | awk '{print $2}')"
 if $CHECK && $FAILED; then

@@ -269,6 +269,14 @@ private:
                           ull(sequence), ull(config_.tenant_offset + sequence % config_.tenants),
                           config_.policy_id.c_str(), user);
         out.assign(buffer, static_cast<std::size_t>(std::max(0, n)));
+        if (config_.idempotent && !out.empty())
+        {
+            // Unique to this run (the start time) and this generator (its label), so a record kept
+            // from an earlier run or another generator is never replayed.
+            out.pop_back();
+            out += R"(,"idempotency_key":"k-)" + std::to_string(epoch_) + "-" + config_.label + "-" +
+                   std::to_string(sequence) + "\"}";
+        }
     }
 
     void send_on_schedule()

@@ -31,6 +31,8 @@ const char* const kUsage =
     "  --check-ok              replies not starting with {\"ok\":true count as errors\n"
     "                          (an \"overloaded\" refusal is always counted apart, as\n"
     "                          \"overloaded\", and out of \"accepted_latency_us\")\n"
+    "  --idempotent            every generated request carries an idempotency key of its own\n"
+    "                          (a new decision each, never a replay)\n"
     "  --wait-ready S          first send single requests until one succeeds, for up to S s\n"
     "  --label L               copied into the output as \"target\"\n"
     "  --cpu-pid LABEL=PID     repeatable: report the CPU time (utime+stime) of PID over the\n"
@@ -75,6 +77,11 @@ int parse_arguments(int argc, char** argv, Config& config)
         if (option == "--check-ok")
         {
             config.check_ok = true;
+            continue;
+        }
+        if (option == "--idempotent")
+        {
+            config.idempotent = true;
             continue;
         }
         if (!take_value(argc, argv, i, value, error)) break;

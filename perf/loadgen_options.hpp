@@ -37,6 +37,7 @@ struct Config
     std::vector<std::pair<std::string, long>> cpu_pids;
     unsigned users = 10000;
     std::string policy_id = "default";
+    bool idempotent = false; ///< an idempotency key per request, unique to this run
     bool check_ok = false;
 };
 
