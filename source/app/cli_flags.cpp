@@ -1,5 +1,6 @@
 #include "beamline/app/cli_flags.hpp"
 
+#include <boost/asio/co_spawn.hpp>
 #include <boost/program_options/parsers.hpp>
 #include <boost/program_options/positional_options.hpp>
 #include <boost/program_options/value_semantic.hpp>
@@ -38,6 +39,29 @@ bool parse_flags(const std::vector<std::string>& args, po::options_description& 
     }
     if (vm.count("positional")) words = vm["positional"].as<std::vector<std::string>>();
     return true;
+}
+
+int run_to_exit_code(boost::asio::io_context& io, boost::asio::awaitable<int> verb, std::string_view prefix)
+{
+    int rc = 1;
+    boost::asio::co_spawn(io, std::move(verb), [&](std::exception_ptr e, int r) {
+        if (!e)
+        {
+            rc = r;
+            return;
+        }
+        try
+        {
+            std::rethrow_exception(e);
+        }
+        catch (const std::exception& ex)
+        {
+            std::cerr << prefix << ": " << ex.what() << "\n";
+        }
+        rc = 1;
+    });
+    io.run();
+    return rc;
 }
 
 } // namespace beamline::app

@@ -426,25 +426,7 @@ int run_js_cli(std::vector<std::string> args)
     o.client.name = "beamline_router-js";
 
     asio::io_context io;
-    int rc = 1;
-    asio::co_spawn(io, run_command(io, std::move(o)), [&](std::exception_ptr e, int r) {
-        if (!e)
-        {
-            rc = r;
-            return;
-        }
-        try
-        {
-            std::rethrow_exception(e);
-        }
-        catch (const std::exception& ex)
-        {
-            std::cerr << "js: " << ex.what() << "\n";
-        }
-        rc = 1;
-    });
-    io.run();
-    return rc;
+    return run_to_exit_code(io, run_command(io, std::move(o)), "js");
 }
 
 } // namespace beamline::app

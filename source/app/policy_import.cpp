@@ -1,5 +1,6 @@
 #include "beamline/app/policy_import.hpp"
 
+#include "beamline/app/cli_flags.hpp"
 #include "beamline/app/kv_policy_source.hpp"
 #include "beamline/app/router_service.hpp"
 #include "beamline/router/shared_state.hpp"
@@ -122,25 +123,7 @@ int policy_import(const config& cfg, const std::string& directory)
     options.max_reconnect = 1;
     options.name = "beamline_router-policy-import";
     asio::io_context io;
-    int rc = 1;
-    asio::co_spawn(io, store_all(io, options, static_cast<int>(cfg.jetstream.replicas), std::move(items), problems),
-                   [&](std::exception_ptr e, int r) {
-                       if (!e)
-                       {
-                           rc = r;
-                           return;
-                       }
-                       try
-                       {
-                           std::rethrow_exception(e);
-                       }
-                       catch (const std::exception& ex)
-                       {
-                           std::cerr << "policy import: " << ex.what() << "\n";
-                       }
-                   });
-    io.run();
-    return rc;
+    return run_to_exit_code(io, store_all(io, options, static_cast<int>(cfg.jetstream.replicas), std::move(items), problems), "policy import");
 }
 
 } // namespace beamline::app

@@ -191,14 +191,22 @@ load_report policy_store::load_directory()
     return report;
 }
 
-policy_result<policy_store::policy_ptr> policy_store::put(std::string_view tenant_id,
-                                                          std::string_view policy_id, std::string_view json)
+policy_result<policy_store::policy_ptr> policy_store::validated(std::string_view tenant_id, std::string_view policy_id,
+                                                                std::string_view json)
 {
     if (auto e = check_ids(tenant_id, policy_id)) return std::move(*e);
     if (json.size() > max_policy_bytes) return policy_error{"policy is larger than 1 MiB"};
     auto parsed = parse_policy(json, policy_id);
     if (!parsed) return parsed.error();
-    auto ptr = std::make_shared<const policy>(std::move(*parsed));
+    return std::make_shared<const policy>(std::move(*parsed));
+}
+
+policy_result<policy_store::policy_ptr> policy_store::put(std::string_view tenant_id,
+                                                          std::string_view policy_id, std::string_view json)
+{
+    auto checked = validated(tenant_id, policy_id, json);
+    if (!checked) return checked;
+    auto ptr = *checked;
 
     std::lock_guard lock(writer_);
     auto tenant_dir = directory_ / std::string(tenant_id);
@@ -235,14 +243,11 @@ bool policy_store::drop(std::string_view tenant_id, std::string_view policy_id)
 policy_result<policy_store::policy_ptr> policy_store::serve(std::string_view tenant_id, std::string_view policy_id,
                                                             std::string_view json)
 {
-    if (auto e = check_ids(tenant_id, policy_id)) return std::move(*e);
-    if (json.size() > max_policy_bytes) return policy_error{"policy is larger than 1 MiB"};
-    auto parsed = parse_policy(json, policy_id);
-    if (!parsed) return parsed.error();
-    auto ptr = std::make_shared<const policy>(std::move(*parsed));
+    auto checked = validated(tenant_id, policy_id, json);
+    if (!checked) return checked;
     std::lock_guard lock(writer_);
-    install(tenant_id, policy_id, ptr);
-    return ptr;
+    install(tenant_id, policy_id, *checked);
+    return checked;
 }
 
 bool policy_store::withdraw(std::string_view tenant_id, std::string_view policy_id)

@@ -4,6 +4,8 @@
 
 #include "beamline/nats/options.hpp"
 
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
 #include <boost/program_options/options_description.hpp>
 #include <boost/program_options/variables_map.hpp>
 
@@ -24,5 +26,9 @@ void add_connection_flags(boost::program_options::options_description& desc, nat
 bool parse_flags(const std::vector<std::string>& args, boost::program_options::options_description& desc,
                  boost::program_options::variables_map& vm, std::vector<std::string>& words, std::string_view prefix,
                  std::string_view usage);
+
+/// Runs a verb's coroutine on `io` to its end: its exit code, or 1 with `<prefix>: <what>` on
+/// stderr when it threw.
+int run_to_exit_code(boost::asio::io_context& io, boost::asio::awaitable<int> verb, std::string_view prefix);
 
 } // namespace beamline::app

@@ -97,6 +97,8 @@ private:
     using snapshot = std::unordered_map<std::string, tenant_policies, id_hash, std::equal_to<>>;
 
     std::shared_ptr<const snapshot> current() const { return snapshot_.load(); }
+    static policy_result<policy_ptr> validated(std::string_view tenant_id, std::string_view policy_id,
+                                               std::string_view json);
     void install(std::string_view tenant_id, std::string_view policy_id, policy_ptr p); // under writer_
     bool drop(std::string_view tenant_id, std::string_view policy_id);                 // under writer_
 
