@@ -213,13 +213,21 @@ struct decide_pipeline::impl : std::enable_shared_from_this<decide_pipeline::imp
         auto fingerprint = fingerprint_of(r);
         std::string tenant = r.tenant_id, key = r.idempotency_key, reply = job->outcome.reply;
         auto held = std::make_shared<job_ptr>(std::move(job));
-        parts.idempotency->claim(std::move(tenant), std::move(key), fingerprint, std::move(reply),
-                                 [self = shared_from_this(), held](idempotency_claim c) {
-                                     auto& strand = (*held)->lease->strand();
-                                     asio::post(strand, [self, held, c = std::move(c)]() mutable {
-                                         self->claimed(std::move(*held), c);
+        try
+        {
+            parts.idempotency->claim(std::move(tenant), std::move(key), fingerprint, std::move(reply),
+                                     [self = shared_from_this(), held](idempotency_claim c) {
+                                         auto& strand = (*held)->lease->strand();
+                                         asio::post(strand, [self, held, c = std::move(c)]() mutable {
+                                             self->claimed(std::move(*held), c);
+                                         });
                                      });
-                                 });
+        }
+        catch (...)
+        {
+            // The claim never started (out of memory): the job is still here, and gets its one reply.
+            if (*held) internal_error(std::move(*held), std::current_exception());
+        }
     }
 
     void claimed(job_ptr job, const idempotency_claim& claim)
