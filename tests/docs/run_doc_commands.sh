@@ -84,19 +84,24 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-free_port() {
-    "$PYTHON" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-
-# free_port_run: the first of three consecutive free ports (a cluster's nodes use PORT, +1, +2).
+# The sandbox's ports are chosen now and bound later, by whichever block starts the service. A port
+# from the kernel's ephemeral range (what bind(0) hands out) can be taken meanwhile by any outgoing
+# connection of a test running beside this one, so they come from below that range.
+# free_port_run N: the first of N consecutive free ports (a cluster's nodes use PORT, +1, +2).
 free_port_run() {
-    "$PYTHON" -c '
-import random, socket
-for _ in range(200):
-    base = random.randrange(20000, 60000)
+    "$PYTHON" - "${1:-1}" <<'PY'
+import random, socket, sys
+count = int(sys.argv[1])
+try:
+    low = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
+except (OSError, ValueError, IndexError):
+    low = 32768
+top = low if low > 12000 else 65000
+for _ in range(500):
+    base = random.randrange(10000, top - count)
     held = []
     try:
-        for p in range(base, base + 3):
+        for p in range(base, base + count):
             s = socket.socket(); s.bind(("127.0.0.1", p)); held.append(s)
     except OSError:
         continue
@@ -104,8 +109,10 @@ for _ in range(200):
         for s in held: s.close()
     print(base); break
 else:
-    raise SystemExit("no three consecutive free ports")'
+    sys.exit("no run of free ports found")
+PY
 }
+free_port() { free_port_run 1; }
 
 # extract DOC OUTDIR: writes each ```bash block to OUTDIR/NNN.sh and its starting line to OUTDIR/NNN.line.
 # A fence may be indented (inside a list item); that indentation is removed from the block's lines.
@@ -149,8 +156,8 @@ EOF
             BUILD_DIR "$BUILD_DIR" ARTIFACTS_DIR "$dir/artifacts" CERTS_DIR "$dir/certs" TMPDIR "$dir/tmp" \
             POLICIES_DIR "$dir/policies" \
             NATS_PORT "$(free_port)" NATS_MONITOR_PORT "$(free_port)" HTTP_LISTEN "127.0.0.1:$(free_port)" \
-            NATS_CLUSTER_PORT "$(free_port_run)" NATS_CLUSTER_ROUTE_PORT "$(free_port_run)" \
-            NATS_CLUSTER_MONITOR_PORT "$(free_port_run)" \
+            NATS_CLUSTER_PORT "$(free_port_run 3)" NATS_CLUSTER_ROUTE_PORT "$(free_port_run 3)" \
+            NATS_CLUSTER_MONITOR_PORT "$(free_port_run 3)" \
             BENCH_ROUNDS 1 BENCH_DURATION 1 BENCH_WARMUP 0.2 BENCH_INFLIGHT 64 BENCH_RATE 2000 \
             BENCH_TENANTS 50 POLICY_FILE "$dir/perf_smoke_policy.json"
     } > "$dir/env"
