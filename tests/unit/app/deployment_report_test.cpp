@@ -123,6 +123,9 @@ BOOST_AUTO_TEST_CASE(the_baseline_decides_the_performance_verdict)
     BOOST_TEST((verdict(r, "Performance").result == verdict_result::pass));
     in.baseline = json::parse(R"({"variants":{"plain":{"router":{"p99_ms":5.0}}}})");
     BOOST_TEST((verdict(build_report(in), "Performance").result == verdict_result::fail));
+    // Faster than the baseline passes: only a rise beyond 20% fails.
+    in.baseline = json::parse(R"({"variants":{"plain":{"router":{"p99_ms":90.0}}}})");
+    BOOST_TEST((verdict(build_report(in), "Performance").result == verdict_result::pass));
     BOOST_TEST(*r.figure("rss_mb")->baseline == 17.0);
 }
 
