@@ -25,8 +25,11 @@ using text::trim;
 using schema::key_spec;
 
 // Small edit distances catch the usual typos ("urll", "max_ping_out") without a dictionary.
-std::size_t edit_distance(std::string_view a, std::string_view b)
+// The Levenshtein distance, or `bound` when it is at least that. Lengths that differ by `bound`
+// or more cannot come closer, so a long mistyped name costs nothing against every key.
+std::size_t edit_distance(std::string_view a, std::string_view b, std::size_t bound)
 {
+    if ((a.size() > b.size() ? a.size() - b.size() : b.size() - a.size()) >= bound) return bound;
     std::vector<std::size_t> row(b.size() + 1);
     for (std::size_t j = 0; j <= b.size(); ++j)
         row[j] = j;
@@ -40,8 +43,10 @@ std::size_t edit_distance(std::string_view a, std::string_view b)
             row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
             diagonal = above;
         }
+        // Every later row only grows from this one's smallest entry.
+        if (*std::min_element(row.begin(), row.end()) >= bound) return bound;
     }
-    return row[b.size()];
+    return std::min(row[b.size()], bound);
 }
 
 std::string unknown_key_message(std::string_view name)
@@ -51,7 +56,7 @@ std::string unknown_key_message(std::string_view name)
     std::size_t best_distance = 3;
     for (const auto& spec : schema::keys())
     {
-        const std::size_t d = edit_distance(name, spec.name);
+        const std::size_t d = edit_distance(name, spec.name, best_distance);
         if (d < best_distance)
         {
             best = &spec;
@@ -188,7 +193,7 @@ std::string unknown_section_message(std::string_view name, std::string_view sect
     const key_spec* best = nullptr;
     std::size_t best_distance = 3;
     for (const auto& spec : schema::keys())
-        if (const std::size_t d = edit_distance(name, spec.env); d < best_distance)
+        if (const std::size_t d = edit_distance(name, spec.env, best_distance); d < best_distance)
         {
             best = &spec;
             best_distance = d;
