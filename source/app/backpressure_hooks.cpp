@@ -1,6 +1,6 @@
 #include "beamline/app/backpressure_hooks.hpp"
 
-#include <thread>
+#include <boost/asio/steady_timer.hpp>
 
 namespace beamline::app
 {
@@ -47,9 +47,6 @@ void backpressure_hooks::decided(const router::decide_outcome& out, const router
     {
         // A lock that cannot be taken loses one sample, nothing else.
     }
-    // A decision is told here on its tenant's strand, so the delay holds that tenant's next one.
-    if (const auto delay = gate_->diagnostic_decide_delay(); delay.count() > 0 && !out.error)
-        std::this_thread::sleep_for(delay);
 }
 
 void backpressure_hooks::assignment_published(const router::decide_outcome& out) noexcept
@@ -71,6 +68,75 @@ void backpressure_hooks::breaker_transition(std::string_view tenant_id, std::str
                                             const router::breaker_transition& t) noexcept
 {
     if (inner_) inner_->breaker_transition(tenant_id, provider_id, t);
+}
+
+diagnostic_slowdown::diagnostic_slowdown(boost::asio::any_io_executor ex, std::chrono::microseconds delay,
+                                         std::size_t slots)
+    : ex_(std::move(ex)), delay_(delay), slots_(std::max<std::size_t>(slots, 1))
+{
+}
+
+void diagnostic_slowdown::hold(std::function<void()> start)
+{
+    {
+        std::lock_guard lock(mutex_);
+        if (busy_ >= slots_)
+        {
+            waiting_.push_back(std::move(start));
+            return;
+        }
+        ++busy_;
+    }
+    try
+    {
+        begin(start);
+    }
+    catch (...)
+    {
+        // Not started (out of memory): the slot is free again and the caller still holds the decision.
+        std::lock_guard lock(mutex_);
+        --busy_;
+        throw;
+    }
+}
+
+// `start` is moved from only once the timer exists, so a throw leaves it to the caller.
+void diagnostic_slowdown::begin(std::function<void()>& start)
+{
+    auto timer = std::make_shared<boost::asio::steady_timer>(ex_, delay_);
+    timer->async_wait([self = shared_from_this(), timer, start = std::move(start)](boost::system::error_code) {
+        start();
+        self->finished();
+    });
+}
+
+void diagnostic_slowdown::finished() noexcept
+{
+    // The slot passes to the longest waiting decision, if any.
+    for (;;)
+    {
+        std::function<void()> next;
+        {
+            std::lock_guard lock(mutex_);
+            if (waiting_.empty())
+            {
+                --busy_;
+                return;
+            }
+            next = std::move(waiting_.front());
+            waiting_.pop_front();
+        }
+        try
+        {
+            begin(next);
+            return;
+        }
+        catch (...)
+        {
+            // Out of memory arming the timer: run it now rather than lose it, and try the next.
+            next();
+        }
+    }
 }
 
 } // namespace beamline::app

@@ -548,6 +548,18 @@ std::vector<key_spec> build_table()
         },
         [](const config& c) { return std::to_string(c.backpressure.diagnostic_decide_delay_us.count()); });
     t.push_back(std::move(delay));
+    auto slots = make(
+        "backpressure", "diagnostic_decide_slots",
+        "test/diagnostic only: how many slowed decisions run at once (capacity is about slots / delay)",
+        [](config& c, std::string_view v) -> std::string
+        {
+            auto n = parse_whole_number(trim(v));
+            if (!n || n.value() < 1 || n.value() > 4096) return in_quotes(v) + " is not a whole number from 1 to 4096";
+            c.backpressure.diagnostic_decide_slots = n.value();
+            return {};
+        },
+        [](const config& c) { return std::to_string(c.backpressure.diagnostic_decide_slots); });
+    t.push_back(std::move(slots));
     return t;
 }
 

@@ -143,9 +143,6 @@ struct router_service::impl
         s.tenants.state.idempotency_ttl = c.router.idempotency_ttl_s;
         s.tenants.state.tenant_rps = c.router.tenant_rps;
         s.tenants.state.tenant_burst = c.router.tenant_burst;
-        // A decision slowed on purpose must not run on the NATS reader (where an idle tenant's
-        // decision otherwise runs): it would stall reading instead of queueing work in flight.
-        s.intake_on_submit = c.backpressure.diagnostic_decide_delay_us.count() == 0;
         return s;
     }
 
@@ -164,6 +161,9 @@ struct router_service::impl
             [this] { return pipeline ? pipeline->inflight() : std::size_t{0}; });
         parts.gate = hooks;
         parts.observer = hooks;
+        if (const auto delay = cfg.backpressure.diagnostic_decide_delay_us; delay.count() > 0)
+            parts.pacer = std::make_shared<diagnostic_slowdown>(io.get_executor(), delay,
+                                                                cfg.backpressure.diagnostic_decide_slots);
         parts.seed = std::random_device{}() ^ (std::uint64_t{std::random_device{}()} << 32);
         auto settings = settings_from(cfg);
         if (shared_state()) build_shared_state(parts, settings);

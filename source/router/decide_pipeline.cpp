@@ -175,11 +175,39 @@ struct decide_pipeline::impl : std::enable_shared_from_this<decide_pipeline::imp
         {
             return internal_error(std::move(job), std::current_exception());
         }
+        if (parts.pacer) return pace(std::move(job));
         // Dispatch, not post: when the tenant's strand is idle and this thread runs the io_context
         // (the NATS reader does), the decision runs here at once instead of after a hand-off. A
         // busy strand queues it as before, so a flooding tenant still waits only for itself.
         auto& strand = job->lease->strand();
         asio::dispatch(strand, [self = shared_from_this(), j = std::move(job)]() mutable { self->decide(std::move(j)); });
+    }
+
+    /// The pacer decides when the decision starts; until then it is in flight and holds no thread.
+    void pace(job_ptr job) noexcept
+    {
+        std::shared_ptr<job_ptr> held;
+        try
+        {
+            held = std::make_shared<job_ptr>();
+        }
+        catch (...)
+        {
+            return internal_error(std::move(job), std::current_exception());
+        }
+        *held = std::move(job);
+        try
+        {
+            parts.pacer->hold([self = shared_from_this(), held] {
+                auto& strand = (*held)->lease->strand();
+                asio::dispatch(strand, [self, held] { self->decide(std::move(*held)); });
+            });
+        }
+        catch (...)
+        {
+            // Not taken: the job is still here, and gets its one reply.
+            if (*held) internal_error(std::move(*held), std::current_exception());
+        }
     }
 
     /// The tenant's strand: the stateful part, the assignment, the reply.

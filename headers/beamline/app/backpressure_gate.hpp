@@ -73,9 +73,6 @@ public:
     /// Forced `inactive`; the outcome says whether the next evaluation raises it again.
     std::pair<router::backpressure_reset_outcome, router::backpressure_status> reset();
 
-    /// A diagnostic delay configured for every decision (backpressure.diagnostic_decide_delay_us).
-    std::chrono::microseconds diagnostic_decide_delay() const noexcept { return cfg_.diagnostic_decide_delay_us; }
-
 private:
     router::backpressure_sample sample(clock::time_point now);
     void publish_metrics(const router::backpressure_status& s);

@@ -118,6 +118,8 @@ struct backpressure_config
     /// Test and diagnostic knob: every decision takes at least this long (0: off), so a test or an
     /// operator rehearsing the runbook can overload the router with modest load.
     std::chrono::microseconds diagnostic_decide_delay_us{0};
+    /// How many of those slowed decisions run at once: capacity is about slots / delay.
+    std::uint64_t diagnostic_decide_slots = 1;
 };
 
 struct config

@@ -7,6 +7,7 @@
 //                       instead, after a copy, with `intake_on_submit` off); then the tenant
 //                       registry: a tenant without state whose policy does not exist is refused
 //                       here (`policy_not_found`), and gets no state
+//   the pacer           only when one is set (a diagnostic slowdown): the decision waits its turn
 //   the tenant's strand (dispatched: run at once on this thread when the strand is idle)
 //                       idempotency, rate limits, policy, selection (decide_engine); the
 //                       ExecAssignment published through `assignment_publisher`; the reply encoded
@@ -104,6 +105,18 @@ public:
     virtual std::optional<overload_refusal> check() noexcept = 0;
 };
 
+/// Holds each admitted decision before its tenant's strand runs it: the daemon's diagnostic
+/// slowdown (backpressure.diagnostic_decide_delay_us) makes decisions slow this way, so that a
+/// slow decision waits on a timer, in flight, and blocks no thread (the NATS reader included).
+class decision_pacer
+{
+public:
+    virtual ~decision_pacer() = default;
+    /// Calls `start` exactly once, from any thread, when the decision may run. Throws only before
+    /// taking it.
+    virtual void hold(std::function<void()> start) = 0;
+};
+
 /// What the wiring learns of each decision (metrics, logs). Calls come from any thread.
 class decide_observer
 {
@@ -158,6 +171,8 @@ struct decide_pipeline_parts
     /// router.state=jetstream: a successful idempotent decision waits (off the strand) for its
     /// create-only claim before its assignment and reply go out. Null: local idempotency only.
     std::shared_ptr<shared_idempotency> idempotency;
+    /// Null: every decision runs as soon as its strand is free.
+    std::shared_ptr<decision_pacer> pacer;
 };
 
 class decide_pipeline

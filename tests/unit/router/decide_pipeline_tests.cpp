@@ -58,6 +58,7 @@ struct pipeline_fixture
     std::shared_ptr<recording_publisher> publisher = std::make_shared<recording_publisher>();
     std::shared_ptr<counting_observer> observer = std::make_shared<counting_observer>();
     std::shared_ptr<closed_gate> gate;
+    std::shared_ptr<decision_pacer> pacer;
     decide_pipeline_settings settings;
     std::optional<decide_pipeline> pipeline;
 
@@ -74,6 +75,7 @@ struct pipeline_fixture
         parts.assignments = publisher;
         parts.observer = observer;
         parts.gate = gate;
+        parts.pacer = pacer;
         parts.now = [this] { return clock.now; };
         parts.seed = 99;
         pipeline.emplace(io.get_executor(), policies.store, settings, std::move(parts));
@@ -149,6 +151,39 @@ BOOST_AUTO_TEST_CASE(every_submit_gets_exactly_one_reply_whatever_happens_to_it)
             BOOST_TEST(capped == (intake_on_submit ? 2 : 0));
         }
     }
+}
+
+/// Keeps every decision it is handed until the test lets it start.
+struct held_decisions final : decision_pacer
+{
+    std::vector<std::function<void()>> starts;
+    void hold(std::function<void()> start) override { starts.push_back(std::move(start)); }
+};
+
+BOOST_FIXTURE_TEST_CASE(a_paced_decision_waits_in_flight_until_its_pacer_starts_it, pipeline_fixture)
+{
+    auto held = std::make_shared<held_decisions>();
+    pacer = held;
+    start();
+    submit(request_json("acme", "paced-1"), "reply.1");
+    submit(request_json("globex", "paced-2"), "reply.2");
+    submit("{not json", "reply.3"); // refused by intake: never paced
+    settle();
+    BOOST_TEST(held->starts.size() == 2u);
+    BOOST_TEST(sink->replies.size() == 1u);
+    BOOST_TEST(pipeline->inflight() == 2u);
+    held->starts[1]();
+    settle();
+    BOOST_TEST(sink->replies.size() == 2u);
+    BOOST_TEST(sink->replies.back().address == "reply.2"); // in the order the pacer starts them
+    BOOST_TEST(sink->replies.back().code() == "ok");
+    held->starts[0]();
+    settle();
+    BOOST_TEST(sink->replies.size() == 3u);
+    BOOST_TEST(pipeline->inflight() == 0u);
+    auto counts = sink->per_address();
+    for (const auto& [address, n] : counts)
+        BOOST_TEST(n == 1, address << " got " << n << " replies");
 }
 
 BOOST_FIXTURE_TEST_CASE(validation_runs_in_the_contract_order_down_to_the_policy, pipeline_fixture)
