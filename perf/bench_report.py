@@ -217,7 +217,7 @@ def overload_summary(directory, rounds):
     try:
         with open(os.path.join(directory, "overload_recovery.1.json")) as f:
             settings = {k: v for k, v in json.load(f).items()
-                        if k in ("inflight_high", "inflight_low", "delay_us", "threads", "capacity_inflight", "warmup_s",
+                        if k in ("inflight_high", "inflight_low", "delay_us", "slots", "capacity_inflight", "warmup_s",
                                  "recover_after_ms")}
     except (OSError, ValueError):
         settings = {}
@@ -361,8 +361,8 @@ def markdown(artifact):
 
 def overload_markdown(overload):
     s, g = overload["settings"], overload["goals"]
-    lines = ["", f"Overload (`router_overload`: {s.get('threads', '?')} threads, decisions slowed by "
-             f"{s.get('delay_us', '?')} µs, inflight marks "
+    lines = ["", f"Overload (`router_overload`: decisions slowed by {s.get('delay_us', '?')} µs, "
+             f"{s.get('slots', '?')} at a time, inflight marks "
              f"{s.get('inflight_high', '?')}/{s.get('inflight_low', '?')}, capacity from a closed loop of "
              f"{s.get('capacity_inflight', '?')}, {s.get('warmup_s', '?')} s unmeasured at 2x; accepted = answered "
              f"with a decision; goals: goodput ≥ {g['goodput_ratio_min']} × capacity, accepted p99 at 2x ≤ "

@@ -42,10 +42,11 @@
 #   BENCH_ROUNDS, BENCH_DURATION, BENCH_WARMUP   rounds and seconds per measurement
 #   BENCH_INFLIGHT (512), BENCH_RATE (10000), BENCH_TENANTS (1000), BENCH_TIMEOUT (5)
 #   BENCH_TENANT_SETS ("10000 50000"), BENCH_QUIET_RATE (500)   full-run scenarios
-#   BENCH_OVERLOAD_DELAY_US (1000), BENCH_OVERLOAD_INFLIGHT (16), BENCH_OVERLOAD_HIGH (64),
-#   BENCH_OVERLOAD_LOW (8), BENCH_OVERLOAD_WARMUP (3)   the overload scenario: the slowed
-#                        router's decision delay, the closed loop that measures its capacity, its
-#                        inflight marks, and the unmeasured seconds at 2x while backpressure engages
+#   BENCH_OVERLOAD_DELAY_US (8000), BENCH_OVERLOAD_SLOTS (8), BENCH_OVERLOAD_INFLIGHT (32),
+#   BENCH_OVERLOAD_HIGH (96), BENCH_OVERLOAD_LOW (16), BENCH_OVERLOAD_WARMUP (3)   the overload
+#                        scenario: the slowed router's decision delay and how many decisions it
+#                        runs at once, the closed loop that measures its capacity, its inflight
+#                        marks, and the unmeasured seconds at 2x while backpressure engages
 #   BEAMLINE_LOADGEN, BEAMLINE_LIBNATS_LOADGEN, BEAMLINE_ECHO   the bench binaries ($BUILD_DIR/perf/)
 #   BENCH_KEEP_WORK=1    keep the temporary directory (policies, certificates, server config)
 set -euo pipefail
@@ -98,7 +99,7 @@ TENANTS=${BENCH_TENANTS:-1000}
 TIMEOUT=${BENCH_TIMEOUT:-5}
 TENANT_SETS=${BENCH_TENANT_SETS:-10000 50000}
 QUIET_RATE=${BENCH_QUIET_RATE:-500}
-OVERLOAD_THREADS=${BENCH_OVERLOAD_THREADS:-8}
+OVERLOAD_SLOTS=${BENCH_OVERLOAD_SLOTS:-8}
 OVERLOAD_DELAY_US=${BENCH_OVERLOAD_DELAY_US:-8000}
 OVERLOAD_INFLIGHT=${BENCH_OVERLOAD_INFLIGHT:-32}
 OVERLOAD_HIGH=${BENCH_OVERLOAD_HIGH:-96}
@@ -338,7 +339,7 @@ if [ "$STANDIN" = 0 ]; then
         # nats-server can offer (2x the plain router's capacity would be beyond them on this kind of
         # host); inflight marks below the capacity closed loop's would activate it while measuring.
         start_router router_overload main "$TENANTS" "beamline.bench.router_overload.v1.decide" \
-            BEAMLINE_ROUTER_THREADS="$OVERLOAD_THREADS" BEAMLINE_BACKPRESSURE_DIAGNOSTIC_DECIDE_DELAY_US="$OVERLOAD_DELAY_US" \
+            BEAMLINE_BACKPRESSURE_DIAGNOSTIC_DECIDE_SLOTS="$OVERLOAD_SLOTS" BEAMLINE_BACKPRESSURE_DIAGNOSTIC_DECIDE_DELAY_US="$OVERLOAD_DELAY_US" \
             BEAMLINE_BACKPRESSURE_INFLIGHT_HIGH="$OVERLOAD_HIGH" BEAMLINE_BACKPRESSURE_INFLIGHT_LOW="$OVERLOAD_LOW" \
             BEAMLINE_BACKPRESSURE_RECOVER_AFTER_MS="$OVERLOAD_RECOVER_AFTER_MS"
         ROUTERS+=(router_overload)
@@ -531,10 +532,10 @@ overload() {
     ended_ms=$("$PYTHON" -c 'import json,sys; print(json.load(open(sys.argv[1]))["sending_ended_unix_ms"])' \
         "$double_out" 2>/dev/null) || ended_ms=""
     [ -n "$inactive_ms" ] || log "overload round $round: backpressure still not inactive 60 s after the load"
-    printf '{"capacity_rps":%s,"activations":%s,"recover_ms":%s,"recover_after_ms":%s,"inflight_high":%s,"inflight_low":%s,"delay_us":%s,"threads":%s,"capacity_inflight":%s,"warmup_s":%s}\n' \
+    printf '{"capacity_rps":%s,"activations":%s,"recover_ms":%s,"recover_after_ms":%s,"inflight_high":%s,"inflight_low":%s,"delay_us":%s,"slots":%s,"capacity_inflight":%s,"warmup_s":%s}\n' \
         "$capacity" "$(( ${after##* } - ${before##* } ))" \
         "$([ -n "$inactive_ms" ] && [ -n "$ended_ms" ] && echo $((inactive_ms - ended_ms)) || echo null)" \
-        "$OVERLOAD_RECOVER_AFTER_MS" "$OVERLOAD_HIGH" "$OVERLOAD_LOW" "$OVERLOAD_DELAY_US" "$OVERLOAD_THREADS" "$OVERLOAD_INFLIGHT" \
+        "$OVERLOAD_RECOVER_AFTER_MS" "$OVERLOAD_HIGH" "$OVERLOAD_LOW" "$OVERLOAD_DELAY_US" "$OVERLOAD_SLOTS" "$OVERLOAD_INFLIGHT" \
         "$OVERLOAD_WARMUP" >"$RUNS/overload_recovery.$round.json"
     log "overload round $round: capacity $capacity req/s; backpressure activations ${before##* } -> ${after##* }; $(
         [ -n "$inactive_ms" ] && [ -n "$ended_ms" ] && echo "inactive $((inactive_ms - ended_ms)) ms after the load" || echo "no recovery measured")"

@@ -1,6 +1,6 @@
 // Backpressure end to end over a mutual-TLS nats-server: a router made slow on purpose
-// (backpressure.diagnostic_decide_delay_us: every decision takes 2 ms, so about 500 per second on
-// the one tenant's strand) receives about four times that. Backpressure must activate, keep
+// (backpressure.diagnostic_decide_delay_us: every decision waits 2 ms, one at a time, so about 500
+// per second) receives about four times that. Backpressure must activate, keep
 // deciding the requests it admits, answer the rest `overloaded` with a retry hint, answer every
 // request exactly once, turn /readyz away while /healthz stays 200, and recover once the load stops.
 #include "router_setup.hpp"
