@@ -48,20 +48,39 @@ void sticky_store::erase(binding_map::iterator it)
     bindings_.erase(it);
 }
 
+void sticky_store::reindex(binding& b)
+{
+    // Re-key the index node in place: no allocation.
+    auto node = by_expiry_.extract(b.expiry);
+    node.key() = b.expires;
+    b.expiry = by_expiry_.insert(std::move(node));
+}
+
+sticky_store::binding_map::iterator sticky_store::nearest_end()
+{
+    // Every node's time is at or before its binding's expiry: a first node that is exact is the
+    // earliest expiry of all; one that is not is moved to its place and the next first looked at.
+    for (;;)
+    {
+        auto it = bindings_.find(*by_expiry_.begin()->second);
+        if (it->second.expiry->first == it->second.expires) return it;
+        reindex(it->second);
+    }
+}
+
 std::optional<std::string_view> sticky_store::touch(std::string_view policy_id, std::string_view session,
                                                     clock::time_point now, clock::duration ttl)
 {
     auto it = bindings_.find(key_view{policy_id, session});
     if (it == bindings_.end()) return adopt_shared(policy_id, session, now, ttl);
-    if (it->second.expiry->first <= now)
+    if (it->second.expires <= now)
     {
         erase(it);
         return adopt_shared(policy_id, session, now, ttl);
     }
-    // Re-key the index node in place: no allocation on the hit path.
-    auto node = by_expiry_.extract(it->second.expiry);
-    node.key() = now + ttl;
-    it->second.expiry = by_expiry_.insert(std::move(node));
+    auto& b = it->second;
+    b.expires = now + ttl;
+    if (b.expires - b.expiry->first > ttl / 8) reindex(b);
     if (shared_) tell_shared(policy_id, session, it->second, now, ttl);
     return std::string_view(it->second.provider);
 }
@@ -70,7 +89,7 @@ std::optional<std::string_view> sticky_store::peek(std::string_view policy_id, s
                                                    clock::time_point now) const
 {
     auto it = bindings_.find(key_view{policy_id, session});
-    if (it == bindings_.end() || it->second.expiry->first <= now) return std::nullopt;
+    if (it == bindings_.end() || it->second.expires <= now) return std::nullopt;
     return std::string_view(it->second.provider);
 }
 
@@ -82,9 +101,8 @@ void sticky_store::bind(std::string_view policy_id, std::string_view session, st
     if (it != bindings_.end())
     {
         it->second.provider.assign(provider);
-        auto node = by_expiry_.extract(it->second.expiry);
-        node.key() = now + ttl;
-        it->second.expiry = by_expiry_.insert(std::move(node));
+        it->second.expires = now + ttl;
+        reindex(it->second);
         it->second.shared_until = {}; // a new provider: the shared copy is stale
         if (shared_) tell_shared(policy_id, session, it->second, now, ttl);
         return;
@@ -100,10 +118,10 @@ void sticky_store::insert(std::string_view policy_id, std::string_view session, 
     {
         purge_expired(now);
         // Nothing expired: give up the binding nearest its end.
-        if (bindings_.size() >= capacity_) erase(bindings_.find(*by_expiry_.begin()->second));
+        if (bindings_.size() >= capacity_) erase(nearest_end());
     }
     auto [inserted, ok] = bindings_.emplace(key{std::string(policy_id), std::string(session)},
-                                            binding{std::string(provider), by_expiry_.end(), shared_until});
+                                            binding{std::string(provider), expires, by_expiry_.end(), shared_until});
     (void)ok;
     inserted->second.expiry = by_expiry_.emplace(expires, &inserted->first);
 }
@@ -113,7 +131,9 @@ std::size_t sticky_store::purge_expired(clock::time_point now)
     std::size_t dropped = 0;
     while (!by_expiry_.empty() && by_expiry_.begin()->first <= now)
     {
-        erase(bindings_.find(*by_expiry_.begin()->second));
+        auto it = nearest_end();
+        if (it->second.expires > now) break;
+        erase(it);
         ++dropped;
     }
     return dropped;

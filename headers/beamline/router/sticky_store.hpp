@@ -94,15 +94,23 @@ private:
 
     // Keys of an unordered_map keep their address across rehashing, so the index can point at them.
     using expiry_index = std::multimap<clock::time_point, const key*>;
+    /// The index may hold an earlier time than `expires`: a hit moves `expires` only, and the
+    /// index node is re-keyed when the two are more than an eighth of the TTL apart or when the
+    /// node comes first (purge, eviction). So a hit costs no tree operation, and the index still
+    /// finds the binding nearest its end exactly.
     struct binding
     {
         std::string provider;
+        clock::time_point expires;
         expiry_index::iterator expiry;
         clock::time_point shared_until{}; ///< when the copy the shared store holds expires
     };
     using binding_map = std::unordered_map<key, binding, key_hash, key_equal>;
 
     void erase(binding_map::iterator it);
+    void reindex(binding& b);
+    /// The binding nearest its end (the index's first node made exact); the index must not be empty.
+    binding_map::iterator nearest_end();
     void insert(std::string_view policy_id, std::string_view session, std::string_view provider,
                 clock::time_point now, clock::time_point expires, clock::time_point shared_until);
     std::optional<std::string_view> adopt_shared(std::string_view policy_id, std::string_view session,

@@ -157,6 +157,25 @@ BOOST_AUTO_TEST_CASE(the_store_is_bounded_expired_first_then_oldest)
     BOOST_TEST(store.size() == 0u);
 }
 
+BOOST_AUTO_TEST_CASE(a_hit_moves_the_expiry_even_when_it_leaves_the_index_as_it_was)
+{
+    // A hit within an eighth of the TTL moves only the binding's own expiry; purging and eviction
+    // must still go by that expiry, not by the older time the index holds.
+    sticky_store store(2);
+    store.bind("p", "a", "x", t0, 1h);
+    store.bind("p", "b", "x", t0 + 1s, 1h);
+    BOOST_TEST(store.touch("p", "a", t0 + 2s, 1h).has_value()); // a now ends after b
+    store.bind("p", "c", "x", t0 + 3s, 1h);                     // full: b, nearest its end, goes
+    BOOST_TEST(store.peek("p", "a", t0 + 3s).has_value());
+    BOOST_TEST(!store.peek("p", "b", t0 + 3s));
+    // At t0 + 1h, a (touched at t0 + 2s) and c (bound at t0 + 3s) are both alive.
+    BOOST_TEST(store.purge_expired(t0 + 1h) == 0u);
+    BOOST_TEST(store.purge_expired(t0 + 1h + 2s) == 1u);
+    BOOST_TEST(!store.peek("p", "a", t0 + 1h + 2s));
+    BOOST_TEST(store.peek("p", "c", t0 + 1h + 2s).has_value());
+    BOOST_TEST(store.purge_expired(t0 + 1h + 3s) == 1u);
+}
+
 BOOST_AUTO_TEST_CASE(overlong_session_values_are_not_bound)
 {
     sticky_store store;
