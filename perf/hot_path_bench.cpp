@@ -3,7 +3,9 @@
 //   (weighted, and a sticky hit), append_decide_success (reply encoding), and the whole
 //   decide_engine (intake + decide) on one tenant; intake also with a 4 KiB prompt; and the two
 //   per-tenant lookups of every decide (policy_store::get, tenant_registry::acquire) over 1,000 and
-//   50,000 tenants taken in turn, as the bench's load generator spreads requests.
+//   50,000 tenants taken in turn, as the bench's load generator spreads requests; and a whole
+//   decide_pipeline submit (job, intake, tenant, strand, decision, reply to a sink that drops it)
+//   over the same tenants, run inside the io_context as the NATS reader runs it.
 // Prints ns of this thread's CPU per call (median of several batches; CPU time, not wall time, so a
 // neighbour's load moves it less) and a JSON line; figures, never assertions.
 //
@@ -11,12 +13,14 @@
 
 #include "beamline/nats/protocol/parser.hpp"
 #include "beamline/router/decide_engine.hpp"
+#include "beamline/router/decide_pipeline.hpp"
 #include "beamline/router/decide_reply.hpp"
 #include "beamline/router/policy.hpp"
 #include "beamline/router/selection.hpp"
 #include "beamline/router/tenant_registry.hpp"
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 
 #include <algorithm>
 #include <chrono>
@@ -73,6 +77,18 @@ constexpr const char* request_json =
     R"({"version":"1","request_id":"r-000001","tenant_id":"acme","policy_id":"default",)"
     R"("trace_id":"4bf92f3577b34da6a3ce929d0e0e4736","task":{"type":"text.generate","payload":{"prompt":"hi"}},)"
     R"("constraints":{"max_latency_ms":2000},"metadata":{"user_id":"u-42"}})";
+
+/// Counts the replies and drops them.
+struct dropping_sink final : router::reply_sink
+{
+    std::size_t replies = 0, ok = 0;
+    router::publish_result send_reply(std::string_view, const router::decide_outcome& out) noexcept override
+    {
+        ++replies;
+        if (!out.error) ++ok;
+        return {};
+    }
+};
 
 } // namespace
 
@@ -194,6 +210,36 @@ int main(int argc, char** argv)
                             auto a = registry.acquire(ids[next++ % tenants], false, now);
                             return static_cast<std::size_t>(a.verdict);
                         })});
+
+        // The whole pipeline, inside the io_context: an idle tenant's decision runs at once.
+        std::vector<std::string> bodies;
+        for (const auto& id : ids)
+        {
+            std::string b = body;
+            b.replace(b.find("\"acme\""), 6, "\"" + id + "\"");
+            bodies.push_back(std::move(b));
+        }
+        router::decide_pipeline_settings settings;
+        settings.tenants.max_tenants = tenants;
+        router::decide_pipeline pipeline(io.get_executor(), many_store, settings, {});
+        auto replies = std::make_shared<dropping_sink>();
+        static std::string pipeline_names[2] = {"decide_pipeline submit, 1,000 tenants",
+                                                "decide_pipeline submit, 50,000 tenants"};
+        boost::asio::post(io, [&] {
+            rows.push_back({pipeline_names[which].c_str(), measure(iterations / 4, batches, [&] {
+                                const std::size_t i = next++ % tenants;
+                                pipeline.submit(bodies[i], meta, replies, "_INBOX.abcdefghijklmnopqrstuv.17");
+                                return replies->ok;
+                            })});
+        });
+        io.run();
+        io.restart();
+        if (replies->ok != replies->replies)
+        {
+            std::fprintf(stderr, "pipeline bench: %zu of %zu replies were refusals\n", replies->replies - replies->ok,
+                         replies->replies);
+            return 1;
+        }
     }
     std::filesystem::remove_all(dir);
 
