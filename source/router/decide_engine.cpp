@@ -143,7 +143,8 @@ void decide_engine::decide(decide_request& request, tenant_state& tenant, clock:
     auto excluded = [&](std::string_view provider) { return board.excludes(provider, breaker_cfg, now); };
     provider_predicate breaker_open;
     if (breaker_cfg.enabled && board.size() > 0) breaker_open = excluded;
-    selection_request sel{request.context, request.constraints, tenant.rng()(), breaker_open, &tenant.sticky(), now};
+    sticky_store* sticky = pol->sticky.enabled ? &tenant.sticky() : nullptr;
+    selection_request sel{request.context, request.constraints, tenant.rng()(), breaker_open, sticky, now};
     auto chosen = select_provider(*pol, sel);
     if (!chosen)
     {

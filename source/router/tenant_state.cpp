@@ -5,14 +5,29 @@ namespace beamline::router
 
 tenant_state::tenant_state(std::string tenant_id, const tenant_limits& limits, std::uint64_t seed,
                            token_bucket::clock::time_point now)
-    : id_(std::move(tenant_id)), sticky_(limits.sticky_sessions),
-      idempotency_(idempotency_store::limits{limits.idempotency_ttl, limits.idempotency_entries,
-                                                  limits.idempotency_entries_total}), rng_(seed)
+    : id_(std::move(tenant_id)), limits_(limits), rng_(seed)
 {
-    if (limits.sticky_share) sticky_.share(limits.sticky_share, id_);
     if (limits.tenant_rps > 0)
         tenant_bucket_.emplace(limits.tenant_rps, limits.tenant_burst > 0 ? limits.tenant_burst : limits.tenant_rps,
                                now);
+}
+
+sticky_store& tenant_state::sticky()
+{
+    if (!sticky_)
+    {
+        sticky_ = std::make_unique<sticky_store>(limits_.sticky_sessions);
+        if (limits_.sticky_share) sticky_->share(limits_.sticky_share, id_);
+    }
+    return *sticky_;
+}
+
+idempotency_store& tenant_state::idempotency()
+{
+    if (!idempotency_)
+        idempotency_ = std::make_unique<idempotency_store>(idempotency_store::limits{
+            limits_.idempotency_ttl, limits_.idempotency_entries, limits_.idempotency_entries_total});
+    return *idempotency_;
 }
 
 token_bucket& tenant_state::policy_bucket(const std::string& policy_id, double rps, double burst,

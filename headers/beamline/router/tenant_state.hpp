@@ -42,8 +42,10 @@ public:
                  token_bucket::clock::time_point now = token_bucket::clock::now());
 
     const std::string& id() const noexcept { return id_; }
-    sticky_store& sticky() noexcept { return sticky_; }
-    idempotency_store& idempotency() noexcept { return idempotency_; }
+    /// Created on first use: most tenants never bind a session or send an idempotency key, and
+    /// with tens of thousands of tenants the two empty stores were a fifth of a tenant's memory.
+    sticky_store& sticky();
+    idempotency_store& idempotency();
     selection_rng& rng() noexcept { return rng_; }
     breaker_board& breakers() noexcept { return breakers_; }
 
@@ -56,8 +58,9 @@ public:
 
 private:
     std::string id_;
-    sticky_store sticky_;
-    idempotency_store idempotency_;
+    tenant_limits limits_;
+    std::unique_ptr<sticky_store> sticky_;
+    std::unique_ptr<idempotency_store> idempotency_;
     selection_rng rng_;
     breaker_board breakers_;
     std::optional<token_bucket> tenant_bucket_;
