@@ -9,7 +9,8 @@
 // Prints ns of this thread's CPU per call (median of several batches; CPU time, not wall time, so a
 // neighbour's load moves it less) and a JSON line; figures, never assertions.
 //
-//   build/perf/beamline_hot_path_bench [--iterations N] [--batches B]
+//   build/perf/beamline_hot_path_bench [--iterations N] [--batches B] [--tenants N]
+//   (--tenants: one tenant set instead of 1,000 and 50,000, e.g. for a steady-state callgrind run)
 
 #include "beamline/nats/protocol/parser.hpp"
 #include "beamline/router/decide_engine.hpp"
@@ -95,14 +96,16 @@ struct dropping_sink final : router::reply_sink
 int main(int argc, char** argv)
 {
     std::size_t iterations = 200000, batches = 7;
+    std::vector<std::size_t> tenant_sets{1000, 50000};
     for (int i = 1; i + 1 < argc; i += 2)
     {
         std::string a = argv[i];
         if (a == "--iterations") iterations = std::strtoull(argv[i + 1], nullptr, 10);
         else if (a == "--batches") batches = std::strtoull(argv[i + 1], nullptr, 10);
+        else if (a == "--tenants") tenant_sets = {std::max<std::size_t>(1, std::strtoull(argv[i + 1], nullptr, 10))};
         else
         {
-            std::fprintf(stderr, "usage: %s [--iterations N] [--batches B]\n", argv[0]);
+            std::fprintf(stderr, "usage: %s [--iterations N] [--batches B] [--tenants N]\n", argv[0]);
             return 2;
         }
     }
@@ -142,7 +145,7 @@ int main(int argc, char** argv)
 
     struct row
     {
-        const char* name;
+        std::string name;
         double ns;
     };
     std::vector<row> rows;
@@ -182,7 +185,7 @@ int main(int argc, char** argv)
                         if (req) engine.decide(*req, tenant, std::chrono::steady_clock::now(), o);
                         return o.reply.size();
                     })});
-    for (std::size_t tenants : {std::size_t{1000}, std::size_t{50000}})
+    for (std::size_t tenants : tenant_sets)
     {
         auto many = dir / ("tenants-" + std::to_string(tenants));
         std::vector<std::string> ids;
@@ -199,14 +202,16 @@ int main(int argc, char** argv)
         for (const auto& id : ids)
             registry.acquire(id, true, now);
         std::size_t next = 0;
-        static std::string names[2][2] = {{"policy_store::get, 1,000 tenants", "tenant_registry::acquire, 1,000 tenants"},
-                                          {"policy_store::get, 50,000 tenants", "tenant_registry::acquire, 50,000 tenants"}};
-        const int which = tenants == 1000 ? 0 : 1;
-        rows.push_back({names[which][0].c_str(), measure(iterations, batches, [&] {
+        // "1,000 tenants", "50,000 tenants"
+        std::string count = std::to_string(tenants);
+        for (auto at = count.size(); at > 3; at -= 3)
+            count.insert(at - 3, ",");
+        const std::string of_tenants = ", " + count + (tenants == 1 ? " tenant" : " tenants");
+        rows.push_back({"policy_store::get" + of_tenants, measure(iterations, batches, [&] {
                             auto p = many_store.get(ids[next++ % tenants], "default");
                             return p ? p->providers.size() : 0;
                         })});
-        rows.push_back({names[which][1].c_str(), measure(iterations, batches, [&] {
+        rows.push_back({"tenant_registry::acquire" + of_tenants, measure(iterations, batches, [&] {
                             auto a = registry.acquire(ids[next++ % tenants], false, now);
                             return static_cast<std::size_t>(a.verdict);
                         })});
@@ -223,10 +228,8 @@ int main(int argc, char** argv)
         settings.tenants.max_tenants = tenants;
         router::decide_pipeline pipeline(io.get_executor(), many_store, settings, {});
         auto replies = std::make_shared<dropping_sink>();
-        static std::string pipeline_names[2] = {"decide_pipeline submit, 1,000 tenants",
-                                                "decide_pipeline submit, 50,000 tenants"};
         boost::asio::post(io, [&] {
-            rows.push_back({pipeline_names[which].c_str(), measure(iterations / 4, batches, [&] {
+            rows.push_back({"decide_pipeline submit" + of_tenants, measure(iterations / 4, batches, [&] {
                                 const std::size_t i = next++ % tenants;
                                 pipeline.submit(bodies[i], meta, replies, "_INBOX.abcdefghijklmnopqrstuv.17");
                                 return replies->ok;
@@ -247,7 +250,7 @@ int main(int argc, char** argv)
     std::string json = "{\"unit\":\"ns_per_call\"";
     for (const auto& r : rows)
     {
-        std::printf("%-44s %12.0f\n", r.name, r.ns);
+        std::printf("%-44s %12.0f\n", r.name.c_str(), r.ns);
         json += ",\"" + std::string(r.name) + "\":" + std::to_string(static_cast<long long>(r.ns));
     }
     json += "}";
