@@ -121,7 +121,18 @@ void decide_engine::decide(decide_request& request, tenant_state& tenant, clock:
                           "tenant " + request.tenant_id + " is over its request rate", admitted.retry_after_ms, out);
     }
 
-    auto pol = policies_.get(request.tenant_id, request.policy_id);
+    // The policy the tenant's last decision used, while the store has not changed since: no lock,
+    // no refcount traffic on the snapshot both threads share. The generation is read first, so a
+    // reload racing this lookup can only make the next decision look again.
+    auto& memo = tenant.last_policy();
+    if (const auto generation = policies_.generation();
+        !memo.in_service || memo.generation != generation || memo.policy_id != request.policy_id)
+    {
+        memo.in_service = policies_.get(request.tenant_id, request.policy_id);
+        memo.generation = generation;
+        memo.policy_id = request.policy_id;
+    }
+    const policy* pol = memo.in_service.get();
     if (!pol)
         return refuse(&request, reply_error::policy_not_found,
                       "no policy \"" + request.policy_id + "\" for tenant " + request.tenant_id, 0, out);

@@ -66,6 +66,9 @@ public:
 
     /// The policy in service, or null. Cheap: a hash probe, a map lookup and a refcount increment or two.
     policy_ptr get(std::string_view tenant_id, std::string_view policy_id) const;
+    /// Changes whenever the policies in service may have: a `get` result kept with the generation
+    /// it was read under is still what `get` would return while the generation is the same.
+    std::uint64_t generation() const noexcept { return snapshot_.generation(); }
 
     /// Validates `json`, writes it atomically to its file (temp file, fsync, rename), then serves
     /// it. On any error nothing changes.

@@ -8,6 +8,8 @@
 // reports it, inside std::swap) and unsafe on weakly ordered CPUs, where a load may pair the new
 // pointer with the old control block. The critical section is one refcount increment.
 
+#include <atomic>
+#include <cstdint>
 #include <memory>
 #include <mutex>
 #include <utility>
@@ -36,11 +38,18 @@ public:
             std::lock_guard lock(mutex_);
             value_.swap(next);
         }
+        generation_.fetch_add(1, std::memory_order_release);
     }
+
+    /// Moves on with every store, after the new value is in place: a reader that sees a
+    /// generation and then loads gets that value or a later one. A reader that keeps a copy can
+    /// tell it is still current without the lock or a refcount.
+    std::uint64_t generation() const noexcept { return generation_.load(std::memory_order_acquire); }
 
 private:
     mutable std::mutex mutex_;
     std::shared_ptr<const T> value_;
+    std::atomic<std::uint64_t> generation_{0};
 };
 
 } // namespace beamline::router

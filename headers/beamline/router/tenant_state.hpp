@@ -20,6 +20,15 @@ namespace beamline::router
 {
 
 class shared_sticky;
+struct policy;
+
+/// The policy a tenant's last decision used, and the policy store's generation it was read under.
+struct policy_memo
+{
+    std::uint64_t generation = 0;
+    std::string policy_id;
+    std::shared_ptr<const router::policy> in_service; ///< null when the tenant has no such policy
+};
 
 struct tenant_limits
 {
@@ -44,6 +53,7 @@ public:
     const std::string& id() const noexcept { return id_; }
     /// Created on first use: most tenants never bind a session or send an idempotency key, and
     /// with tens of thousands of tenants the two empty stores were a fifth of a tenant's memory.
+    policy_memo& last_policy() noexcept { return last_policy_; }
     sticky_store& sticky();
     idempotency_store& idempotency();
     selection_rng& rng() noexcept { return rng_; }
@@ -59,6 +69,7 @@ public:
 private:
     std::string id_;
     tenant_limits limits_;
+    policy_memo last_policy_;
     std::unique_ptr<sticky_store> sticky_;
     std::unique_ptr<idempotency_store> idempotency_;
     selection_rng rng_;

@@ -43,6 +43,23 @@ const std::string keyed = R"("idempotency_key":"k-1")";
 
 BOOST_AUTO_TEST_SUITE(decide_engine_suite)
 
+BOOST_FIXTURE_TEST_CASE(a_decision_after_a_reload_uses_the_policy_now_in_service, engine_fixture)
+{
+    // The tenant keeps the policy its last decision used: a reload, a replacement or a removal in
+    // between must be seen by the next decision all the same.
+    policies.put("acme", "default", one_provider_policy);
+    BOOST_TEST(run(request_json("acme", "r-1")).provider_id == "openai");
+    policies.put("acme", "default", R"({"version":"4","providers":[{"name":"anthropic","weight":1}]})");
+    BOOST_TEST(run(request_json("acme", "r-2")).provider_id == "anthropic");
+    BOOST_TEST((run(request_json("acme", "r-3", R"("policy_id":"premium")")).error == reply_error::policy_not_found));
+    policies.put("acme", "premium", one_provider_policy);
+    BOOST_TEST(run(request_json("acme", "r-4", R"("policy_id":"premium")")).provider_id == "openai");
+    BOOST_TEST(run(request_json("acme", "r-5")).provider_id == "anthropic");
+    std::filesystem::remove(policies.dir / "acme" / "default.json");
+    BOOST_TEST_REQUIRE(policies.store.load_directory().ok());
+    BOOST_TEST((run(request_json("acme", "r-6")).error == reply_error::policy_not_found));
+}
+
 BOOST_FIXTURE_TEST_CASE(a_repeat_with_the_same_key_replays_the_first_reply_byte_for_byte, engine_fixture)
 {
     auto first = run(request_json("acme", "r-1", keyed));
