@@ -37,14 +37,31 @@ struct daemon_surface
         char pattern[] = "/tmp/beamline-fuzz-http-XXXXXX";
         check(::mkdtemp(pattern) != nullptr, "mkdtemp failed");
         dir = pattern;
-        std::filesystem::create_directories(dir / "acme");
-        std::ofstream(dir / "acme" / "default.json")
-            << R"({"version":"1","providers":[{"name":"openai","weight":1}]})";
+        write_policies();
         cfg.router.policies_dir = dir.string();
         (void)app::log::configure(app::log::global(), "error", "stderr");
         service.emplace(io, cfg, registry);
         service->reload_policies();
         routes.emplace(app::make_routes(*service, registry, std::string(admin_token)));
+    }
+
+    /// Back to the one policy every input starts from: a request that put or deleted policies
+    /// must not change what the next input meets (each input alone reproduces its outcome, and the
+    /// directory does not grow run after run, slowing every reload and list).
+    void reset_policies()
+    {
+        std::error_code ignored;
+        for (const auto& entry : std::filesystem::directory_iterator(dir, ignored))
+            std::filesystem::remove_all(entry.path(), ignored);
+        write_policies();
+        service->reload_policies();
+    }
+
+    void write_policies() const
+    {
+        std::filesystem::create_directories(dir / "acme");
+        std::ofstream(dir / "acme" / "default.json")
+            << R"({"version":"1","providers":[{"name":"openai","weight":1}]})";
     }
     ~daemon_surface()
     {
@@ -96,6 +113,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     surface.io.restart();
     surface.io.run();
     check(res.has_value(), "no response was produced");
+    if (req.method != http::verb::get && req.method != http::verb::head) surface.reset_policies();
     if (res->content_type == "application/json" && req.method != http::verb::head)
     {
         boost::json::parse(res->body, ec);
