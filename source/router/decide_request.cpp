@@ -1,6 +1,7 @@
 #include "beamline/router/decide_request.hpp"
 
 #include "beamline/common/subject.hpp"
+#include "beamline/router/detail/request_fields.hpp"
 #include "beamline/router/ids.hpp"
 
 #include <algorithm>
@@ -13,6 +14,10 @@ namespace json = boost::json;
 
 namespace
 {
+
+using detail::request_field;
+using detail::request_fields;
+using key = detail::request_key;
 
 constexpr std::size_t max_request_id_bytes = 128;
 constexpr std::size_t max_idempotency_key_bytes = 256;
@@ -54,12 +59,6 @@ const json::value* member(const json::object& o, std::string_view key) noexcept
     return v && !v->is_null() ? v : nullptr;
 }
 
-json::value* member(json::object& o, std::string_view key) noexcept
-{
-    json::value* v = o.if_contains(key);
-    return v && !v->is_null() ? v : nullptr;
-}
-
 std::string quoted(std::string_view s)
 {
     std::string out;
@@ -71,7 +70,7 @@ std::string quoted(std::string_view s)
 /// Builds errors that carry the request id once it is known to be valid.
 struct refusal
 {
-    std::string_view request_id; ///< views the parsed document, which outlives every refusal
+    std::string_view request_id; ///< views the request's fields, which outlive every refusal
 
     intake_error operator()(intake_code code, std::string message) const
     {
@@ -95,10 +94,10 @@ bool has_control_character(std::string_view s) noexcept
                        [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == '\x7f'; });
 }
 
-bool valid_request_id(const json::value& v) noexcept
+bool valid_request_id(const request_field& f) noexcept
 {
-    return v.is_string() && !v.get_string().empty() && v.get_string().size() <= max_request_id_bytes &&
-           !has_control_character(v.get_string());
+    return f.kind == json::kind::string && !f.text.empty() && f.text.size() <= max_request_id_bytes &&
+           !has_control_character(f.text);
 }
 
 /// The `vN` token of a subject such as `beamline.router.v1.decide`, if any.
@@ -117,7 +116,7 @@ std::optional<std::string_view> subject_version(std::string_view subject) noexce
     return std::nullopt;
 }
 
-std::optional<intake_error> check_version(const json::object& root, const request_meta& meta,
+std::optional<intake_error> check_version(const request_field& v, const request_meta& meta,
                                           const refusal& refuse, field_source& source)
 {
     auto unsupported = [&](std::string got)
@@ -131,13 +130,12 @@ std::optional<intake_error> check_version(const json::object& root, const reques
         if (*meta.version == "1") return std::nullopt;
         return unsupported(quoted(*meta.version) + " (header version)");
     }
-    if (const json::value* v = member(root, "version"))
+    if (v.present())
     {
         source = field_source::payload;
-        if (v->is_string() && v->get_string() == "1") return std::nullopt;
-        if (v->is_string()) return unsupported(quoted(v->get_string()) + " (field version)");
-        return refuse(intake_code::version_unsupported,
-                      wrong_type("version", R"(the string "1")", v->kind()));
+        if (v.kind == json::kind::string && v.text == "1") return std::nullopt;
+        if (v.kind == json::kind::string) return unsupported(quoted(v.text) + " (field version)");
+        return refuse(intake_code::version_unsupported, wrong_type("version", R"(the string "1")", v.kind));
     }
     if (auto from_subject = subject_version(meta.subject))
     {
@@ -158,19 +156,18 @@ struct string_field
     json::kind kind = json::kind::null;
 };
 
-string_field read_string(const json::object& o, std::string_view key) noexcept
+string_field read_string(const request_field& v) noexcept
 {
-    const json::value* v = member(o, key);
-    if (!v) return {};
-    if (!v->is_string()) return {std::nullopt, true, v->kind()};
-    return {std::string_view(v->get_string()), false, json::kind::string};
+    if (!v.present()) return {};
+    if (v.kind != json::kind::string) return {std::nullopt, true, v.kind};
+    return {v.text, false, json::kind::string};
 }
 
-std::optional<intake_error> check_correlation_ids(const json::object& root, decide_request& r,
+std::optional<intake_error> check_correlation_ids(const request_fields& fields, decide_request& r,
                                                   const request_meta& meta, const refusal& refuse)
 {
     // policy_id
-    if (auto f = read_string(root, "policy_id"); f.ill_typed)
+    if (auto f = read_string(fields[key::policy_id]); f.ill_typed)
         return refuse.correlation(wrong_type("policy_id", "a string", f.kind));
     else if (f.text)
     {
@@ -180,7 +177,7 @@ std::optional<intake_error> check_correlation_ids(const json::object& root, deci
     }
 
     // trace_id, else a valid traceparent header
-    if (auto f = read_string(root, "trace_id"); f.ill_typed)
+    if (auto f = read_string(fields[key::trace_id]); f.ill_typed)
         return refuse.correlation(wrong_type("trace_id", "a string", f.kind));
     else if (f.text)
     {
@@ -200,12 +197,13 @@ std::optional<intake_error> check_correlation_ids(const json::object& root, deci
 
     // run_id, flow_id, step_id: all or none, each a UUID or a ULID
     static constexpr std::string_view run_keys[] = {"run_id", "flow_id", "step_id"};
+    static constexpr key run_members[] = {key::run_id, key::flow_id, key::step_id};
     std::string* run_targets[] = {&r.run_id, &r.flow_id, &r.step_id};
     string_field run_fields[3];
     int present = 0;
     for (int i = 0; i < 3; ++i)
     {
-        run_fields[i] = read_string(root, run_keys[i]);
+        run_fields[i] = read_string(fields[run_members[i]]);
         if (run_fields[i].ill_typed)
             return refuse.correlation(wrong_type(run_keys[i], "a string", run_fields[i].kind));
         present += run_fields[i].text ? 1 : 0;
@@ -225,7 +223,7 @@ std::optional<intake_error> check_correlation_ids(const json::object& root, deci
     }
 
     // idempotency_key
-    if (auto f = read_string(root, "idempotency_key"); f.ill_typed)
+    if (auto f = read_string(fields[key::idempotency_key]); f.ill_typed)
         return refuse.correlation(wrong_type("idempotency_key", "a string", f.kind));
     else if (f.text)
     {
@@ -239,10 +237,10 @@ std::optional<intake_error> check_correlation_ids(const json::object& root, deci
     return std::nullopt;
 }
 
-std::optional<intake_error> check_task(json::value& task, const refusal& refuse)
+std::optional<intake_error> check_task(const request_field& task, const refusal& refuse)
 {
-    if (!task.is_object()) return refuse.schema(wrong_type("task", "an object", task.kind()));
-    const json::object& t = task.get_object();
+    if (task.kind != json::kind::object) return refuse.schema(wrong_type("task", "an object", task.kind));
+    const json::object& t = task.value->get_object();
     const json::value* type = member(t, "type");
     if (!type) return refuse.schema("task.type is required");
     if (!type->is_string() || type->get_string().empty())
@@ -304,37 +302,35 @@ std::optional<intake_error> check_constraints(const json::object& c, router::con
     return read_provider_list(c, "providers_deny", out.providers_deny, deny_present, refuse);
 }
 
-/// Moves an optional object member out of the root; ill-typed → error naming the field.
-std::optional<intake_error> take_object(json::object& root, std::string_view key, json::object& out,
+/// Moves an optional object member out of the request; ill-typed → error naming the field.
+std::optional<intake_error> take_object(const request_field& v, std::string_view name, json::object& out,
                                         const refusal& refuse)
 {
-    json::value* v = member(root, key);
-    if (!v) return std::nullopt;
-    if (!v->is_object()) return refuse.schema(wrong_type(key, "an object", v->kind()));
-    out = std::move(v->get_object());
+    if (!v.present()) return std::nullopt;
+    if (v.kind != json::kind::object) return refuse.schema(wrong_type(name, "an object", v.kind));
+    out = std::move(v.value->get_object());
     return std::nullopt;
 }
 
-std::optional<intake_error> read_push_assignment(const json::object& root, bool& out, const refusal& refuse)
+std::optional<intake_error> read_push_assignment(const request_field& v, bool& out, const refusal& refuse)
 {
-    const json::value* v = member(root, "push_assignment");
-    if (!v) return std::nullopt;
+    if (!v.present()) return std::nullopt;
     // Older callers send "true" or 1; the matching false spellings are accepted too.
-    if (v->is_bool())
-        out = v->get_bool();
-    else if (v->is_string() && (v->get_string() == "true" || v->get_string() == "false"))
-        out = v->get_string() == "true";
-    else if (v->is_int64() && (v->get_int64() == 0 || v->get_int64() == 1)) // 0 and 1 never parse as uint64
-        out = v->get_int64() == 1;
+    if (v.kind == json::kind::bool_)
+        out = v.boolean;
+    else if (v.kind == json::kind::string && (v.text == "true" || v.text == "false"))
+        out = v.text == "true";
+    else if (v.kind == json::kind::int64 && (v.int64 == 0 || v.int64 == 1)) // 0 and 1 never parse as uint64
+        out = v.int64 == 1;
     else
         return refuse.schema("push_assignment must be true or false (\"true\" and 1 are also accepted)");
     return std::nullopt;
 }
 
-std::optional<intake_error> read_assignment_subject(const json::object& root, const intake_limits& limits,
+std::optional<intake_error> read_assignment_subject(const request_field& v, const intake_limits& limits,
                                                     std::string& out, const refusal& refuse)
 {
-    auto f = read_string(root, "assignment_subject");
+    auto f = read_string(v);
     if (f.ill_typed) return refuse.schema(wrong_type("assignment_subject", "a string", f.kind));
     if (!f.text) return std::nullopt;
     if (!f.text->starts_with(limits.assignment_subject_prefix))
@@ -374,63 +370,80 @@ std::optional<intake_error> check_tenant_allowed(const decide_request& request,
                         request.request_id};
 }
 
-intake_result parse_decide_request(std::string_view body, const request_meta& meta,
-                                   const intake_limits& limits)
+namespace
+{
+
+intake_error oversized(std::string_view body, const intake_limits& limits)
+{
+    return refusal{}.schema("request is " + std::to_string(body.size()) + " bytes, above the " +
+                            std::to_string(limits.max_payload) + "-byte max_payload");
+}
+
+/// Validation in the contract's order (see the header) over the request's members.
+intake_result validate(request_fields& fields, const request_meta& meta, const intake_limits& limits)
 {
     refusal refuse;
-    if (body.size() > limits.max_payload)
-        return refuse.schema("request is " + std::to_string(body.size()) + " bytes, above the " +
-                             std::to_string(limits.max_payload) + "-byte max_payload");
-
-    boost::system::error_code ec;
-    json::value doc = json::parse(body, ec);
-    if (ec) return refuse.schema("request is not valid JSON: " + ec.message());
-    if (!doc.is_object()) return refuse.schema(wrong_type("request", "a JSON object", doc.kind()));
-    json::object& root = doc.get_object();
-
-    const json::value* request_id = member(root, "request_id");
-    if (request_id && valid_request_id(*request_id)) refuse.request_id = request_id->get_string();
+    const request_field& request_id = fields[key::request_id];
+    if (valid_request_id(request_id)) refuse.request_id = request_id.text;
 
     field_source version_source = field_source::absent;
-    if (auto e = check_version(root, meta, refuse, version_source)) return std::move(*e);
+    if (auto e = check_version(fields[key::version], meta, refuse, version_source)) return std::move(*e);
 
     // Required fields.
-    if (!request_id) return refuse.correlation("request_id is required");
-    const json::value* tenant_id = member(root, "tenant_id");
-    if (!tenant_id) return refuse.correlation("tenant_id is required");
-    json::value* task = member(root, "task");
-    if (!task) return refuse.schema("task is required");
+    if (!request_id.present()) return refuse.correlation("request_id is required");
+    const request_field& tenant_id = fields[key::tenant_id];
+    if (!tenant_id.present()) return refuse.correlation("tenant_id is required");
+    const request_field& task = fields[key::task];
+    if (!task.present()) return refuse.schema("task is required");
 
     // Formats.
-    if (!valid_request_id(*request_id))
+    if (!valid_request_id(request_id))
         return refuse.correlation(
             "request_id must be a non-empty string of at most 128 bytes without control characters");
-    if (!tenant_id->is_string() || !is_tenant_or_policy_id(tenant_id->get_string()))
+    if (tenant_id.kind != json::kind::string || !is_tenant_or_policy_id(tenant_id.text))
         return refuse.correlation("tenant_id must be a string of 1-64 characters of [A-Za-z0-9_.-]");
-    if (auto e = check_task(*task, refuse)) return std::move(*e);
+    if (auto e = check_task(task, refuse)) return std::move(*e);
 
     decide_request r;
     r.request_id.assign(refuse.request_id);
-    r.tenant_id.assign(tenant_id->get_string());
+    r.tenant_id.assign(tenant_id.text);
     r.sources.tenant_id = field_source::payload; // a decide request's tenant is its payload's (SPEC §4.1)
     r.sources.version = version_source;
-    if (auto e = check_correlation_ids(root, r, meta, refuse)) return std::move(*e);
+    if (auto e = check_correlation_ids(fields, r, meta, refuse)) return std::move(*e);
 
     json::object constraints_object;
-    if (auto e = take_object(root, "constraints", constraints_object, refuse)) return std::move(*e);
+    if (auto e = take_object(fields[key::constraints], "constraints", constraints_object, refuse))
+        return std::move(*e);
     if (auto e = check_constraints(constraints_object, r.constraints, refuse)) return std::move(*e);
-    if (auto e = take_object(root, "metadata", r.metadata, refuse)) return std::move(*e);
-    if (auto e = read_push_assignment(root, r.push_assignment, refuse)) return std::move(*e);
-    if (auto e = read_assignment_subject(root, limits, r.assignment_subject, refuse)) return std::move(*e);
-    if (auto e = take_object(root, "options", r.options, refuse)) return std::move(*e);
+    if (auto e = take_object(fields[key::metadata], "metadata", r.metadata, refuse)) return std::move(*e);
+    if (auto e = read_push_assignment(fields[key::push_assignment], r.push_assignment, refuse))
+        return std::move(*e);
+    if (auto e = read_assignment_subject(fields[key::assignment_subject], limits, r.assignment_subject, refuse))
+        return std::move(*e);
+    if (auto e = take_object(fields[key::options], "options", r.options, refuse)) return std::move(*e);
 
     if (auto e = check_tenant_allowed(r, limits.tenants)) return std::move(*e);
 
-    r.task = std::move(*task);
+    r.task = std::move(*task.value);
     r.context = std::move(constraints_object);
     for (const auto& m : r.metadata)
         r.context.insert_or_assign(m.key(), m.value());
     return r;
+}
+
+} // namespace
+
+intake_result parse_decide_request(std::string_view body, const request_meta& meta,
+                                   const intake_limits& limits)
+{
+    if (body.size() > limits.max_payload) return oversized(body, limits);
+    boost::system::error_code ec;
+    json::value doc = json::parse(body, ec);
+    if (ec) return refusal{}.schema("request is not valid JSON: " + ec.message());
+    if (!doc.is_object()) return refusal{}.schema(wrong_type("request", "a JSON object", doc.kind()));
+    request_fields fields;
+    detail::read_fields(doc.get_object(), fields);
+    return validate(fields, meta, limits);
 }
 
 } // namespace beamline::router
