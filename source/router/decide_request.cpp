@@ -437,13 +437,29 @@ intake_result parse_decide_request(std::string_view body, const request_meta& me
                                    const intake_limits& limits)
 {
     if (body.size() > limits.max_payload) return oversized(body, limits);
+    // The usual request is read straight from the parser's events, without a document for the
+    // whole of it; anything else is parsed into one, whose refusal names the cause.
+    request_fields fields;
+    if (!detail::read_fields(body, fields)) return detail::parse_decide_request_dom(body, meta, limits);
+    return validate(fields, meta, limits);
+}
+
+namespace detail
+{
+
+intake_result parse_decide_request_dom(std::string_view body, const request_meta& meta,
+                                       const intake_limits& limits)
+{
+    if (body.size() > limits.max_payload) return oversized(body, limits);
     boost::system::error_code ec;
     json::value doc = json::parse(body, ec);
     if (ec) return refusal{}.schema("request is not valid JSON: " + ec.message());
     if (!doc.is_object()) return refusal{}.schema(wrong_type("request", "a JSON object", doc.kind()));
     request_fields fields;
-    detail::read_fields(doc.get_object(), fields);
+    read_fields(doc.get_object(), fields);
     return validate(fields, meta, limits);
 }
+
+} // namespace detail
 
 } // namespace beamline::router

@@ -1,6 +1,10 @@
 #include "beamline/router/detail/request_fields.hpp"
 
+#include <boost/json/basic_parser_impl.hpp>
+#include <boost/json/value_stack.hpp>
 #include <cstring>
+#include <functional>
+#include <utility>
 
 namespace beamline::router::detail
 {
@@ -18,6 +22,17 @@ std::optional<request_key> if_spelled(std::string_view name, const char (&litera
     return std::nullopt;
 }
 
+std::size_t kept_slot(request_key k) noexcept
+{
+    switch (k)
+    {
+    case request_key::task: return 0;
+    case request_key::constraints: return 1;
+    case request_key::metadata: return 2;
+    default: return 3; // options
+    }
+}
+
 /// The field of a member of `kind`; its text, flag, number or value are filled in after.
 request_field field_of_kind(json::kind kind) noexcept
 {
@@ -25,6 +40,250 @@ request_field field_of_kind(json::kind kind) noexcept
     f.kind = kind;
     return f;
 }
+
+/// basic_parser's handler: the request's own members go into their slots as they are read; the
+/// value of a member kept as JSON is built on a value_stack (as json::parser builds a document),
+/// and everything else (unknown members, containers where a scalar belongs) is only walked over.
+class field_events
+{
+public:
+    // The limits of json::parser's handler, so that a body fails here exactly when it would there.
+    static constexpr std::size_t max_object_size = json::object::max_size();
+    static constexpr std::size_t max_array_size = json::array::max_size();
+    static constexpr std::size_t max_key_size = json::string::max_size();
+    static constexpr std::size_t max_string_size = json::string::max_size();
+
+    field_events(std::string_view body, request_fields& out) noexcept
+        : body_(body), out_(out), values_(json::storage_ptr(), stack_buffer_, sizeof stack_buffer_)
+    {
+    }
+
+    /// Points the text of strings that held escapes into `out.unescaped`, now that it has stopped
+    /// growing.
+    void finish() noexcept
+    {
+        for (std::size_t i = 0; i < request_key_count; ++i)
+            if (unescaped_members_ & (1u << i))
+                out_.members[i].text = std::string_view(out_.unescaped).substr(unescaped_[i].first,
+                                                                                unescaped_[i].second);
+    }
+
+    bool on_document_begin(json::error_code&) { return true; }
+    bool on_document_end(json::error_code&) { return true; }
+
+    bool on_object_begin(json::error_code&)
+    {
+        if (!building_ && depth_ == 1 && member_)
+        {
+            if (kept_as_json(*member_))
+            {
+                values_.reset();
+                building_ = true;
+            }
+            else
+                set(field_of_kind(json::kind::object));
+        }
+        ++depth_;
+        return true;
+    }
+
+    bool on_object_end(std::size_t n, json::error_code&)
+    {
+        --depth_;
+        if (building_)
+        {
+            values_.push_object(n);
+            if (depth_ == 1) finish_kept();
+        }
+        return true;
+    }
+
+    bool on_array_begin(json::error_code& ec)
+    {
+        if (depth_ == 0) return not_an_object(ec);
+        if (!building_ && depth_ == 1 && member_) set(field_of_kind(json::kind::array));
+        ++depth_;
+        return true;
+    }
+
+    bool on_array_end(std::size_t n, json::error_code&)
+    {
+        --depth_;
+        if (building_) values_.push_array(n);
+        return true;
+    }
+
+    bool on_key_part(json::string_view s, std::size_t total, json::error_code&)
+    {
+        if (building_)
+            values_.push_chars(s);
+        else if (depth_ == 1 && total <= sizeof key_buffer_)
+            std::memcpy(key_buffer_ + (total - s.size()), s.data(), s.size());
+        return true;
+    }
+
+    bool on_key(json::string_view s, std::size_t total, json::error_code&)
+    {
+        if (building_)
+            values_.push_key(s);
+        else if (depth_ == 1)
+        {
+            if (total == s.size())
+                member_ = request_key_of(s);
+            else if (total <= sizeof key_buffer_)
+            {
+                std::memcpy(key_buffer_ + (total - s.size()), s.data(), s.size());
+                member_ = request_key_of(std::string_view(key_buffer_, total));
+            }
+            else
+                member_.reset();
+        }
+        return true;
+    }
+
+    bool on_string_part(json::string_view s, std::size_t total, json::error_code&)
+    {
+        if (building_)
+            values_.push_chars(s);
+        else if (depth_ == 1 && member_)
+        {
+            if (total == s.size()) string_start_ = out_.unescaped.size();
+            out_.unescaped.append(s);
+        }
+        return true;
+    }
+
+    bool on_string(json::string_view s, std::size_t total, json::error_code& ec)
+    {
+        if (building_)
+            values_.push_string(s);
+        else if (depth_ == 0)
+            return not_an_object(ec);
+        else if (depth_ == 1 && member_)
+        {
+            request_field f = field_of_kind(json::kind::string);
+            if (total == s.size() && in_body(s))
+            {
+                f.text = s;
+                set(f);
+                return true;
+            }
+            // Escapes were resolved into the parser's own buffer: keep a copy. Its address may
+            // change while later strings are appended, so finish() sets the text.
+            if (total == s.size()) string_start_ = out_.unescaped.size();
+            out_.unescaped.append(s);
+            set(f);
+            const auto i = static_cast<std::size_t>(*member_);
+            unescaped_[i] = {string_start_, total};
+            unescaped_members_ |= 1u << i;
+        }
+        return true;
+    }
+
+    bool on_number_part(json::string_view, json::error_code&) { return true; }
+
+    bool on_int64(std::int64_t i, json::string_view, json::error_code& ec)
+    {
+        if (building_)
+        {
+            values_.push_int64(i);
+            return true;
+        }
+        request_field f = field_of_kind(json::kind::int64);
+        f.int64 = i;
+        return scalar(f, ec);
+    }
+
+    bool on_uint64(std::uint64_t u, json::string_view, json::error_code& ec)
+    {
+        if (!building_) return scalar(field_of_kind(json::kind::uint64), ec);
+        values_.push_uint64(u);
+        return true;
+    }
+
+    bool on_double(double d, json::string_view, json::error_code& ec)
+    {
+        if (!building_) return scalar(field_of_kind(json::kind::double_), ec);
+        values_.push_double(d);
+        return true;
+    }
+
+    bool on_bool(bool b, json::error_code& ec)
+    {
+        if (building_)
+        {
+            values_.push_bool(b);
+            return true;
+        }
+        request_field f = field_of_kind(json::kind::bool_);
+        f.boolean = b;
+        return scalar(f, ec);
+    }
+
+    bool on_null(json::error_code& ec)
+    {
+        if (!building_) return scalar(request_field{}, ec); // null in a member reads as absent
+        values_.push_null();
+        return true;
+    }
+
+    bool on_comment_part(json::string_view, json::error_code&) { return true; }
+    bool on_comment(json::string_view, json::error_code&) { return true; }
+
+private:
+    /// A number, flag or null outside the members kept as JSON.
+    bool scalar(const request_field& f, json::error_code& ec)
+    {
+        if (depth_ == 0) return not_an_object(ec);
+        if (depth_ == 1 && member_) set(f);
+        return true;
+    }
+
+    /// The document parse reports this one, in its words.
+    static bool not_an_object(json::error_code& ec)
+    {
+        ec = json::error::syntax;
+        return false;
+    }
+
+    /// Whether the parser handed over a piece of the body (no escapes), not of its own buffer.
+    bool in_body(std::string_view s) const noexcept
+    {
+        std::less_equal<const char*> before_or_at; // a total order even across unrelated buffers
+        return before_or_at(body_.data(), s.data()) &&
+               before_or_at(s.data() + s.size(), body_.data() + body_.size());
+    }
+
+    /// A later duplicate replaces an earlier member, as it does in a parsed document.
+    void set(const request_field& f) noexcept
+    {
+        const auto i = static_cast<std::size_t>(*member_);
+        out_.members[i] = f;
+        unescaped_members_ &= ~(1u << i);
+    }
+
+    void finish_kept()
+    {
+        json::value& kept = out_.kept[kept_slot(*member_)];
+        kept = values_.release();
+        building_ = false;
+        request_field f = field_of_kind(json::kind::object);
+        f.value = &kept;
+        set(f);
+    }
+
+    std::string_view body_;
+    request_fields& out_;
+    std::size_t depth_ = 0;            ///< 1 inside the request object, more inside its members
+    std::optional<request_key> member_; ///< the member whose value is being read, if intake reads it
+    bool building_ = false;            ///< inside a member kept as JSON: events go to values_
+    char key_buffer_[24];              ///< an escaped key, long enough for every member intake reads
+    std::size_t string_start_ = 0;      ///< where the string being read begins in out.unescaped
+    std::uint32_t unescaped_members_ = 0; ///< the members whose text is in out.unescaped
+    std::pair<std::size_t, std::size_t> unescaped_[request_key_count]; ///< offset and size in out.unescaped
+    unsigned char stack_buffer_[1024];
+    json::value_stack values_;
+};
 
 } // namespace
 
@@ -76,9 +335,19 @@ void read_fields(json::object& root, request_fields& out) noexcept
             f.boolean = v.get_bool();
         else if (v.is_int64())
             f.int64 = v.get_int64();
-        else if (v.is_object())
+        else if (v.is_object() && kept_as_json(*k))
             f.value = &v;
     }
+}
+
+bool read_fields(std::string_view body, request_fields& out)
+{
+    json::basic_parser<field_events> parser(json::parse_options{}, body, out);
+    json::error_code ec;
+    const std::size_t used = parser.write_some(false, body.data(), body.size(), ec);
+    if (ec || used != body.size()) return false; // what json::parse calls extra data, or worse
+    parser.handler().finish();
+    return true;
 }
 
 } // namespace beamline::router::detail

@@ -136,4 +136,14 @@ intake_result parse_decide_request(std::string_view body, const request_meta& me
 std::optional<intake_error> check_tenant_allowed(const decide_request& request,
                                                  const tenant_allow_list& allowed);
 
+namespace detail
+{
+/// The same intake over a document parsed first with `boost::json::parse`. parse_decide_request
+/// reads the request's members straight from the parser's events instead, and comes here for a
+/// body that is not a well-formed JSON object, so that the refusal says why in the parser's words;
+/// tests hold the two to the same results.
+intake_result parse_decide_request_dom(std::string_view body, const request_meta& meta,
+                                       const intake_limits& limits);
+} // namespace detail
+
 } // namespace beamline::router

@@ -2,6 +2,7 @@
 // Requests and checks shared by the decide contract tests.
 
 #include "beamline/router/decide_request.hpp"
+#include "intake_difference.hpp"
 
 #include <boost/json.hpp>
 #include <boost/test/unit_test.hpp>
@@ -23,7 +24,12 @@ inline boost::json::object valid_request()
 inline intake_result parse_request(const boost::json::object& request, request_meta meta = {decide_subject},
                                    const intake_limits& limits = {})
 {
-    return parse_decide_request(boost::json::serialize(request), meta, limits);
+    const std::string body = boost::json::serialize(request);
+    auto r = parse_decide_request(body, meta, limits);
+    // Every request the contract tests send is read by the document path too, which must agree.
+    const std::string difference = intake_difference(r, detail::parse_decide_request_dom(body, meta, limits));
+    BOOST_TEST(difference.empty(), difference);
+    return r;
 }
 
 /// Checks the request was refused with `code` and that the message names `field`.

@@ -1,7 +1,9 @@
 #pragma once
 // The DecideRequest's top-level members as intake's validation reads them, one slot per member the
-// SPEC names, filled from the parsed document. Private to intake: source/router/decide_request.cpp
-// and request_fields.cpp.
+// SPEC names. Two ways fill them: straight from the JSON parser's events (the usual path: no
+// document for the whole request, JSON values built only for the members kept as JSON), or from a
+// parsed document (the reference, and the path for bodies the event reader does not take).
+// Private to intake: source/router/decide_request.cpp and request_fields.cpp.
 
 #include <boost/json/kind.hpp>
 #include <boost/json/object.hpp>
@@ -10,6 +12,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <string_view>
 
 namespace beamline::router::detail
@@ -39,6 +42,13 @@ inline constexpr std::size_t request_key_count = 15;
 /// The member `name` names, if intake reads it.
 std::optional<request_key> request_key_of(std::string_view name) noexcept;
 
+/// The members kept as JSON values when they are objects; any other kind is only named in a refusal.
+inline constexpr bool kept_as_json(request_key k) noexcept
+{
+    return k == request_key::task || k == request_key::constraints || k == request_key::metadata ||
+           k == request_key::options;
+}
+
 /// One member as validation sees it. Absent and JSON `null` are both `kind::null`.
 struct request_field
 {
@@ -46,15 +56,17 @@ struct request_field
     std::string_view text;               ///< kind string: the unescaped text
     bool boolean = false;                ///< kind bool_
     std::int64_t int64 = 0;              ///< kind int64
-    boost::json::value* value = nullptr; ///< kind object: the member, to be read or moved out
+    boost::json::value* value = nullptr; ///< kind object, for a member kept as JSON: read or moved out
 
     bool present() const noexcept { return kind != boost::json::kind::null; }
 };
 
-/// The members of one request.
+/// The members of one request, and what they point into when no document holds them.
 struct request_fields
 {
     std::array<request_field, request_key_count> members;
+    std::array<boost::json::value, 4> kept; ///< the objects built for task, constraints, metadata, options
+    std::string unescaped;                  ///< the text of strings that held escapes
 
     request_field& operator[](request_key k) noexcept { return members[static_cast<std::size_t>(k)]; }
     const request_field& operator[](request_key k) const noexcept
@@ -65,5 +77,10 @@ struct request_fields
 
 /// Reads the members of a parsed request; `out` points into `root`, which must outlive it.
 void read_fields(boost::json::object& root, request_fields& out) noexcept;
+
+/// Reads the members straight from the parser's events over `body`, which must outlive `out`.
+/// False when `body` is not a well-formed JSON object (with the limits of `boost::json::parse`):
+/// the caller then parses it into a document, whose refusal names the cause in the usual words.
+bool read_fields(std::string_view body, request_fields& out);
 
 } // namespace beamline::router::detail
