@@ -114,8 +114,9 @@ struct decide_request
 class intake_result
 {
 public:
-    intake_result(decide_request r) : value_(std::move(r)) {}
-    intake_result(intake_error e) : value_(std::move(e)) {}
+    // By rvalue: a request is moved once into the result, not into a parameter and then again.
+    intake_result(decide_request&& r) : value_(std::move(r)) {}
+    intake_result(intake_error&& e) : value_(std::move(e)) {}
 
     bool ok() const noexcept { return value_.index() == 0; }
     decide_request& request() { return std::get<0>(value_); }
