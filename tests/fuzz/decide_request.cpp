@@ -1,9 +1,11 @@
 // Decide intake fed any bytes a caller may publish, with any `version` and `traceparent` headers.
-// Properties: intake never crashes; a refusal's ErrorResponse is valid JSON (whatever bytes the
-// request id held) and carries the error; an accepted request's reply is valid JSON whose context
-// echoes the request id and tenant exactly.
+// Properties: intake never crashes; it gives the same request or refusal as the document path
+// (detail::parse_decide_request_dom), member by member; a refusal's ErrorResponse is valid JSON
+// (whatever bytes the request id held) and carries the error; an accepted request's reply is valid
+// JSON whose context echoes the request id and tenant exactly.
 #include "beamline/router/decide_reply.hpp"
 #include "beamline/router/decide_request.hpp"
+#include "../unit/router/intake_difference.hpp"
 #include "fuzz_check.hpp"
 
 #include <boost/json/parse.hpp>
@@ -47,6 +49,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (with_version) meta.version = version;
     if (with_traceparent) meta.traceparent = traceparent;
     auto result = router::parse_decide_request(body, meta, limits);
+    const std::string difference =
+        router::test::intake_difference(result, router::detail::parse_decide_request_dom(body, meta, limits));
+    if (!difference.empty())
+        beamline::fuzz::property_failed("intake and the document path disagree: " + difference);
 
     std::string reply;
     if (!result.ok())
