@@ -265,7 +265,8 @@ private:
     void finish_kept()
     {
         json::value& kept = out_.kept[kept_slot(*member_)];
-        kept = values_.release();
+        json::value built = values_.release();
+        kept.swap(built); // a swap of equal storage is a few stores; move-assignment makes a temporary
         building_ = false;
         request_field f = field_of_kind(json::kind::object);
         f.value = &kept;
