@@ -33,14 +33,6 @@ std::size_t kept_slot(request_key k) noexcept
     }
 }
 
-/// The field of a member of `kind`; its text, flag, number or value are filled in after.
-request_field field_of_kind(json::kind kind) noexcept
-{
-    request_field f;
-    f.kind = kind;
-    return f;
-}
-
 /// basic_parser's handler: the request's own members go into their slots as they are read; the
 /// value of a member kept as JSON is built on a value_stack (as json::parser builds a document),
 /// and everything else (unknown members, containers where a scalar belongs) is only walked over.
@@ -81,7 +73,7 @@ public:
                 building_ = true;
             }
             else
-                set(field_of_kind(json::kind::object));
+                set({.kind = json::kind::object});
         }
         ++depth_;
         return true;
@@ -101,7 +93,7 @@ public:
     bool on_array_begin(json::error_code& ec)
     {
         if (depth_ == 0) return not_an_object(ec);
-        if (!building_ && depth_ == 1 && member_) set(field_of_kind(json::kind::array));
+        if (!building_ && depth_ == 1 && member_) set({.kind = json::kind::array});
         ++depth_;
         return true;
     }
@@ -161,7 +153,7 @@ public:
             return not_an_object(ec);
         else if (depth_ == 1 && member_)
         {
-            request_field f = field_of_kind(json::kind::string);
+            request_field f{.kind = json::kind::string};
             if (total == s.size() && in_body(s))
             {
                 f.text = s;
@@ -184,40 +176,30 @@ public:
 
     bool on_int64(std::int64_t i, json::string_view, json::error_code& ec)
     {
-        if (building_)
-        {
-            values_.push_int64(i);
-            return true;
-        }
-        request_field f = field_of_kind(json::kind::int64);
-        f.int64 = i;
-        return scalar(f, ec);
+        if (!building_) return scalar({.kind = json::kind::int64, .int64 = i}, ec);
+        values_.push_int64(i);
+        return true;
     }
 
     bool on_uint64(std::uint64_t u, json::string_view, json::error_code& ec)
     {
-        if (!building_) return scalar(field_of_kind(json::kind::uint64), ec);
+        if (!building_) return scalar({.kind = json::kind::uint64}, ec);
         values_.push_uint64(u);
         return true;
     }
 
     bool on_double(double d, json::string_view, json::error_code& ec)
     {
-        if (!building_) return scalar(field_of_kind(json::kind::double_), ec);
+        if (!building_) return scalar({.kind = json::kind::double_}, ec);
         values_.push_double(d);
         return true;
     }
 
     bool on_bool(bool b, json::error_code& ec)
     {
-        if (building_)
-        {
-            values_.push_bool(b);
-            return true;
-        }
-        request_field f = field_of_kind(json::kind::bool_);
-        f.boolean = b;
-        return scalar(f, ec);
+        if (!building_) return scalar({.kind = json::kind::bool_, .boolean = b}, ec);
+        values_.push_bool(b);
+        return true;
     }
 
     bool on_null(json::error_code& ec)
@@ -268,9 +250,7 @@ private:
         json::value built = values_.release();
         kept.swap(built); // a swap of equal storage is a few stores; move-assignment makes a temporary
         building_ = false;
-        request_field f = field_of_kind(json::kind::object);
-        f.value = &kept;
-        set(f);
+        set({.kind = json::kind::object, .value = &kept});
     }
 
     std::string_view body_;
@@ -329,7 +309,7 @@ void read_fields(json::object& root, request_fields& out) noexcept
         if (!k) continue;
         json::value& v = m.value();
         request_field& f = out[*k];
-        f = field_of_kind(v.kind());
+        f = {.kind = v.kind()};
         if (v.is_string())
             f.text = v.get_string();
         else if (v.is_bool())

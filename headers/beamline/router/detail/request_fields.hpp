@@ -53,7 +53,7 @@ inline constexpr bool kept_as_json(request_key k) noexcept
 struct request_field
 {
     boost::json::kind kind = boost::json::kind::null;
-    std::string_view text;               ///< kind string: the unescaped text
+    std::string_view text = {};          ///< kind string: the unescaped text
     bool boolean = false;                ///< kind bool_
     std::int64_t int64 = 0;              ///< kind int64
     boost::json::value* value = nullptr; ///< kind object, for a member kept as JSON: read or moved out
