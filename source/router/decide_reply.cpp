@@ -53,11 +53,9 @@ void append_decision_object(std::string& out, const decision& d)
     append_unsigned(out, static_cast<std::uint64_t>(d.priority()));
     out.append(",\"reason\":\"").append(to_string(d.reason)).append("\"");
     out.append(",\"expected_latency_ms\":");
-    if (d.latency_json.empty()) append_json_number(out, d.expected_latency_ms);
-    else out.append(d.latency_json);
+    append_json_number(out, d.expected_latency_ms);
     out.append(",\"expected_cost\":");
-    if (d.cost_json.empty()) append_json_number(out, d.expected_cost);
-    else out.append(d.cost_json);
+    append_json_number(out, d.expected_cost);
     bool first = false;
     if (!d.policy_id.empty()) append_member(out, "policy_id", d.policy_id, first);
     if (!d.policy_version.empty()) append_member(out, "policy_version", d.policy_version, first);

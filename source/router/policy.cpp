@@ -1,5 +1,4 @@
 #include <array>
-#include <beamline/common/json_writer.hpp>
 #include <beamline/common/units.hpp>
 #include <beamline/router/policy.hpp>
 #include <boost/json/serialize.hpp>
@@ -294,14 +293,7 @@ std::optional<policy_error> finish(policy& p)
     if (!std::isfinite(sum)) return fail("providers", "weights add up to more than a double can hold");
     p.total_weight = sum;
     for (auto& entry : p.providers)
-    {
         entry.share = sum > 0 ? entry.weight / sum : 0;
-        // Written into every reply that chooses the provider: formatted once, here.
-        entry.latency_json.clear();
-        common::append_json_number(entry.latency_json, entry.expected_latency_ms.value_or(0));
-        entry.cost_json.clear();
-        common::append_json_number(entry.cost_json, entry.cost.value_or(0));
-    }
 
     if (sum <= 0 && p.fallbacks.empty() && !p.fallback_provider)
         return policy_error{"policy selects nothing: it needs a provider with weight > 0 or a fallback"};

@@ -77,8 +77,6 @@ decision make_decision(const policy& pol, std::string_view provider, decision_re
     {
         d.expected_latency_ms = entry->expected_latency_ms.value_or(0);
         d.expected_cost = entry->cost.value_or(0);
-        d.latency_json = entry->latency_json;
-        d.cost_json = entry->cost_json;
     }
     d.policy_id = pol.id;
     d.policy_version = pol.version;

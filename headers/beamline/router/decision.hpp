@@ -62,10 +62,6 @@ struct decision
     double expected_cost = 0;       ///< from the policy's provider entry, 0 when unset
     std::string policy_id;
     std::string policy_version;
-    /// The provider entry's figures already formatted (they live with the policy the decision
-    /// was made from); empty: the doubles above are formatted instead.
-    std::string_view latency_json = {};
-    std::string_view cost_json = {};
 
     int priority() const noexcept { return priority_of(reason); }
 };

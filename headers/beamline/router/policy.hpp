@@ -35,9 +35,6 @@ struct provider_entry
     double share = 0;                          ///< weight / sum of weights, 0 when the sum is 0
     std::optional<double> expected_latency_ms; ///< unknown passes `max_latency_ms`
     std::optional<double> cost;                ///< unknown passes `max_cost`
-    /// The two figures as a reply writes them (unset as 0), formatted when the policy is parsed.
-    std::string latency_json;
-    std::string cost_json;
 };
 
 struct sticky_config
