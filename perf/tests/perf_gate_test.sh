@@ -18,7 +18,8 @@ path, overrides = sys.argv[1], sys.argv[2:]
 ratios = {"throughput": 1.0, "p50": 1.0, "p95": 1.0, "p99": 1.0, "p999": 1.0, "max": 1.0}
 doc = {"schema": "beamline.perf.v1", "timestamp": "2026-01-01T00:00:00Z",
        "git": {"commit": "0" * 40, "dirty": False}, "env": {"tls": False}, "placeholder": False,
-       "scenarios": {"closed_512_interleaved": {"ratios": dict(ratios)},
+       "scenarios": {"closed_512": {"ratios": dict(ratios)},
+                     "closed_512_interleaved": {"ratios": dict(ratios)},
                      "open_10000": {"ratios": dict(ratios)}},
        "checks": {"loadgen_vs_libnats": {"value": 1.0}},
        "router": {"rss_idle_mb": 10.0, "rss_load_mb": 40.0, "backpressure_activations": 0},
@@ -84,6 +85,10 @@ expect 0 "drift inside the allowance passes" -- "$WORK/drift.json"
 candidate "$WORK/slow.json" scenarios.closed_512_interleaved.ratios.throughput=0.12
 expect 1 "a throughput drop fails, naming both values" \
     --output-has "scenarios.closed_512_interleaved.ratios.throughput: candidate 0.12 vs baseline 1" -- "$WORK/slow.json"
+
+candidate "$WORK/alone.json" scenarios.closed_512.ratios.throughput=0.6
+expect 1 "a drop of the one-target-at-a-time closed loop fails, naming both values" \
+    --output-has "scenarios.closed_512.ratios.throughput: candidate 0.6 vs baseline 1" -- "$WORK/alone.json"
 
 candidate "$WORK/tail.json" scenarios.closed_512_interleaved.ratios.p99=1.7
 expect 1 "a saturation p99 rise beyond the allowed drift fails" \
