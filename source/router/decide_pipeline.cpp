@@ -64,7 +64,6 @@ private:
     static constexpr std::size_t largest_kept_buffer = 4096;
 
     static bool small(const std::string& s) noexcept { return s.capacity() <= largest_kept_buffer; }
-    static void clear(std::string& s) noexcept { s.clear(); }
 
     /// Empties the job as a new one would be, buffers kept; false when one is too large to keep.
     static bool empty_for_reuse(decide_job& j) noexcept;
@@ -74,29 +73,32 @@ private:
 
 thread_local job_cache jobs;
 
+/// The outcome's strings whose buffers a reused job keeps.
+constexpr std::string decide_outcome::*kept_outcome_buffers[] = {
+    &decide_outcome::reply,     &decide_outcome::provider_id, &decide_outcome::assignment_subject,
+    &decide_outcome::assignment_body, &decide_outcome::tenant_id, &decide_outcome::request_id,
+    &decide_outcome::trace_id,  &decide_outcome::message};
+
 bool job_cache::empty_for_reuse(decide_job& j) noexcept
 {
     auto& o = j.outcome;
-    for (const std::string* s : {&j.body, &j.subject, &j.address, &o.reply, &o.provider_id, &o.assignment_subject,
-                                 &o.assignment_body, &o.tenant_id, &o.request_id, &o.trace_id, &o.message})
+    for (const std::string* s : {&j.body, &j.subject, &j.address})
         if (!small(*s)) return false;
-    clear(j.body);
-    clear(j.subject);
-    clear(j.address);
+    for (auto member : kept_outcome_buffers)
+        if (!small(o.*member)) return false;
+    j.body.clear();
+    j.subject.clear();
+    j.address.clear();
     j.version.reset();
     j.traceparent.reset();
     j.sink.reset();
     j.request.reset();
     j.lease.release();
     decide_outcome fresh;
-    for (auto [from, to] : {std::pair{&o.reply, &fresh.reply}, {&o.provider_id, &fresh.provider_id},
-                            {&o.assignment_subject, &fresh.assignment_subject},
-                            {&o.assignment_body, &fresh.assignment_body}, {&o.tenant_id, &fresh.tenant_id},
-                            {&o.request_id, &fresh.request_id}, {&o.trace_id, &fresh.trace_id},
-                            {&o.message, &fresh.message}})
+    for (auto member : kept_outcome_buffers)
     {
-        clear(*from);
-        to->swap(*from);
+        (o.*member).clear();
+        (fresh.*member).swap(o.*member);
     }
     o = std::move(fresh);
     return true;
