@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <array>
 #include <beamline/common/units.hpp>
 #include <beamline/router/policy.hpp>
@@ -89,6 +90,9 @@ std::optional<policy_error> read_providers(const json::value& v, policy& out)
 {
     const auto* arr = v.if_array();
     if (!arr) return fail("providers", "must be an array of {\"name\",\"weight\"} objects");
+    // Exactly as many as listed (a router holds one policy per tenant, tens of thousands of them);
+    // a list over the limit is refused later, so it reserves no more than the limit.
+    out.providers.reserve(std::min<std::size_t>(arr->size(), policy::max_providers + 1));
     for (std::size_t i = 0; i < arr->size(); ++i)
     {
         auto where = at_index("providers", i);
@@ -121,6 +125,7 @@ std::optional<policy_error> read_legacy_weights(const json::value& v, policy& ou
 {
     const auto* obj = v.if_object();
     if (!obj) return fail("weights", "must be an object of provider name to weight");
+    out.providers.reserve(std::min<std::size_t>(obj->size(), policy::max_providers + 1));
     for (const auto& [name, weight] : *obj)
     {
         auto where = member("weights", name);
@@ -287,6 +292,7 @@ std::optional<policy_error> finish(policy& p)
     }
 
     p.cumulative_weights.clear();
+    p.cumulative_weights.reserve(p.providers.size());
     double sum = 0;
     for (const auto& entry : p.providers)
         p.cumulative_weights.push_back(sum += entry.weight);
