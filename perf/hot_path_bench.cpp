@@ -131,7 +131,7 @@ int main(int argc, char** argv)
     router::policy_store store(dir);
     store.load_directory();
     router::decide_engine engine(store, {});
-    router::tenant_state tenant("acme", {}, 42);
+    router::tenant_state tenant("acme", router::tenant_limits{}, 42);
 
     router::request_meta meta{"beamline.router.v1.decide", std::nullopt, std::nullopt};
     router::intake_limits limits;

@@ -113,7 +113,7 @@ void decide_engine::decide(decide_request& request, tenant_state& tenant, clock:
         out.idempotency_miss = true;
     }
 
-    if (auto& bucket = tenant.tenant_bucket())
+    if (auto* bucket = tenant.tenant_bucket())
     {
         auto admitted = bucket->try_acquire(now);
         if (!admitted.allowed)
@@ -126,11 +126,10 @@ void decide_engine::decide(decide_request& request, tenant_state& tenant, clock:
     // reload racing this lookup can only make the next decision look again.
     auto& memo = tenant.last_policy();
     if (const auto generation = policies_.generation();
-        !memo.in_service || memo.generation != generation || memo.policy_id != request.policy_id)
+        !memo.in_service || memo.generation != generation || memo.in_service->id != request.policy_id)
     {
         memo.in_service = policies_.get(request.tenant_id, request.policy_id);
         memo.generation = generation;
-        memo.policy_id = request.policy_id;
     }
     const policy* pol = memo.in_service.get();
     if (!pol)
@@ -149,11 +148,13 @@ void decide_engine::decide(decide_request& request, tenant_state& tenant, clock:
                           admitted.retry_after_ms, out);
     }
 
-    auto& board = tenant.breakers();
+    // Breakers exist once a result was recorded for the tenant; until then none can be open.
     const auto& breaker_cfg = pol->circuit_breaker;
-    auto excluded = [&](std::string_view provider) { return board.excludes(provider, breaker_cfg, now); };
+    breaker_board* board = breaker_cfg.enabled ? tenant.breakers_if_any() : nullptr;
+    if (board && board->size() == 0) board = nullptr;
+    auto excluded = [&](std::string_view provider) { return board->excludes(provider, breaker_cfg, now); };
     provider_predicate breaker_open;
-    if (breaker_cfg.enabled && board.size() > 0) breaker_open = excluded;
+    if (board) breaker_open = excluded;
     sticky_store* sticky = pol->sticky.enabled ? &tenant.sticky() : nullptr;
     selection_request sel{request.context, request.constraints, tenant.rng()(), breaker_open, sticky, now};
     auto chosen = select_provider(*pol, sel);
@@ -172,10 +173,10 @@ void decide_engine::decide(decide_request& request, tenant_state& tenant, clock:
     }
 
     decision& d = *chosen;
-    if (breaker_cfg.enabled && board.size() > 0)
+    if (board)
     {
-        out.breaker_change = board.admit(d.provider_id, now);
-        out.breaker_trial = board.state(d.provider_id, now) == breaker_state::half_open;
+        out.breaker_change = board->admit(d.provider_id, now);
+        out.breaker_trial = board->state(d.provider_id, now) == breaker_state::half_open;
     }
     out.reason = d.reason;
     out.provider_id = d.provider_id;

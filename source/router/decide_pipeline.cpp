@@ -133,18 +133,28 @@ std::string describe(std::exception_ptr e)
 class tenant_watch final : public tenant_observer
 {
 public:
-    tenant_watch(std::string_view id, breaker_status_table& table, std::unique_ptr<tenant_observer> inner)
-        : id_(id), table_(table), inner_(std::move(inner))
+    tenant_watch(breaker_status_table& table, std::unique_ptr<tenant_observer> inner)
+        : table_(table), inner_(std::move(inner))
     {
     }
-    ~tenant_watch() override { table_.forget(id_, this); }
     void on_request() noexcept override
     {
         if (inner_) inner_->on_request();
     }
+    void on_dropped(std::string_view tenant_id) noexcept override
+    {
+        try
+        {
+            table_.forget(tenant_id, this);
+        }
+        catch (...)
+        {
+            // Out of memory: the tenant's rows stay listed until it comes back or the router restarts.
+        }
+        if (inner_) inner_->on_dropped(tenant_id);
+    }
 
 private:
-    std::string id_;
     breaker_status_table& table_;
     std::unique_ptr<tenant_observer> inner_;
 };
@@ -159,7 +169,7 @@ struct decide_pipeline::impl : std::enable_shared_from_this<decide_pipeline::imp
           engine(policies_, std::move(s.decide)),
           registry(ex, s.tenants, parts.seed,
                    [obs = parts.observer, table = &breaker_rows](std::string_view id) -> std::unique_ptr<tenant_observer> {
-                       return std::make_unique<tenant_watch>(id, *table, obs ? obs->tenant_created(id) : nullptr);
+                       return std::make_unique<tenant_watch>(*table, obs ? obs->tenant_created(id) : nullptr);
                    })
     {
     }

@@ -24,15 +24,21 @@ std::size_t shard_count_for(std::size_t max_tenants) noexcept
 
 } // namespace
 
-tenant::tenant(asio::io_context::executor_type ex, std::string id, const tenant_limits& limits, std::uint64_t seed,
-               std::chrono::steady_clock::time_point now, std::unique_ptr<tenant_observer> observer)
-    : strand_(asio::make_strand(ex)), state_(std::move(id), limits, seed, now), observer_(std::move(observer))
+tenant::tenant(asio::io_context::executor_type ex, std::string id, std::shared_ptr<const tenant_limits> limits,
+               std::uint64_t seed, std::chrono::steady_clock::time_point now, std::unique_ptr<tenant_observer> observer)
+    : strand_(asio::make_strand(ex)), state_(std::move(id), std::move(limits), seed, now), observer_(std::move(observer))
 {
+}
+
+tenant::~tenant()
+{
+    if (observer_) observer_->on_dropped(state_.id());
 }
 
 tenant_registry::tenant_registry(asio::io_context::executor_type ex, tenant_registry_limits limits,
                                  std::uint64_t seed, observer_factory make_observer)
-    : executor_(ex), limits_(std::move(limits)), make_observer_(std::move(make_observer)),
+    : executor_(ex), limits_(std::move(limits)), state_limits_(std::make_shared<const tenant_limits>(limits_.state)),
+      make_observer_(std::move(make_observer)),
       shards_(shard_count_for(std::max<std::size_t>(limits_.max_tenants, 1))), seed_(seed)
 {
     limits_.max_tenants = std::max<std::size_t>(limits_.max_tenants, 1);
@@ -74,15 +80,15 @@ tenant_registry::acquired tenant_registry::acquire(std::string_view tenant_id, b
     }
 
     // Built outside the shard's lock: the observer may register metric series, which locks and allocates.
-    std::string id(tenant_id);
-    auto fresh = std::make_shared<tenant>(executor_, id, limits_.state, next_seed(), now,
+    auto fresh = std::make_shared<tenant>(executor_, std::string(tenant_id), state_limits_, next_seed(), now,
                                           make_observer_ ? make_observer_(tenant_id) : nullptr);
     std::shared_ptr<tenant> evicted; // destroyed after the lock is released (declared before it)
     std::lock_guard lock(s.mutex);
     if (auto found = s.index.find(tenant_id); found != s.index.end()) return admit(found->second);
     if (s.index.size() >= shard_capacity_ && !(evicted = evict_one(s))) return {admission::registry_full, {}};
+    const std::string_view key = fresh->id();
     s.lru.push_front(std::move(fresh));
-    s.index.emplace(std::move(id), s.lru.begin());
+    s.index.emplace(key, s.lru.begin());
     size_.fetch_add(1, std::memory_order_relaxed);
     return admit(s.lru.begin());
 }
@@ -98,7 +104,7 @@ std::shared_ptr<tenant> tenant_registry::evict_one(shard& s)
         --it;
         if ((*it)->inflight_.load(std::memory_order_acquire) != 0) continue;
         std::shared_ptr<tenant> victim = std::move(*it);
-        s.index.erase(s.index.find(std::string_view(victim->id())));
+        s.index.erase(victim->id());
         s.lru.erase(it);
         size_.fetch_sub(1, std::memory_order_relaxed);
         evictions_.fetch_add(1, std::memory_order_relaxed);

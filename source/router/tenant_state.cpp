@@ -3,21 +3,27 @@
 namespace beamline::router
 {
 
+tenant_state::tenant_state(std::string tenant_id, std::shared_ptr<const tenant_limits> limits, std::uint64_t seed,
+                           token_bucket::clock::time_point now)
+    : id_(std::move(tenant_id)), limits_(std::move(limits)), rng_(seed)
+{
+    if (limits_->tenant_rps > 0)
+        tenant_bucket_ = std::make_unique<token_bucket>(
+            limits_->tenant_rps, limits_->tenant_burst > 0 ? limits_->tenant_burst : limits_->tenant_rps, now);
+}
+
 tenant_state::tenant_state(std::string tenant_id, const tenant_limits& limits, std::uint64_t seed,
                            token_bucket::clock::time_point now)
-    : id_(std::move(tenant_id)), limits_(limits), rng_(seed)
+    : tenant_state(std::move(tenant_id), std::make_shared<const tenant_limits>(limits), seed, now)
 {
-    if (limits.tenant_rps > 0)
-        tenant_bucket_.emplace(limits.tenant_rps, limits.tenant_burst > 0 ? limits.tenant_burst : limits.tenant_rps,
-                               now);
 }
 
 sticky_store& tenant_state::sticky()
 {
     if (!sticky_)
     {
-        sticky_ = std::make_unique<sticky_store>(limits_.sticky_sessions);
-        if (limits_.sticky_share) sticky_->share(limits_.sticky_share, id_);
+        sticky_ = std::make_unique<sticky_store>(limits_->sticky_sessions);
+        if (limits_->sticky_share) sticky_->share(limits_->sticky_share, id_);
     }
     return *sticky_;
 }
@@ -26,15 +32,22 @@ idempotency_store& tenant_state::idempotency()
 {
     if (!idempotency_)
         idempotency_ = std::make_unique<idempotency_store>(idempotency_store::limits{
-            limits_.idempotency_ttl, limits_.idempotency_entries, limits_.idempotency_entries_total});
+            limits_->idempotency_ttl, limits_->idempotency_entries, limits_->idempotency_entries_total});
     return *idempotency_;
+}
+
+breaker_board& tenant_state::breakers()
+{
+    if (!breakers_) breakers_ = std::make_unique<breaker_board>();
+    return *breakers_;
 }
 
 token_bucket& tenant_state::policy_bucket(const std::string& policy_id, double rps, double burst,
                                           token_bucket::clock::time_point now)
 {
-    auto it = policy_buckets_.find(policy_id);
-    if (it == policy_buckets_.end()) return policy_buckets_.emplace(policy_id, token_bucket(rps, burst, now)).first->second;
+    if (!policy_buckets_) policy_buckets_ = std::make_unique<policy_buckets>();
+    auto it = policy_buckets_->find(policy_id);
+    if (it == policy_buckets_->end()) return policy_buckets_->emplace(policy_id, token_bucket(rps, burst, now)).first->second;
     if (it->second.rate() != rps || it->second.burst() != burst) it->second.reconfigure(rps, burst, now);
     return it->second;
 }

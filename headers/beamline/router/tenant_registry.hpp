@@ -46,6 +46,9 @@ public:
     /// A request of this tenant passed intake and is about to be decided (or refused by its cap).
     /// Called under the registry's shard lock: count, nothing more.
     virtual void on_request() noexcept = 0;
+    /// The tenant's state is being dropped (evicted, or the registry destroyed); `tenant_id` is
+    /// valid for the call only. Then the observer is destroyed.
+    virtual void on_dropped(std::string_view /*tenant_id*/) noexcept {}
 };
 
 struct tenant_registry_limits
@@ -61,8 +64,11 @@ class tenant
 public:
     using strand_type = asio::strand<asio::io_context::executor_type>;
 
-    tenant(asio::io_context::executor_type ex, std::string id, const tenant_limits& limits, std::uint64_t seed,
+    tenant(asio::io_context::executor_type ex, std::string id, std::shared_ptr<const tenant_limits> limits, std::uint64_t seed,
            std::chrono::steady_clock::time_point now, std::unique_ptr<tenant_observer> observer);
+    ~tenant();
+    tenant(const tenant&) = delete;
+    tenant& operator=(const tenant&) = delete;
 
     const std::string& id() const noexcept { return state_.id(); }
     strand_type& strand() noexcept { return strand_; }
@@ -163,9 +169,8 @@ private:
     {
         std::mutex mutex;
         std::list<std::shared_ptr<tenant>> lru; ///< most recently used first
-        std::unordered_map<std::string, std::list<std::shared_ptr<tenant>>::iterator, transparent_hash,
-                           std::equal_to<>>
-            index;
+        /// Keyed by a view of the tenant's own id: the tenant lives as long as its LRU node.
+        std::unordered_map<std::string_view, std::list<std::shared_ptr<tenant>>::iterator, transparent_hash> index;
     };
 
     shard& shard_for(std::string_view tenant_id) noexcept;
@@ -176,6 +181,7 @@ private:
 
     asio::io_context::executor_type executor_;
     tenant_registry_limits limits_;
+    std::shared_ptr<const tenant_limits> state_limits_; ///< limits_.state, shared by every tenant
     observer_factory make_observer_;
     std::vector<shard> shards_;
     std::size_t shard_capacity_;

@@ -23,11 +23,11 @@ class shared_sticky;
 struct policy;
 
 /// The policy a tenant's last decision used, and the policy store's generation it was read under.
+/// Only a policy found is kept: its `id` is the policy id it was looked up by.
 struct policy_memo
 {
     std::uint64_t generation = 0;
-    std::string policy_id;
-    std::shared_ptr<const router::policy> in_service; ///< null when the tenant has no such policy
+    std::shared_ptr<const router::policy> in_service;
 };
 
 struct tenant_limits
@@ -43,39 +43,49 @@ struct tenant_limits
     shared_sticky* sticky_share = nullptr;
 };
 
+/// A tenant's state is what the router holds per tenant, times tens of thousands: what most
+/// tenants never use (a sticky or idempotency store, breakers, policy buckets) is created on first
+/// use, and the limits every tenant shares are shared, not copied.
 class tenant_state
 {
 public:
     /// `now` fills the tenant-wide bucket (injected, so bucket tests control the clock).
+    tenant_state(std::string tenant_id, std::shared_ptr<const tenant_limits> limits, std::uint64_t seed,
+                 token_bucket::clock::time_point now = token_bucket::clock::now());
+    /// The same with limits of its own (a copy).
     tenant_state(std::string tenant_id, const tenant_limits& limits, std::uint64_t seed,
                  token_bucket::clock::time_point now = token_bucket::clock::now());
 
     const std::string& id() const noexcept { return id_; }
-    /// Created on first use: most tenants never bind a session or send an idempotency key, and
-    /// with tens of thousands of tenants the two empty stores were a fifth of a tenant's memory.
     policy_memo& last_policy() noexcept { return last_policy_; }
+    /// Created on first use: most tenants never bind a session or send an idempotency key.
     sticky_store& sticky();
     idempotency_store& idempotency();
     selection_rng& rng() noexcept { return rng_; }
-    breaker_board& breakers() noexcept { return breakers_; }
+    /// Created on first use (a result recorded, a reset); `breakers_if_any` never creates it.
+    breaker_board& breakers();
+    breaker_board* breakers_if_any() noexcept { return breakers_.get(); }
+    const breaker_board* breakers_if_any() const noexcept { return breakers_.get(); }
 
-    /// The tenant-wide bucket, when configured.
-    std::optional<token_bucket>& tenant_bucket() noexcept { return tenant_bucket_; }
+    /// The tenant-wide bucket, when configured; null otherwise.
+    token_bucket* tenant_bucket() noexcept { return tenant_bucket_.get(); }
     /// The bucket of one policy, created (full) on first use and reconfigured when the policy's
     /// limits change after a reload.
     token_bucket& policy_bucket(const std::string& policy_id, double rps, double burst,
                                 token_bucket::clock::time_point now);
 
 private:
+    using policy_buckets = std::map<std::string, token_bucket, std::less<>>;
+
     std::string id_;
-    tenant_limits limits_;
+    std::shared_ptr<const tenant_limits> limits_;
     policy_memo last_policy_;
     std::unique_ptr<sticky_store> sticky_;
     std::unique_ptr<idempotency_store> idempotency_;
     selection_rng rng_;
-    breaker_board breakers_;
-    std::optional<token_bucket> tenant_bucket_;
-    std::map<std::string, token_bucket, std::less<>> policy_buckets_;
+    std::unique_ptr<breaker_board> breakers_;
+    std::unique_ptr<token_bucket> tenant_bucket_;
+    std::unique_ptr<policy_buckets> policy_buckets_;
 };
 
 } // namespace beamline::router

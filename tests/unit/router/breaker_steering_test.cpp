@@ -91,7 +91,7 @@ struct pipeline_fixture
     std::shared_ptr<transition_log> observer = std::make_shared<transition_log>();
     std::optional<decide_pipeline> pipeline;
 
-    pipeline_fixture()
+    explicit pipeline_fixture(std::size_t max_tenants = tenant_registry_limits{}.max_tenants)
     {
         policies.put("acme", "default", breaker_policy);
         policies.put("globex", "default", breakerless_policy);
@@ -99,7 +99,9 @@ struct pipeline_fixture
         parts.assignments = std::make_shared<recording_publisher>();
         parts.observer = observer;
         parts.now = [this] { return clock.now; };
-        pipeline.emplace(io.get_executor(), policies.store, decide_pipeline_settings{}, std::move(parts));
+        decide_pipeline_settings settings;
+        settings.tenants.max_tenants = max_tenants;
+        pipeline.emplace(io.get_executor(), policies.store, settings, std::move(parts));
     }
 
     void settle()
@@ -143,6 +145,18 @@ BOOST_FIXTURE_TEST_CASE(a_policy_without_breakers_ignores_the_tenants_open_break
     BOOST_TEST(out.provider_id == "openai");
     BOOST_TEST(to_string(*out.reason) == "weighted");
     BOOST_TEST(!out.breaker_change);
+}
+
+BOOST_FIXTURE_TEST_CASE(a_tenant_alternating_policies_is_decided_by_each_in_turn, steering_fixture)
+{
+    // The tenant remembers the policy of its last decision; a request naming another is not
+    // decided by the remembered one.
+    fail_openai(2);
+    for (int round = 0; round < 2; ++round)
+    {
+        BOOST_TEST(decide().provider_id == "local");
+        BOOST_TEST(decide(R"("policy_id":"plain")").provider_id == "openai");
+    }
 }
 
 BOOST_FIXTURE_TEST_CASE(half_open_admits_its_trials_then_excludes_until_a_result_comes_back, steering_fixture)
@@ -260,6 +274,31 @@ BOOST_FIXTURE_TEST_CASE(reset_closes_the_breakers_it_counts_on_the_tenants_stran
         BOOST_TEST(to_string(row.state.state) == "closed");
 
     BOOST_TEST(pipeline->reset_breakers("", "") == 2u);
+}
+
+struct one_tenant_pipeline : pipeline_fixture
+{
+    one_tenant_pipeline() : pipeline_fixture(1) {}
+};
+
+BOOST_FIXTURE_TEST_CASE(an_evicted_tenant_takes_its_breaker_rows_with_it, one_tenant_pipeline)
+{
+    pipeline->record_result("acme", "openai", breaker_outcome::failure);
+    settle();
+    BOOST_TEST(pipeline->breakers().list("acme", clock.now).size() == 1u);
+
+    // Room for one tenant: deciding for globex evicts acme's idle state, and its breakers with it.
+    BOOST_TEST(decide("globex", "r-1") == "openai");
+    BOOST_TEST(pipeline->tenants().evictions() == 1u);
+    BOOST_TEST(pipeline->breakers().list({}, clock.now).empty());
+
+    // A new state for acme starts with closed breakers and lists them again once it has results.
+    pipeline->record_result("acme", "openai", breaker_outcome::failure);
+    settle();
+    auto rows = pipeline->breakers().list({}, clock.now);
+    BOOST_TEST_REQUIRE(rows.size() == 1u);
+    BOOST_TEST(rows[0].tenant == "acme");
+    BOOST_TEST(rows[0].state.consecutive_failures == 1u);
 }
 
 BOOST_AUTO_TEST_CASE(the_status_table_forgets_an_evicted_state_but_not_its_successor)
