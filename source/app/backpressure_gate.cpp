@@ -131,9 +131,10 @@ std::optional<std::uint32_t> backpressure_gate::admit(std::uint64_t inflight) no
     return std::max<std::uint32_t>(retry_after_ms_.load(std::memory_order_relaxed), 1);
 }
 
-void backpressure_gate::record_latency(clock::duration d)
+void backpressure_gate::record_latency(clock::duration d) { record_latency(d, now_()); }
+
+void backpressure_gate::record_latency(clock::duration d, clock::time_point now)
 {
-    const auto now = now_();
     std::lock_guard lock(mutex_);
     latency_.record(std::chrono::duration_cast<std::chrono::microseconds>(d), now);
     last_decision_ = now;

@@ -34,14 +34,15 @@ std::unique_ptr<router::tenant_observer> backpressure_hooks::tenant_created(std:
 }
 
 void backpressure_hooks::decided(const router::decide_outcome& out, const router::publish_result& reply,
-                                 std::chrono::steady_clock::duration latency) noexcept
+                                 std::chrono::steady_clock::duration latency,
+                                 std::chrono::steady_clock::time_point finished) noexcept
 {
-    if (inner_) inner_->decided(out, reply, latency);
+    if (inner_) inner_->decided(out, reply, latency, finished);
     // Refusals for overload are not decisions: their microseconds would hide the overload.
     if (out.error == router::reply_error::overloaded) return;
     try
     {
-        gate_->record_latency(latency);
+        gate_->record_latency(latency, finished);
     }
     catch (...)
     {

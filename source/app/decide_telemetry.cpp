@@ -119,7 +119,8 @@ std::unique_ptr<router::tenant_observer> decide_telemetry::tenant_created(std::s
 }
 
 void decide_telemetry::decided(const router::decide_outcome& out, const router::publish_result& reply,
-                               std::chrono::steady_clock::duration latency) noexcept
+                               std::chrono::steady_clock::duration latency,
+                               std::chrono::steady_clock::time_point /*finished*/) noexcept
 {
     if (!reply.ok())
     {

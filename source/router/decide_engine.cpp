@@ -16,6 +16,15 @@ decide_engine::decide_engine(const policy_store& policies, decide_settings setti
 std::optional<decide_request> decide_engine::intake(std::string_view body, const request_meta& meta,
                                                     decide_outcome& out) const
 {
+    std::optional<decide_request> request;
+    intake(body, meta, out, request);
+    return request;
+}
+
+bool decide_engine::intake(std::string_view body, const request_meta& meta, decide_outcome& out,
+                           std::optional<decide_request>& request) const
+{
+    request.reset();
     auto r = parse_decide_request(body, meta, settings_.intake);
     if (r.ok())
     {
@@ -23,7 +32,8 @@ std::optional<decide_request> decide_engine::intake(std::string_view body, const
         out.request_id = r.request().request_id;
         out.trace_id = r.request().trace_id;
         out.sources = r.request().sources;
-        return std::move(r.request());
+        request.emplace(std::move(r.request()));
+        return true;
     }
     const auto& e = r.error();
     out.error = e.reply_code();
@@ -32,7 +42,7 @@ std::optional<decide_request> decide_engine::intake(std::string_view body, const
     out.message = e.message;
     out.reply.clear();
     append_intake_error(out.reply, e);
-    return std::nullopt;
+    return false;
 }
 
 void decide_engine::refuse(const decide_request* request, reply_error code, std::string message,

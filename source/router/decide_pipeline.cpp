@@ -222,10 +222,10 @@ struct decide_pipeline::impl : std::enable_shared_from_this<decide_pipeline::imp
     {
         try
         {
-            job->request = engine.intake(body, meta, job->outcome);
-            if (!job->request) return finish(std::move(job));
+            if (!engine.intake(body, meta, job->outcome, job->request)) return finish(std::move(job));
             const decide_request& r = *job->request;
-            auto now = parts.now();
+            // The submit's time starts a new tenant's buckets: intake ran a microsecond ago.
+            const auto now = job->received;
             auto got = registry.acquire(r.tenant_id, false, now);
             if (got.verdict == tenant_registry::admission::unknown)
             {
@@ -501,7 +501,11 @@ struct decide_pipeline::impl : std::enable_shared_from_this<decide_pipeline::imp
     {
         publish_result sent = job->sink ? job->sink->send_reply(job->address, job->outcome)
                                         : publish_result{publish_refusal::unavailable, "no reply sink"};
-        if (parts.observer) parts.observer->decided(job->outcome, sent, parts.now() - job->received);
+        if (parts.observer)
+        {
+            const auto finished = parts.now();
+            parts.observer->decided(job->outcome, sent, finished - job->received, finished);
+        }
         job.reset();
         inflight.fetch_sub(1, std::memory_order_acq_rel);
     }

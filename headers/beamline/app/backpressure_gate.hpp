@@ -57,6 +57,9 @@ public:
     std::optional<std::uint32_t> admit(std::uint64_t inflight) noexcept;
     /// Latency of an admitted decision, from receipt to reply.
     void record_latency(clock::duration d);
+    /// The same, told when the decision finished (on the gate's clock): a caller that has read
+    /// the clock already saves the gate reading it again.
+    void record_latency(clock::duration d, clock::time_point finished);
 
     /// The results consumer's backlog; until one is set, that input is absent.
     void set_consumer_pending_source(std::function<std::uint64_t()> source);

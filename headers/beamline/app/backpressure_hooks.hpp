@@ -28,7 +28,8 @@ public:
 
     std::unique_ptr<router::tenant_observer> tenant_created(std::string_view tenant_id) override;
     void decided(const router::decide_outcome& out, const router::publish_result& reply,
-                 std::chrono::steady_clock::duration latency) noexcept override;
+                 std::chrono::steady_clock::duration latency,
+                 std::chrono::steady_clock::time_point finished) noexcept override;
     void assignment_published(const router::decide_outcome& out) noexcept override;
     void assignment_refused(const router::decide_outcome& out, const router::publish_result& why) noexcept override;
     void internal_error(const router::decide_outcome& out, std::string_view what) noexcept override;

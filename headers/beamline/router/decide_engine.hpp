@@ -71,6 +71,10 @@ public:
 
     /// Stateless validation. On refusal the reply is already in `out`.
     std::optional<decide_request> intake(std::string_view body, const request_meta& meta, decide_outcome& out) const;
+    /// The same into `request` (the pipeline's job): the accepted request is moved once fewer.
+    /// False, and `request` empty, on refusal.
+    bool intake(std::string_view body, const request_meta& meta, decide_outcome& out,
+                std::optional<decide_request>& request) const;
 
     /// Stateful part, on the tenant's strand. Under a policy whose `circuit_breaker` is enabled,
     /// the tenant's breakers keep their providers out of selection and a half-open provider that

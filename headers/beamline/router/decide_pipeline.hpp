@@ -124,10 +124,12 @@ public:
     virtual ~decide_observer() = default;
     /// A tenant's state is being created; what is returned lives (and is told of requests) with it.
     virtual std::unique_ptr<tenant_observer> tenant_created(std::string_view /*tenant_id*/) { return nullptr; }
-    /// Once per submit, after the reply went to the sink; `reply` is the sink's result and
-    /// `latency` runs from submit to now.
+    /// Once per submit, after the reply went to the sink; `reply` is the sink's result,
+    /// `latency` runs from submit to `finished`, read from the pipeline's clock (`parts.now`) once
+    /// for both, so an observer needs no clock of its own.
     virtual void decided(const decide_outcome&, const publish_result& /*reply*/,
-                         std::chrono::steady_clock::duration /*latency*/) noexcept
+                         std::chrono::steady_clock::duration /*latency*/,
+                         std::chrono::steady_clock::time_point /*finished*/) noexcept
     {
     }
     virtual void assignment_published(const decide_outcome&) noexcept {}

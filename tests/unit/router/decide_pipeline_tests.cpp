@@ -21,16 +21,19 @@ struct counting_observer : decide_observer
     int internal_errors = 0;
     bool throw_on_tenant = false;
     std::vector<std::chrono::steady_clock::duration> latencies;
+    std::vector<std::chrono::steady_clock::time_point> finished_at;
 
     std::unique_ptr<tenant_observer> tenant_created(std::string_view) override
     {
         if (throw_on_tenant) throw std::runtime_error("observer broke");
         return nullptr;
     }
-    void decided(const decide_outcome&, const publish_result&, std::chrono::steady_clock::duration latency) noexcept override
+    void decided(const decide_outcome&, const publish_result&, std::chrono::steady_clock::duration latency,
+                 std::chrono::steady_clock::time_point finished) noexcept override
     {
         ++decided_calls;
         latencies.push_back(latency);
+        finished_at.push_back(finished);
     }
     void assignment_published(const decide_outcome&) noexcept override { ++published_assignments; }
     void assignment_refused(const decide_outcome&, const publish_result&) noexcept override { ++refused_assignments; }
@@ -383,6 +386,8 @@ BOOST_FIXTURE_TEST_CASE(latency_runs_from_submit_to_reply_on_the_injected_clock,
     settle();
     BOOST_TEST_REQUIRE(observer->latencies.size() == 1u);
     BOOST_TEST(std::chrono::duration_cast<std::chrono::milliseconds>(observer->latencies[0]).count() == 3);
+    BOOST_TEST_REQUIRE(observer->finished_at.size() == 1u);
+    BOOST_TEST((observer->finished_at[0] == clock.now)); // the same reading the latency ends at
 }
 
 BOOST_AUTO_TEST_SUITE_END()
