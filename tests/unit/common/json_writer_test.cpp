@@ -6,6 +6,7 @@
 #include <boost/test/unit_test.hpp>
 #include <limits>
 #include <string>
+#include <vector>
 
 using namespace beamline::common;
 namespace json = boost::json;
@@ -74,6 +75,27 @@ BOOST_AUTO_TEST_CASE(numbers_are_integral_when_they_can_be_and_round_trip_otherw
     ints.push_back(',');
     append_json_integer(ints, std::numeric_limits<std::uint64_t>::max());
     BOOST_TEST(ints == "-9223372036854775808,18446744073709551615");
+}
+
+BOOST_AUTO_TEST_CASE(numbers_formatted_again_and_in_turn_read_the_same)
+{
+    // More distinct values than the writer keeps formatted, repeated in turn and out of turn: each
+    // is written as its own shortest form every time (and -0.5 never as 0.5).
+    const std::vector<double> values{0.002, 0.003, 1.5, -0.5, 0.5, 2.25, 1e-9, 0.1, 1.0 / 3};
+    std::vector<std::string> first;
+    for (double v : values)
+        first.push_back(number(v));
+    BOOST_TEST(first[3] == "-0.5");
+    BOOST_TEST(first[4] == "0.5");
+    for (int round = 0; round < 3; ++round)
+        for (std::size_t i = 0; i < values.size(); ++i)
+        {
+            const std::size_t k = (i * 7 + static_cast<std::size_t>(round)) % values.size();
+            BOOST_TEST(number(values[k]) == first[k]);
+            BOOST_TEST(number(values[k]) == first[k]); // at once again: the kept form
+        }
+    for (std::size_t i = 0; i < values.size(); ++i)
+        BOOST_TEST(json::parse(first[i]).to_number<double>() == values[i], first[i]);
 }
 
 BOOST_AUTO_TEST_CASE(non_finite_numbers_are_null)
