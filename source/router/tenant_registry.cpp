@@ -45,10 +45,11 @@ tenant_registry::tenant_registry(asio::io_context::executor_type ex, tenant_regi
     shard_capacity_ = limits_.max_tenants / shards_.size();
 }
 
-tenant_registry::shard& tenant_registry::shard_for(std::string_view tenant_id) noexcept
+tenant_registry::shard& tenant_registry::shard_for(const hashed_id& tenant_id) noexcept
 {
-    // The map hashes the same bytes again; the shard takes the high bits so the two do not correlate.
-    auto h = transparent_hash{}(tenant_id) * 0x9e3779b97f4a7c15ULL;
+    // The shard's map buckets by the same hash; the shard takes the high bits of its mix, so the
+    // two do not correlate.
+    auto h = tenant_id.hash * 0x9e3779b97f4a7c15ULL;
     return shards_[(h >> 32) % shards_.size()];
 }
 
@@ -64,7 +65,8 @@ std::uint64_t tenant_registry::next_seed() noexcept
 tenant_registry::acquired tenant_registry::acquire(std::string_view tenant_id, bool create, clock::time_point now,
                                                    bool decision)
 {
-    shard& s = shard_for(tenant_id);
+    const hashed_id key(tenant_id);
+    shard& s = shard_for(key);
     auto admit = [&](std::list<std::shared_ptr<tenant>>::iterator it) -> acquired {
         s.lru.splice(s.lru.begin(), s.lru, it);
         tenant& t = **it;
@@ -75,7 +77,7 @@ tenant_registry::acquired tenant_registry::acquire(std::string_view tenant_id, b
     };
     {
         std::lock_guard lock(s.mutex);
-        if (auto found = s.index.find(tenant_id); found != s.index.end()) return admit(found->second);
+        if (auto found = s.index.find(key); found != s.index.end()) return admit(found->second);
         if (!create) return {admission::unknown, {}};
     }
 
@@ -84,11 +86,12 @@ tenant_registry::acquired tenant_registry::acquire(std::string_view tenant_id, b
                                           make_observer_ ? make_observer_(tenant_id) : nullptr);
     std::shared_ptr<tenant> evicted; // destroyed after the lock is released (declared before it)
     std::lock_guard lock(s.mutex);
-    if (auto found = s.index.find(tenant_id); found != s.index.end()) return admit(found->second);
+    if (auto found = s.index.find(key); found != s.index.end()) return admit(found->second);
     if (s.index.size() >= shard_capacity_ && !(evicted = evict_one(s))) return {admission::registry_full, {}};
-    const std::string_view key = fresh->id();
+    hashed_id own_key = key;
+    own_key.id = fresh->id(); // the same bytes, held by the tenant
     s.lru.push_front(std::move(fresh));
-    s.index.emplace(key, s.lru.begin());
+    s.index.emplace(own_key, s.lru.begin());
     size_.fetch_add(1, std::memory_order_relaxed);
     return admit(s.lru.begin());
 }
@@ -104,7 +107,7 @@ std::shared_ptr<tenant> tenant_registry::evict_one(shard& s)
         --it;
         if ((*it)->inflight_.load(std::memory_order_acquire) != 0) continue;
         std::shared_ptr<tenant> victim = std::move(*it);
-        s.index.erase(victim->id());
+        s.index.erase(hashed_id(victim->id()));
         s.lru.erase(it);
         size_.fetch_sub(1, std::memory_order_relaxed);
         evictions_.fetch_add(1, std::memory_order_relaxed);

@@ -160,20 +160,27 @@ public:
     std::size_t shard_capacity() const noexcept { return shard_capacity_; }
 
 private:
-    struct transparent_hash
+    /// A tenant id with its hash, computed once per lookup for both the shard and its map.
+    struct hashed_id
     {
-        using is_transparent = void;
-        std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+        std::string_view id;
+        std::size_t hash;
+        explicit hashed_id(std::string_view s) noexcept : id(s), hash(std::hash<std::string_view>{}(s)) {}
+        bool operator==(const hashed_id& o) const noexcept { return id == o.id; }
+    };
+    struct hashed_id_hash
+    {
+        std::size_t operator()(const hashed_id& k) const noexcept { return k.hash; }
     };
     struct shard
     {
         std::mutex mutex;
         std::list<std::shared_ptr<tenant>> lru; ///< most recently used first
         /// Keyed by a view of the tenant's own id: the tenant lives as long as its LRU node.
-        std::unordered_map<std::string_view, std::list<std::shared_ptr<tenant>>::iterator, transparent_hash> index;
+        std::unordered_map<hashed_id, std::list<std::shared_ptr<tenant>>::iterator, hashed_id_hash> index;
     };
 
-    shard& shard_for(std::string_view tenant_id) noexcept;
+    shard& shard_for(const hashed_id& tenant_id) noexcept;
     /// Unlinks the least recently used idle tenant of `s` and returns it (null when none is idle
     /// near the end of the LRU). Under s.mutex; the caller destroys it after unlocking.
     std::shared_ptr<tenant> evict_one(shard& s);
