@@ -128,36 +128,12 @@ std::string describe(std::exception_ptr e)
     }
 }
 
-/// What the pipeline keeps per tenant beside the wiring's observer: when the tenant's state is
-/// dropped (evicted while idle), its breakers go with it, and so do their rows in the status table.
-class tenant_watch final : public tenant_observer
+/// The registry's limits with the pipeline's status table, where tenants' breakers are listed.
+tenant_registry_limits listing_breakers_in(tenant_registry_limits limits, breaker_status_table& table)
 {
-public:
-    tenant_watch(breaker_status_table& table, std::unique_ptr<tenant_observer> inner)
-        : table_(table), inner_(std::move(inner))
-    {
-    }
-    void on_request() noexcept override
-    {
-        if (inner_) inner_->on_request();
-    }
-    void on_dropped(std::string_view tenant_id) noexcept override
-    {
-        try
-        {
-            table_.forget(tenant_id, this);
-        }
-        catch (...)
-        {
-            // Out of memory: the tenant's rows stay listed until it comes back or the router restarts.
-        }
-        if (inner_) inner_->on_dropped(tenant_id);
-    }
-
-private:
-    breaker_status_table& table_;
-    std::unique_ptr<tenant_observer> inner_;
-};
+    limits.state.breaker_rows = &table;
+    return limits;
+}
 
 } // namespace
 
@@ -167,9 +143,9 @@ struct decide_pipeline::impl : std::enable_shared_from_this<decide_pipeline::imp
          decide_pipeline_parts p)
         : executor(ex), policies(policies_), settings(s), parts(std::move(p)),
           engine(policies_, std::move(s.decide)),
-          registry(ex, s.tenants, parts.seed,
-                   [obs = parts.observer, table = &breaker_rows](std::string_view id) -> std::unique_ptr<tenant_observer> {
-                       return std::make_unique<tenant_watch>(*table, obs ? obs->tenant_created(id) : nullptr);
+          registry(ex, listing_breakers_in(s.tenants, breaker_rows), parts.seed,
+                   [obs = parts.observer](std::string_view id) -> std::unique_ptr<tenant_observer> {
+                       return obs ? obs->tenant_created(id) : nullptr;
                    })
     {
     }
@@ -179,7 +155,7 @@ struct decide_pipeline::impl : std::enable_shared_from_this<decide_pipeline::imp
     decide_pipeline_settings settings;
     decide_pipeline_parts parts;
     decide_engine engine;
-    breaker_status_table breaker_rows; ///< before `registry`: its tenants' watches outlive it not
+    breaker_status_table breaker_rows; ///< before `registry`: outlives every tenant state listed in it
     tenant_registry registry;
     std::atomic<std::size_t> inflight{0};
 
@@ -402,7 +378,7 @@ struct decide_pipeline::impl : std::enable_shared_from_this<decide_pipeline::imp
     void breaker_changed(tenant& t, std::string_view provider, const std::optional<breaker_transition>& change,
                          clock::time_point now)
     {
-        if (auto s = t.state().breakers().inspect(provider, now)) breaker_rows.update(t.id(), provider, t.observer(), *s, now);
+        if (auto s = t.state().breakers().inspect(provider, now)) breaker_rows.update(t.id(), provider, &t.state(), *s, now);
         if (change && parts.observer) parts.observer->breaker_transition(t.id(), provider, *change);
     }
 

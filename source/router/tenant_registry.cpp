@@ -30,11 +30,6 @@ tenant::tenant(asio::io_context::executor_type ex, std::string id, std::shared_p
 {
 }
 
-tenant::~tenant()
-{
-    if (observer_) observer_->on_dropped(state_.id());
-}
-
 tenant_registry::tenant_registry(asio::io_context::executor_type ex, tenant_registry_limits limits,
                                  std::uint64_t seed, observer_factory make_observer)
     : executor_(ex), limits_(std::move(limits)), state_limits_(std::make_shared<const tenant_limits>(limits_.state)),

@@ -1,5 +1,7 @@
 #include "beamline/router/tenant_state.hpp"
 
+#include "beamline/router/breaker_status.hpp"
+
 namespace beamline::router
 {
 
@@ -16,6 +18,19 @@ tenant_state::tenant_state(std::string tenant_id, const tenant_limits& limits, s
                            token_bucket::clock::time_point now)
     : tenant_state(std::move(tenant_id), std::make_shared<const tenant_limits>(limits), seed, now)
 {
+}
+
+tenant_state::~tenant_state()
+{
+    if (!breakers_ || !limits_->breaker_rows) return;
+    try
+    {
+        limits_->breaker_rows->forget(id_, this);
+    }
+    catch (...)
+    {
+        // Out of memory: the rows stay listed until the tenant comes back or the router restarts.
+    }
 }
 
 sticky_store& tenant_state::sticky()

@@ -46,9 +46,6 @@ public:
     /// A request of this tenant passed intake and is about to be decided (or refused by its cap).
     /// Called under the registry's shard lock: count, nothing more.
     virtual void on_request() noexcept = 0;
-    /// The tenant's state is being dropped (evicted, or the registry destroyed); `tenant_id` is
-    /// valid for the call only. Then the observer is destroyed.
-    virtual void on_dropped(std::string_view /*tenant_id*/) noexcept {}
 };
 
 struct tenant_registry_limits
@@ -66,7 +63,6 @@ public:
 
     tenant(asio::io_context::executor_type ex, std::string id, std::shared_ptr<const tenant_limits> limits, std::uint64_t seed,
            std::chrono::steady_clock::time_point now, std::unique_ptr<tenant_observer> observer);
-    ~tenant();
     tenant(const tenant&) = delete;
     tenant& operator=(const tenant&) = delete;
 

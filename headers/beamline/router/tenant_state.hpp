@@ -19,6 +19,7 @@
 namespace beamline::router
 {
 
+class breaker_status_table;
 class shared_sticky;
 struct policy;
 
@@ -41,6 +42,9 @@ struct tenant_limits
     double tenant_burst = 0;
     /// router.state=jetstream: the deployment's sticky bindings, which the tenant's store caches.
     shared_sticky* sticky_share = nullptr;
+    /// Where the tenant's breakers are listed (the pipeline's table), keyed by their state; a
+    /// state dropped takes its rows with it. Outlives every state.
+    breaker_status_table* breaker_rows = nullptr;
 };
 
 /// A tenant's state is what the router holds per tenant, times tens of thousands: what most
@@ -55,6 +59,10 @@ public:
     /// The same with limits of its own (a copy).
     tenant_state(std::string tenant_id, const tenant_limits& limits, std::uint64_t seed,
                  token_bucket::clock::time_point now = token_bucket::clock::now());
+    /// Removes its breakers' rows from `limits.breaker_rows`, which list them under this state.
+    ~tenant_state();
+    tenant_state(const tenant_state&) = delete;
+    tenant_state& operator=(const tenant_state&) = delete;
 
     const std::string& id() const noexcept { return id_; }
     policy_memo& last_policy() noexcept { return last_policy_; }
