@@ -177,7 +177,9 @@ void client::impl::dispatch(const protocol::frame& f)
         it = subs.find(f.sid);
         if (it == subs.end()) return; // unsubscribed meanwhile
     }
-    subscription_ptr sub = it->second;
+    // A reference, not a copy: the map changes only on this strand, and neither an inline handler
+    // nor the queueing below changes it (an unsubscribe is posted), so no count is taken per message.
+    const subscription_ptr& sub = it->second;
     if (!sub->active_.load(std::memory_order_relaxed)) return;
     std::uint64_t n = sub->delivered_.fetch_add(1, std::memory_order_relaxed) + 1;
     message_view v{f.subject, f.reply, f.headers, f.payload};
@@ -228,7 +230,7 @@ void client::impl::dispatch(const protocol::frame& f)
     }
     // Route nothing more to it, but leave it active: the messages already queued for its handler
     // are within max_msgs and must still be delivered.
-    if (sansio::reached_max_msgs(n, sub->max_msgs_)) subs.erase(sub->sid_);
+    if (sansio::reached_max_msgs(n, sub->max_msgs_)) subs.erase(it); // `sub` is not used after
 }
 
 void client::impl::on_pong()
