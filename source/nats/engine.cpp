@@ -166,10 +166,23 @@ void client::impl::fail_pending(std::error_code ec)
 
 // --- dispatch ------------------------------------------------------------------------------------
 
+namespace
+{
+/// Adds to a counter that only one thread at a time writes (here: the connection's strand).
+std::uint64_t bump(std::atomic<std::uint64_t>& counter, std::uint64_t n) noexcept
+{
+    const std::uint64_t v = counter.load(std::memory_order_relaxed) + n;
+    counter.store(v, std::memory_order_relaxed);
+    return v;
+}
+} // namespace
+
 void client::impl::dispatch(const protocol::frame& f)
 {
-    in_msgs.fetch_add(1, std::memory_order_relaxed);
-    in_bytes.fetch_add(f.headers.size() + f.payload.size(), std::memory_order_relaxed);
+    // Counted only here, on the connection's strand: a load and a store, no locked add, and
+    // readers on other threads still see whole values.
+    bump(in_msgs, 1);
+    bump(in_bytes, f.headers.size() + f.payload.size());
     auto it = subs.find(f.sid);
     if (it == subs.end())
     {
@@ -181,7 +194,7 @@ void client::impl::dispatch(const protocol::frame& f)
     // nor the queueing below changes it (an unsubscribe is posted), so no count is taken per message.
     const subscription_ptr& sub = it->second;
     if (!sub->active_.load(std::memory_order_relaxed)) return;
-    std::uint64_t n = sub->delivered_.fetch_add(1, std::memory_order_relaxed) + 1;
+    const std::uint64_t n = bump(sub->delivered_, 1);
     message_view v{f.subject, f.reply, f.headers, f.payload};
     if (sub->inline_handler_)
     {
