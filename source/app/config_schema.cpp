@@ -331,7 +331,7 @@ std::vector<key_spec> build_table()
         "router", "policies_dir", "directory of policy JSON files (relative to the working directory)",
         [](auto& c) -> auto& { return c.router.policies_dir; }, true));
     auto threads = integer(
-        "router", "threads", "worker threads; auto: one per core",
+        "router", "threads", "threads; auto: one per core (from 2, one of them reads NATS and decides, alone)",
         [](auto& c) -> auto& { return c.router.threads; }, 1, 1024);
     threads.set = [inner = threads.set](config& c, std::string_view v) -> std::string
     {

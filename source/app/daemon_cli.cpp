@@ -17,6 +17,7 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
@@ -28,6 +29,7 @@
 #include <csignal>
 #include <functional>
 #include <iostream>
+#include <optional>
 #include <thread>
 
 namespace beamline::app
@@ -113,12 +115,18 @@ int serve(const config& cfg, daemon_handle* daemon)
         return 1;
     }
     unsigned threads = cfg.router.threads ? cfg.router.threads : std::max(1u, std::thread::hardware_concurrency());
-    asio::io_context io(static_cast<int>(threads));
+    // With two threads or more, one of them runs only the NATS connection and the decide pipeline
+    // (docs/architecture.md, "Threads"): each message is read, decided and answered on it, and
+    // the other threads take HTTP, timers, results, admin and reloads. With one, it does it all.
+    const bool decide_thread = threads >= 2;
+    asio::io_context io(static_cast<int>(decide_thread ? threads - 1 : 1));
+    std::optional<asio::io_context> decide_io;
+    if (decide_thread) decide_io.emplace(1);
     metrics::registry reg;
     auto process_metrics = metrics::register_process_metrics(reg);
     metrics::register_build_info(reg, beamline_version);
 
-    router_service service(io, cfg, reg);
+    router_service service(io, cfg, reg, decide_io ? &*decide_io : nullptr);
     // A router without NATS answers nothing but stays up, and a supervisor only restarts what exits:
     // when the reconnect budget is spent it says so at error and exits non-zero. Retrying forever
     // is the configuration nats.max_reconnect = -1, under which this never fires.
@@ -200,12 +208,26 @@ int serve(const config& cfg, daemon_handle* daemon)
         stop_serving();
     });
 
+    // The decide thread runs until the rest has stopped: draining (on `io`) needs the connection.
+    std::optional<asio::executor_work_guard<asio::io_context::executor_type>> decide_work;
+    std::thread decide_runner;
+    if (decide_io)
+    {
+        decide_work.emplace(decide_io->get_executor());
+        decide_runner = std::thread([&] { decide_io->run(); });
+    }
     std::vector<std::thread> pool;
-    for (unsigned i = 1; i < threads; ++i)
+    for (unsigned i = 1 + (decide_thread ? 1 : 0); i < threads; ++i)
         pool.emplace_back([&] { io.run(); });
     io.run();
     for (auto& t : pool)
         t.join();
+    if (decide_io)
+    {
+        decide_work.reset();
+        decide_io->stop();
+        decide_runner.join();
+    }
     remove_pidfile(cfg.router.pidfile, pid);
     log::info("beamline_router stopped", {{"exit_code", static_cast<std::int64_t>(exit_code)}});
     return exit_code;

@@ -124,8 +124,8 @@ asio::awaitable<void> connect_in_background(std::shared_ptr<nats::client> c)
 
 struct router_service::impl
 {
-    impl(asio::io_context& io_, const config& cfg_, metrics::registry& reg_)
-        : io(io_), cfg(cfg_), reg(reg_), store(cfg_.router.policies_dir),
+    impl(asio::io_context& io_, asio::io_context& decide_io_, const config& cfg_, metrics::registry& reg_)
+        : io(io_), decide_io(decide_io_), cfg(cfg_), reg(reg_), store(cfg_.router.policies_dir),
           fallback_reply_subject(cfg_.router.decide_subject + ".reply"), started(clock::now())
     {
     }
@@ -167,7 +167,7 @@ struct router_service::impl
         parts.seed = std::random_device{}() ^ (std::uint64_t{std::random_device{}()} << 32);
         auto settings = settings_from(cfg);
         if (shared_state()) build_shared_state(parts, settings);
-        pipeline.emplace(io.get_executor(), store, std::move(settings), std::move(parts));
+        pipeline.emplace(decide_io.get_executor(), store, std::move(settings), std::move(parts));
         // Every router applies the others' breaker events, also one that consumes no results.
         breaker_events = std::make_unique<breaker_event_relay>(
             client, cfg.router.breaker_events_subject, new_router_id(), reg,
@@ -266,6 +266,7 @@ struct router_service::impl
     }
 
     asio::io_context& io;
+    asio::io_context& decide_io; ///< the NATS connection and the pipeline; `io` unless the daemon splits them
     const config& cfg;
     metrics::registry& reg;
     router::policy_store store;
@@ -336,8 +337,9 @@ struct router_service::impl
     }
 };
 
-router_service::router_service(asio::io_context& io, const config& cfg, metrics::registry& reg)
-    : impl_(std::make_unique<impl>(io, cfg, reg))
+router_service::router_service(asio::io_context& io, const config& cfg, metrics::registry& reg,
+                               asio::io_context* decide_io)
+    : impl_(std::make_unique<impl>(io, decide_io ? *decide_io : io, cfg, reg))
 {
     nats::client_events ev;
     ev.connected = [] { log::info("connected to NATS"); };
@@ -352,7 +354,7 @@ router_service::router_service(asio::io_context& io, const config& cfg, metrics:
     ev.closed = [i = impl_.get()](std::error_code ec) {
         if (!i->draining.load() && i->gave_up) i->gave_up(ec);
     };
-    impl_->client = nats::client::create(io.get_executor(), client_options_from(cfg), std::move(ev));
+    impl_->client = nats::client::create(impl_->decide_io.get_executor(), client_options_from(cfg), std::move(ev));
     impl_->build_pipeline();
     impl_->register_metrics();
 }

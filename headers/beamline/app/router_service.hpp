@@ -50,7 +50,12 @@ nats::client_options client_options_from(const config& cfg);
 class router_service
 {
 public:
-    router_service(asio::io_context& io, const config& cfg, metrics::registry& reg);
+    /// Everything runs on `io`, except, when `decide_io` is given, the NATS connection and the
+    /// decide pipeline (its tenants' strands): those run on `decide_io`, which the daemon gives a
+    /// thread of its own, so that a message is read, decided and answered on one thread, and
+    /// HTTP, timers, results, admin and policy reloads never hold it up. Both must outlive this.
+    router_service(asio::io_context& io, const config& cfg, metrics::registry& reg,
+                   asio::io_context* decide_io = nullptr);
     ~router_service();
     router_service(const router_service&) = delete;
     router_service& operator=(const router_service&) = delete;
