@@ -73,7 +73,6 @@ public:
     /// Created on first use (a result recorded, a reset); `breakers_if_any` never creates it.
     breaker_board& breakers();
     breaker_board* breakers_if_any() noexcept { return breakers_.get(); }
-    const breaker_board* breakers_if_any() const noexcept { return breakers_.get(); }
 
     /// The tenant-wide bucket, when configured; null otherwise.
     token_bucket* tenant_bucket() noexcept { return tenant_bucket_.get(); }
