@@ -237,21 +237,18 @@ std::optional<intake_error> check_correlation_ids(const request_fields& fields, 
     return std::nullopt;
 }
 
-std::optional<intake_error> check_task(const request_field& task, const refusal& refuse)
+std::optional<intake_error> check_task(const request_field& task, const detail::task_shape& shape,
+                                       const refusal& refuse)
 {
-    if (task.kind != json::kind::object) return refuse.schema(wrong_type("task", "an object", task.kind));
-    const json::object& t = task.value->get_object();
-    const json::value* type = member(t, "type");
-    if (!type) return refuse.schema("task.type is required");
-    if (!type->is_string() || type->get_string().empty())
-        return refuse.schema("task.type must be a non-empty string");
-    const json::value* payload = member(t, "payload");
-    const json::value* payload_ref = member(t, "payload_ref");
-    if (payload && !payload->is_object())
-        return refuse.schema(wrong_type("task.payload", "an object", payload->kind()));
-    if (payload_ref && !payload_ref->is_string())
-        return refuse.schema(wrong_type("task.payload_ref", "a string", payload_ref->kind()));
-    if (!payload && !payload_ref)
+    using json::kind;
+    if (task.kind != kind::object) return refuse.schema(wrong_type("task", "an object", task.kind));
+    if (shape.type == kind::null) return refuse.schema("task.type is required");
+    if (shape.type != kind::string || shape.type_empty) return refuse.schema("task.type must be a non-empty string");
+    if (shape.payload != kind::null && shape.payload != kind::object)
+        return refuse.schema(wrong_type("task.payload", "an object", shape.payload));
+    if (shape.payload_ref != kind::null && shape.payload_ref != kind::string)
+        return refuse.schema(wrong_type("task.payload_ref", "a string", shape.payload_ref));
+    if (shape.payload == kind::null && shape.payload_ref == kind::null)
         return refuse.schema("task needs payload (an object) or payload_ref (a string)");
     return std::nullopt;
 }
@@ -402,7 +399,7 @@ intake_result validate(request_fields& fields, const request_meta& meta, const i
             "request_id must be a non-empty string of at most 128 bytes without control characters");
     if (tenant_id.kind != json::kind::string || !is_tenant_or_policy_id(tenant_id.text))
         return refuse.correlation("tenant_id must be a string of 1-64 characters of [A-Za-z0-9_.-]");
-    if (auto e = check_task(task, refuse)) return std::move(*e);
+    if (auto e = check_task(task, fields.task, refuse)) return std::move(*e);
 
     decide_request r;
     r.request_id.assign(refuse.request_id);
@@ -424,7 +421,7 @@ intake_result validate(request_fields& fields, const request_meta& meta, const i
 
     if (auto e = check_tenant_allowed(r, limits.tenants)) return std::move(*e);
 
-    r.task.swap(*task.value);
+    r.task.assign(task.text);
     r.context = std::move(constraints_object);
     for (const auto& m : r.metadata)
         r.context.insert_or_assign(m.key(), m.value());

@@ -94,7 +94,7 @@ exec_assignment append_exec_assignment(std::string& body, const decide_request& 
     body.append(",\"executor\":{\"provider_id\":");
     append_json_string(body, d.provider_id);
     body.append(",\"channel\":\"nats\"},\"job\":");
-    append_json_value(body, r.task);
+    body.append(r.task.empty() ? std::string_view("null") : std::string_view(r.task));
     body.append(",\"options\":");
     append_options(body, r.options, d);
     body.append(",\"correlation\":{");

@@ -2,6 +2,7 @@
 
 #include "beamline/router/decide_request.hpp"
 
+#include <boost/json/parse.hpp>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -101,13 +102,14 @@ public:
         return mix(seed_ + tag * 0x9e3779b97f4a7c15ULL + mix(payload));
     }
 
-    std::uint64_t request(const decide_request& r) const noexcept
+    /// `task` is the request's task parsed, so that two spellings of one task are one task.
+    std::uint64_t request(const decide_request& r, const json::value& task) const noexcept
     {
         std::uint64_t h = seed_;
         auto add = [&](std::uint64_t part) { h = mix(h ^ part) + 0x9e3779b97f4a7c15ULL; };
         add(bytes(r.tenant_id));
         add(bytes(r.policy_id));
-        add(value(r.task));
+        add(value(task));
         add(r.constraints.max_latency_ms ? number(*r.constraints.max_latency_ms) : tagged(9, 0));
         add(r.constraints.max_cost ? number(*r.constraints.max_cost) : tagged(9, 1));
         add(tagged(10, r.constraints.providers_allow ? r.constraints.providers_allow->size() + 1 : 0));
@@ -136,7 +138,11 @@ private:
 
 request_fingerprint fingerprint_of(const decide_request& r)
 {
-    return {hasher(0x243f6a8885a308d3ULL).request(r), hasher(0x13198a2e03707344ULL).request(r)};
+    // Intake kept the task as the caller wrote it; a repeat may space or order it differently.
+    boost::system::error_code ec;
+    json::value task = r.task.empty() ? json::value() : json::parse(r.task, ec);
+    if (ec) task = json::string(r.task); // not JSON (only a request made in code): its bytes, then
+    return {hasher(0x243f6a8885a308d3ULL).request(r, task), hasher(0x13198a2e03707344ULL).request(r, task)};
 }
 
 intake_error idempotency_conflict(const decide_request& r)

@@ -1,6 +1,7 @@
 #include "beamline/router/detail/request_fields.hpp"
 
 #include <boost/json/basic_parser_impl.hpp>
+#include <boost/json/serialize.hpp>
 #include <boost/json/value_stack.hpp>
 #include <cstring>
 #include <functional>
@@ -26,16 +27,78 @@ std::size_t kept_slot(request_key k) noexcept
 {
     switch (k)
     {
-    case request_key::task: return 0;
-    case request_key::constraints: return 1;
-    case request_key::metadata: return 2;
-    default: return 3; // options
+    case request_key::constraints: return 0;
+    case request_key::metadata: return 1;
+    default: return 2; // options
     }
 }
 
+/// The task's members intake checks.
+enum class task_member : unsigned char
+{
+    other,
+    type,
+    payload,
+    payload_ref,
+};
+
+task_member task_member_of(std::string_view name) noexcept
+{
+    if (name == "type") return task_member::type;
+    if (name == "payload") return task_member::payload;
+    if (name == "payload_ref") return task_member::payload_ref;
+    return task_member::other;
+}
+
+bool is_blank(char c) noexcept { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+
+/// The quote that closes a string whose text starts at `p`; nullptr if there is none before `end`.
+const char* string_end(const char* p, const char* end) noexcept
+{
+    for (;;)
+    {
+        const auto* quote = static_cast<const char*>(std::memchr(p, '"', static_cast<std::size_t>(end - p)));
+        if (!quote) return nullptr;
+        std::size_t backslashes = 0; // an odd run of them escapes the quote
+        for (const char* b = quote; b > p && b[-1] == '\\'; --b)
+            ++backslashes;
+        if (backslashes % 2 == 0) return quote;
+        p = quote + 1;
+    }
+}
+
+/// One past the bracket that closes the `depth` brackets open at `p` (outside any string), in JSON
+/// the parser has read up to there; nullptr if there is none before `end`.
+const char* close_of(const char* p, std::size_t depth, const char* end) noexcept
+{
+    for (; p < end; ++p)
+    {
+        switch (*p)
+        {
+        case '"':
+            p = string_end(p + 1, end);
+            if (!p) return nullptr;
+            break;
+        case '{':
+        case '[':
+            ++depth;
+            break;
+        case '}':
+        case ']':
+            if (depth == 0) return nullptr; // a closer of nothing opened: not the task's text
+            if (--depth == 0) return p + 1;
+            break;
+        default:
+            break;
+        }
+    }
+    return nullptr;
+}
+
 /// basic_parser's handler: the request's own members go into their slots as they are read; the
-/// value of a member kept as JSON is built on a value_stack (as json::parser builds a document),
-/// and everything else (unknown members, containers where a scalar belongs) is only walked over.
+/// value of a member kept as JSON is built on a value_stack (as json::parser builds a document);
+/// a task object is kept as its text, with the kinds of the members intake checks; and everything
+/// else (unknown members, containers where a scalar belongs) is only walked over.
 class field_events
 {
 public:
@@ -63,11 +126,16 @@ public:
     bool on_document_begin(json::error_code&) { return true; }
     bool on_document_end(json::error_code&) { return true; }
 
-    bool on_object_begin(json::error_code&)
+    bool on_object_begin(json::error_code& ec)
     {
-        if (!building_ && depth_ == 1 && member_)
+        if (in_task_ && depth_ == 2) note_task(json::kind::object);
+        if (!building_ && !in_task_ && depth_ == 1 && member_)
         {
-            if (kept_as_json(*member_))
+            if (*member_ == request_key::task)
+            {
+                if (!begin_task()) return cannot_take(ec);
+            }
+            else if (kept_as_json(*member_))
             {
                 values_.reset();
                 building_ = true;
@@ -79,7 +147,7 @@ public:
         return true;
     }
 
-    bool on_object_end(std::size_t n, json::error_code&)
+    bool on_object_end(std::size_t n, json::error_code& ec)
     {
         --depth_;
         if (building_)
@@ -87,13 +155,16 @@ public:
             values_.push_object(n);
             if (depth_ == 1) finish_kept();
         }
+        else if (in_task_ && depth_ == 1 && !finish_task())
+            return cannot_take(ec);
         return true;
     }
 
     bool on_array_begin(json::error_code& ec)
     {
         if (depth_ == 0) return not_an_object(ec);
-        if (!building_ && depth_ == 1 && member_) set({.kind = json::kind::array});
+        if (in_task_ && depth_ == 2) note_task(json::kind::array);
+        if (!building_ && !in_task_ && depth_ == 1 && member_) set({.kind = json::kind::array});
         ++depth_;
         return true;
     }
@@ -109,7 +180,7 @@ public:
     {
         if (building_)
             values_.push_chars(s);
-        else if (depth_ == 1 && total <= sizeof key_buffer_)
+        else if (reads_keys() && total <= sizeof key_buffer_)
             std::memcpy(key_buffer_ + (total - s.size()), s.data(), s.size());
         return true;
     }
@@ -117,19 +188,29 @@ public:
     bool on_key(json::string_view s, std::size_t total, json::error_code&)
     {
         if (building_)
-            values_.push_key(s);
-        else if (depth_ == 1)
         {
-            if (total == s.size())
-                member_ = request_key_of(s);
-            else if (total <= sizeof key_buffer_)
-            {
-                std::memcpy(key_buffer_ + (total - s.size()), s.data(), s.size());
-                member_ = request_key_of(std::string_view(key_buffer_, total));
-            }
-            else
-                member_.reset();
+            values_.push_key(s);
+            return true;
         }
+        if (in_task_) past_token(s, total);
+        if (!reads_keys()) return true;
+        std::optional<std::string_view> name;
+        if (total == s.size())
+            name = s;
+        else if (total <= sizeof key_buffer_)
+        {
+            std::memcpy(key_buffer_ + (total - s.size()), s.data(), s.size());
+            name = std::string_view(key_buffer_, total);
+        }
+        if (in_task_)
+        {
+            task_member_ = name ? task_member_of(*name) : task_member::other;
+            return true;
+        }
+        member_ = name ? request_key_of(*name) : std::nullopt;
+        // The task's text is found from its key, when the key is the body's own bytes (no escapes).
+        if (member_ == request_key::task)
+            task_key_end_ = total == s.size() && in_body(s) ? s.data() + s.size() : nullptr;
         return true;
     }
 
@@ -149,6 +230,15 @@ public:
     {
         if (building_)
             values_.push_string(s);
+        else if (in_task_)
+        {
+            past_token(s, total);
+            if (depth_ == 2)
+            {
+                note_task(json::kind::string);
+                if (task_member_ == task_member::type) out_.task.type_empty = total == 0;
+            }
+        }
         else if (depth_ == 0)
             return not_an_object(ec);
         else if (depth_ == 1 && member_)
@@ -217,7 +307,12 @@ private:
     bool scalar(const request_field& f, json::error_code& ec)
     {
         if (depth_ == 0) return not_an_object(ec);
-        if (depth_ == 1 && member_) set(f);
+        if (in_task_)
+        {
+            if (depth_ == 2) note_task(f.kind);
+        }
+        else if (depth_ == 1 && member_)
+            set(f);
         return true;
     }
 
@@ -226,6 +321,68 @@ private:
     {
         ec = json::error::syntax;
         return false;
+    }
+
+    /// A body this reader does not take (a task key with escapes): the document path takes it.
+    static bool cannot_take(json::error_code& ec)
+    {
+        ec = json::error::syntax;
+        return false;
+    }
+
+    /// The keys read: the request's members, and the members of a task object.
+    bool reads_keys() const noexcept { return depth_ == 1 || (in_task_ && depth_ == 2); }
+
+    /// The task object opens: its text starts at the '{' after its key.
+    bool begin_task() noexcept
+    {
+        if (!task_key_end_) return false;
+        const char* end = body_.data() + body_.size();
+        const char* p = task_key_end_ + 1; // past the key's closing quote
+        while (p < end && (is_blank(*p) || *p == ':'))
+            ++p;
+        if (p == end || *p != '{') return false;
+        task_open_ = p;
+        resume_ = p;
+        resume_depth_ = 0;
+        out_.task = {};
+        task_member_ = task_member::other;
+        in_task_ = true;
+        return true;
+    }
+
+    /// A key or string inside the task, read in full: when it is the body's own bytes, the task's
+    /// end is looked for from its closing quote on, not from the task's start.
+    void past_token(std::string_view s, std::size_t total) noexcept
+    {
+        if (total != s.size() || s.empty() || !in_body(s)) return;
+        const char* quote = s.data() + s.size();
+        if (quote == body_.data() + body_.size() || *quote != '"') return;
+        resume_ = quote + 1;
+        resume_depth_ = depth_ - 1; // the brackets open from the task's own on
+    }
+
+    /// The task object has closed, so the parser has read all of it: its text is known.
+    bool finish_task() noexcept
+    {
+        in_task_ = false;
+        const char* close = close_of(resume_, resume_depth_, body_.data() + body_.size());
+        if (!close) return false;
+        set({.kind = json::kind::object,
+             .text = std::string_view(task_open_, static_cast<std::size_t>(close - task_open_))});
+        return true;
+    }
+
+    /// The kind of the task member whose value starts; null reads as absent, as in the document.
+    void note_task(json::kind k) noexcept
+    {
+        switch (task_member_)
+        {
+        case task_member::type: out_.task.type = k; break; // on_string sets type_empty
+        case task_member::payload: out_.task.payload = k; break;
+        case task_member::payload_ref: out_.task.payload_ref = k; break;
+        case task_member::other: break;
+        }
     }
 
     /// Whether the parser handed over a piece of the body (no escapes), not of its own buffer.
@@ -258,6 +415,12 @@ private:
     std::size_t depth_ = 0;            ///< 1 inside the request object, more inside its members
     std::optional<request_key> member_; ///< the member whose value is being read, if intake reads it
     bool building_ = false;            ///< inside a member kept as JSON: events go to values_
+    bool in_task_ = false;             ///< inside the task object: only its members' kinds are noted
+    task_member task_member_ = task_member::other; ///< the task member whose value is being read
+    const char* task_key_end_ = nullptr; ///< where the task key's text ends in the body, if it is there
+    const char* task_open_ = nullptr;    ///< the opening brace of the task object
+    const char* resume_ = nullptr;       ///< where the task's end is looked for: past its last token seen
+    std::size_t resume_depth_ = 0;       ///< the brackets of the task open there
     char key_buffer_[24];              ///< an escaped key, long enough for every member intake reads
     std::size_t string_start_ = 0;      ///< where the string being read begins in out.unescaped
     std::uint32_t unescaped_members_ = 0; ///< the members whose text is in out.unescaped
@@ -301,7 +464,19 @@ std::optional<request_key> request_key_of(std::string_view name) noexcept
     }
 }
 
-void read_fields(json::object& root, request_fields& out) noexcept
+task_shape task_shape::of(const json::object& task) noexcept
+{
+    auto kind_of = [&](std::string_view key)
+    {
+        const json::value* v = task.if_contains(key);
+        return v ? v->kind() : json::kind::null;
+    };
+    task_shape shape{.type = kind_of("type"), .payload = kind_of("payload"), .payload_ref = kind_of("payload_ref")};
+    if (shape.type == json::kind::string) shape.type_empty = task.at("type").get_string().empty();
+    return shape;
+}
+
+void read_fields(json::object& root, request_fields& out)
 {
     for (json::key_value_pair& m : root)
     {
@@ -318,6 +493,12 @@ void read_fields(json::object& root, request_fields& out) noexcept
             f.int64 = v.get_int64();
         else if (v.is_object() && kept_as_json(*k))
             f.value = &v;
+        else if (v.is_object() && *k == request_key::task)
+        {
+            out.task = task_shape::of(v.get_object());
+            out.task_text = json::serialize(v);
+            f.text = out.task_text;
+        }
     }
 }
 

@@ -101,7 +101,9 @@ struct decide_request
     std::string assignment_subject; ///< empty = the configured default subject
     bool push_assignment = false;
     router::constraints constraints; ///< the keys selection understands
-    boost::json::value task;         ///< the `task` object as given, for ExecAssignment.job
+    /// The `task` object's JSON text as given, for ExecAssignment.job; routing never reads inside it,
+    /// so intake checks its shape without building it.
+    std::string task;
     boost::json::object options;     ///< as given, overlaid on the ExecAssignment defaults
     boost::json::object metadata;    ///< as given
     /// The routing context: every `constraints` key with `metadata` merged over it (metadata wins).

@@ -75,6 +75,16 @@ BOOST_AUTO_TEST_CASE(task_is_kept_as_given)
     json::value task = json::parse(R"({"type":"t","payload":{"a":[1,2.5,"x"]},"extra":{"k":null}})");
     auto r = parse_request(with_task(task));
     BOOST_TEST_REQUIRE(r.ok());
+    BOOST_TEST(json::parse(r.request().task) == task);
+}
+
+BOOST_AUTO_TEST_CASE(task_text_is_the_callers_own)
+{
+    // Spacing, member order and number spelling survive into ExecAssignment.job as written.
+    const std::string task = R"({ "payload" : {"n":1.50,"s":"a}\"{b"}, "type":"t" })";
+    const std::string body = R"({"version":"1","request_id":"r-1","tenant_id":"acme","task":)" + task + "}";
+    auto r = parse_decide_request(body, {"beamline.router.v1.decide"}, {});
+    BOOST_TEST_REQUIRE(r.ok());
     BOOST_TEST(r.request().task == task);
 }
 
@@ -293,6 +303,11 @@ BOOST_AUTO_TEST_CASE(task_shape)
                   "task.payload_ref");
     check_refused(parse_request(with_task(json::parse(R"({"type":"t"})"))), schema, "payload_ref");
     BOOST_TEST(parse_request(with_task(json::parse(R"({"type":"t","payload_ref":"s3://b/k"})"))).ok());
+    // Only the task's own members count, the last of duplicates, and null is absent.
+    check_refused(parse_request(with_task(json::parse(R"({"payload":{"type":"t"}})"))), schema, "task.type");
+    check_refused(parse_request(with_task(json::parse(R"({"type":null,"payload":{}})"))), schema, "task.type");
+    check_refused(parse_request(with_task(json::parse(R"({"type":"t","payload":null})"))), schema, "payload_ref");
+    check_refused(parse_request(with_task(json::parse(R"({"type":"t","payload":[]})"))), schema, "task.payload");
 }
 
 BOOST_AUTO_TEST_CASE(constraints_are_parsed)
