@@ -5,6 +5,7 @@
 #include <charconv>
 #include <cstdint>
 #include <cmath>
+#include <cstring>
 
 namespace beamline::common
 {
@@ -73,6 +74,34 @@ void append_escape(std::string& out, unsigned char c)
     }
 }
 
+/// A byte copied as it is: printable ASCII other than the quote and the backslash.
+constexpr bool plain_byte(unsigned char c) noexcept { return c >= 0x20 && c != '"' && c != '\\' && c < 0x7F; }
+
+/// Whether any of the eight bytes in `w` is not a plain byte. Each test is the exact "some byte
+/// is zero / below n" trick: a borrow can only mark a byte above one that truly matches.
+constexpr bool any_not_plain(std::uint64_t w) noexcept
+{
+    constexpr std::uint64_t ones = 0x0101010101010101ULL;
+    constexpr std::uint64_t highs = 0x8080808080808080ULL;
+    auto some_zero = [](std::uint64_t v) { return (v - ones) & ~v & highs; };
+    return (((w - ones * 0x20) & ~w & highs) | some_zero(w ^ (ones * '"')) | some_zero(w ^ (ones * '\\')) |
+            some_zero(w ^ (ones * 0x7F)) | (w & highs)) != 0;
+}
+
+/// How many bytes from the start of `s` are plain: eight at a time, then one at a time.
+std::size_t plain_prefix(std::string_view s) noexcept
+{
+    std::size_t i = 0;
+    for (std::uint64_t w; i + 8 <= s.size(); i += 8)
+    {
+        std::memcpy(&w, s.data() + i, 8);
+        if (any_not_plain(w)) break;
+    }
+    while (i < s.size() && plain_byte(static_cast<unsigned char>(s[i])))
+        ++i;
+    return i;
+}
+
 template <class Int>
 void append_integer(std::string& out, Int v)
 {
@@ -85,13 +114,15 @@ void append_integer(std::string& out, Int v)
 
 void append_json_string(std::string& out, std::string_view s)
 {
+    // Ids, names and most messages need no escape: one copy, found a word at a time.
+    std::size_t i = plain_prefix(s);
+    out.reserve(out.size() + s.size() + 2);
     out.push_back('"');
     std::size_t run_start = 0; // bytes that need no escaping are copied in one append per run
-    std::size_t i = 0;
     while (i < s.size())
     {
         unsigned char c = static_cast<unsigned char>(s[i]);
-        if (c >= 0x20 && c != '"' && c != '\\' && c < 0x7F)
+        if (plain_byte(c))
         {
             ++i;
             continue;

@@ -44,6 +44,27 @@ BOOST_AUTO_TEST_CASE(strings_are_escaped)
     BOOST_TEST(std::string(json::parse(string_literal(nasty)).as_string()) == nasty);
 }
 
+BOOST_AUTO_TEST_CASE(every_byte_at_every_place_of_a_word_is_escaped_alike)
+{
+    // Strings are scanned eight bytes at a time: each byte value, at each offset of strings from
+    // 1 to 19 bytes (a word, a word and a tail, two words and a tail), reads back as itself
+    // (a byte that is not UTF-8 as U+FFFD), and plain bytes are never escaped.
+    for (int b = 0; b < 256; ++b)
+        for (std::size_t size = 1; size < 20; ++size)
+            for (std::size_t at = 0; at < size; ++at)
+            {
+                std::string s(size, 'a');
+                s[at] = static_cast<char>(b);
+                const std::string literal = string_literal(s);
+                const bool plain = b >= 0x20 && b < 0x7F && b != '"' && b != '\\';
+                if (plain) BOOST_TEST_REQUIRE(literal == '"' + s + '"');
+                BOOST_TEST_REQUIRE((literal.size() > size + 2) == !plain, "byte " << b << " at " << at); // escaped
+                std::string expected = s;
+                if (b >= 0x80) expected.replace(at, 1, "\xEF\xBF\xBD");
+                BOOST_TEST_REQUIRE(json::parse(literal).as_string() == expected, "byte " << b << " at " << at << " of " << size);
+            }
+}
+
 BOOST_AUTO_TEST_CASE(invalid_utf8_becomes_one_replacement_character_per_byte)
 {
     const std::string r = "\xef\xbf\xbd";
