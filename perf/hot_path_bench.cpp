@@ -216,7 +216,8 @@ int main(int argc, char** argv)
                             return static_cast<std::size_t>(a.verdict);
                         })});
 
-        // The whole pipeline, inside the io_context: an idle tenant's decision runs at once.
+        // The whole pipeline, inside the io_context, run by this one thread as the daemon's decide
+        // thread is: each decision runs at once (BENCH_STRANDS=1: through its tenant's strand).
         std::vector<std::string> bodies;
         for (const auto& id : ids)
         {
@@ -226,6 +227,8 @@ int main(int argc, char** argv)
         }
         router::decide_pipeline_settings settings;
         settings.tenants.max_tenants = tenants;
+        const char* strands = std::getenv("BENCH_STRANDS");
+        settings.one_thread = !(strands && std::string_view(strands) == "1");
         router::decide_pipeline pipeline(io.get_executor(), many_store, settings, {});
         auto replies = std::make_shared<dropping_sink>();
         boost::asio::post(io, [&] {

@@ -126,7 +126,8 @@ int serve(const config& cfg, daemon_handle* daemon)
     auto process_metrics = metrics::register_process_metrics(reg);
     metrics::register_build_info(reg, beamline_version);
 
-    router_service service(io, cfg, reg, decide_io ? &*decide_io : nullptr);
+    // Either way one thread runs the decisions' io_context, so they need no strand hand-off.
+    router_service service(io, cfg, reg, decide_io ? &*decide_io : &io);
     // A router without NATS answers nothing but stays up, and a supervisor only restarts what exits:
     // when the reconnect budget is spent it says so at error and exits non-zero. Retrying forever
     // is the configuration nats.max_reconnect = -1, under which this never fires.

@@ -124,8 +124,9 @@ asio::awaitable<void> connect_in_background(std::shared_ptr<nats::client> c)
 
 struct router_service::impl
 {
-    impl(asio::io_context& io_, asio::io_context& decide_io_, const config& cfg_, metrics::registry& reg_)
-        : io(io_), decide_io(decide_io_), cfg(cfg_), reg(reg_), store(cfg_.router.policies_dir),
+    impl(asio::io_context& io_, asio::io_context* decide_io_, const config& cfg_, metrics::registry& reg_)
+        : io(io_), decide_io(decide_io_ ? *decide_io_ : io_), decide_on_one_thread(decide_io_ != nullptr), cfg(cfg_),
+          reg(reg_), store(cfg_.router.policies_dir),
           fallback_reply_subject(cfg_.router.decide_subject + ".reply"), started(clock::now())
     {
     }
@@ -143,6 +144,7 @@ struct router_service::impl
         s.tenants.state.idempotency_ttl = c.router.idempotency_ttl_s;
         s.tenants.state.tenant_rps = c.router.tenant_rps;
         s.tenants.state.tenant_burst = c.router.tenant_burst;
+        s.one_thread = decide_on_one_thread;
         return s;
     }
 
@@ -267,6 +269,7 @@ struct router_service::impl
 
     asio::io_context& io;
     asio::io_context& decide_io; ///< the NATS connection and the pipeline; `io` unless the daemon splits them
+    bool decide_on_one_thread;   ///< decide_io was given: one thread runs it
     const config& cfg;
     metrics::registry& reg;
     router::policy_store store;
@@ -339,7 +342,7 @@ struct router_service::impl
 
 router_service::router_service(asio::io_context& io, const config& cfg, metrics::registry& reg,
                                asio::io_context* decide_io)
-    : impl_(std::make_unique<impl>(io, decide_io ? *decide_io : io, cfg, reg))
+    : impl_(std::make_unique<impl>(io, decide_io, cfg, reg))
 {
     nats::client_events ev;
     ev.connected = [] { log::info("connected to NATS"); };

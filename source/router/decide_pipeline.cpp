@@ -242,6 +242,7 @@ struct decide_pipeline::impl : std::enable_shared_from_this<decide_pipeline::imp
             return internal_error(std::move(job), std::current_exception());
         }
         if (parts.pacer) return pace(std::move(job));
+        if (settings.one_thread) return decide(std::move(job)); // this thread is the tenant's only one
         // Dispatch, not post: when the tenant's strand is idle and this thread runs the io_context
         // (the NATS reader does), the decision runs here at once instead of after a hand-off. A
         // busy strand queues it as before, so a flooding tenant still waits only for itself.

@@ -53,7 +53,9 @@ public:
     /// Everything runs on `io`, except, when `decide_io` is given, the NATS connection and the
     /// decide pipeline (its tenants' strands): those run on `decide_io`, which the daemon gives a
     /// thread of its own, so that a message is read, decided and answered on one thread, and
-    /// HTTP, timers, results, admin and policy reloads never hold it up. Both must outlive this.
+    /// HTTP, timers, results, admin and policy reloads never hold it up. `decide_io` must be run
+    /// by exactly one thread (it may be `io`, if that is): decisions then run where they are read,
+    /// without a hand-off to their tenant's strand. Both must outlive this.
     router_service(asio::io_context& io, const config& cfg, metrics::registry& reg,
                    asio::io_context* decide_io = nullptr);
     ~router_service();

@@ -8,7 +8,8 @@
 //                       registry: a tenant without state whose policy does not exist is refused
 //                       here (`policy_not_found`), and gets no state
 //   the pacer           only when one is set (a diagnostic slowdown): the decision waits its turn
-//   the tenant's strand (dispatched: run at once on this thread when the strand is idle)
+//   the tenant's strand (dispatched: run at once on this thread when the strand is idle; with
+//                       `one_thread`, run at once without it)
 //                       idempotency, rate limits, policy, selection (decide_engine); the
 //                       ExecAssignment published through `assignment_publisher`; the reply encoded
 //   the sink            the reply handed to `reply_sink` — exactly once per submit, whatever happened
@@ -155,6 +156,11 @@ struct decide_pipeline_settings
     /// once). On: measured side by side on a loaded 2-core box, ~7-10% less router CPU per
     /// decide at equal throughput (provisional; the load generator, not the router, was the limit).
     bool intake_on_submit = true;
+    /// The executor is run by one thread, the one that submits: that alone serialises a tenant's
+    /// decisions, so each runs at once, without a hand-off to the tenant's strand (its locks, its
+    /// reference counts). What other threads send a tenant (results, resets) still goes through the
+    /// strand, which runs on that same thread. Off: any number of threads, every decision on the strand.
+    bool one_thread = false;
     std::uint32_t inflight_cap_retry_after_ms = 10;
     /// `retry_after_ms` of an `overloaded` reply when the registry has no room or the assignment
     /// publisher is unavailable.

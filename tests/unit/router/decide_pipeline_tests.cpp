@@ -390,4 +390,26 @@ BOOST_FIXTURE_TEST_CASE(latency_runs_from_submit_to_reply_on_the_injected_clock,
     BOOST_TEST((observer->finished_at[0] == clock.now)); // the same reading the latency ends at
 }
 
+BOOST_FIXTURE_TEST_CASE(on_one_thread_a_decision_runs_where_it_is_submitted, pipeline_fixture)
+{
+    // Submitted from outside the io_context: through the tenant's strand the decision waits for a
+    // thread to run it; with one_thread it is made inside submit, strand or not.
+    start();
+    submit(request_json("acme", "r-1"), "through-the-strand");
+    BOOST_TEST(sink->replies.empty());
+    settle();
+    BOOST_TEST(sink->only("through-the-strand").json().at("ok") == true);
+
+    settings.one_thread = true;
+    start();
+    submit(request_json("acme", "r-2"), "in-place");
+    BOOST_TEST_REQUIRE(sink->replies.size() == 2u);
+    const auto reply = sink->only("in-place").json();
+    BOOST_TEST(reply.at("ok") == true);
+    BOOST_TEST(reply.at("context").at("request_id") == "r-2");
+    BOOST_TEST(pipeline->inflight() == 0u);
+    settle(); // nothing was left queued for it
+    BOOST_TEST(sink->replies.size() == 2u);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
