@@ -44,12 +44,10 @@ const json::value* step(const json::value& at, const std::string& segment) noexc
     return nullptr;
 }
 
-const json::value* walk(const json::object& context, const std::vector<std::string>& segments,
+const json::value* walk(const routing_context& context, const std::vector<std::string>& segments,
                         std::size_t first) noexcept
 {
-    auto it = context.find(segments[first]);
-    if (it == context.end()) return nullptr;
-    const json::value* at = &it->value();
+    const json::value* at = context.find(segments[first]);
     for (std::size_t i = first + 1; at && i < segments.size(); ++i)
         at = step(*at, segments[i]);
     return at;
@@ -57,7 +55,7 @@ const json::value* walk(const json::object& context, const std::vector<std::stri
 
 } // namespace
 
-const json::value* context_path::find(const json::object& context) const noexcept
+const json::value* context_path::find(const routing_context& context) const noexcept
 {
     if (segments_.empty()) return nullptr;
     if (const auto* found = walk(context, segments_, 0)) return found;
@@ -113,7 +111,7 @@ bool values_equal(const json::value& a, const json::value& b) noexcept
 
 condition::condition() : source_(json::object{}) {}
 
-condition::term condition::value_of(std::uint32_t n, const json::object& context) const noexcept
+condition::term condition::value_of(std::uint32_t n, const routing_context& context) const noexcept
 {
     const node& nd = nodes_[n];
     switch (nd.kind)
@@ -130,7 +128,7 @@ condition::term condition::value_of(std::uint32_t n, const json::object& context
     }
 }
 
-bool condition::truth_of(std::uint32_t n, const json::object& context) const noexcept
+bool condition::truth_of(std::uint32_t n, const routing_context& context) const noexcept
 {
     const node& nd = nodes_[n];
     auto child = [&](std::uint32_t i) { return children_[nd.child_begin + i]; };
@@ -227,7 +225,7 @@ bool condition::truth_of(std::uint32_t n, const json::object& context) const noe
     }
 }
 
-bool condition::evaluate(const json::object& context) const noexcept
+bool condition::evaluate(const routing_context& context) const noexcept
 {
     if (nodes_.empty()) return true;
     return truth_of(static_cast<std::uint32_t>(nodes_.size() - 1), context);

@@ -166,7 +166,7 @@ void decide_engine::decide(decide_request& request, tenant_state& tenant, clock:
     provider_predicate breaker_open;
     if (board) breaker_open = excluded;
     sticky_store* sticky = pol->sticky.enabled ? &tenant.sticky() : nullptr;
-    selection_request sel{request.context, request.constraints, tenant.rng()(), breaker_open, sticky, now};
+    selection_request sel{request.context(), request.constraints, tenant.rng()(), breaker_open, sticky, now};
     auto chosen = select_provider(*pol, sel);
     if (!chosen)
     {

@@ -408,10 +408,9 @@ intake_result validate(request_fields& fields, const request_meta& meta, const i
     r.sources.version = version_source;
     if (auto e = check_correlation_ids(fields, r, meta, refuse)) return std::move(*e);
 
-    json::object constraints_object;
-    if (auto e = take_object(fields[key::constraints], "constraints", constraints_object, refuse))
+    if (auto e = take_object(fields[key::constraints], "constraints", r.constraints_object, refuse))
         return std::move(*e);
-    if (auto e = check_constraints(constraints_object, r.constraints, refuse)) return std::move(*e);
+    if (auto e = check_constraints(r.constraints_object, r.constraints, refuse)) return std::move(*e);
     if (auto e = take_object(fields[key::metadata], "metadata", r.metadata, refuse)) return std::move(*e);
     if (auto e = read_push_assignment(fields[key::push_assignment], r.push_assignment, refuse))
         return std::move(*e);
@@ -422,9 +421,6 @@ intake_result validate(request_fields& fields, const request_meta& meta, const i
     if (auto e = check_tenant_allowed(r, limits.tenants)) return std::move(*e);
 
     r.task.assign(task.text);
-    r.context = std::move(constraints_object);
-    for (const auto& m : r.metadata)
-        r.context.insert_or_assign(m.key(), m.value());
     return r;
 }
 

@@ -119,7 +119,7 @@ public:
         add(tagged(11, r.constraints.providers_deny.size()));
         for (const std::string& p : r.constraints.providers_deny)
             add(bytes(p));
-        add(object(r.context));
+        add(object(r.constraints_object)); // with metadata, the routing context
         add(object(r.metadata));
         add(object(r.options));
         add(tagged(12, r.push_assignment ? 1 : 0));

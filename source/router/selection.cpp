@@ -84,12 +84,12 @@ decision make_decision(const policy& pol, std::string_view provider, decision_re
 }
 
 /// The session value as text: strings as they are, integers in decimal (into `buffer`).
-std::string_view session_value(const json::object& context, const std::string& key,
+std::string_view session_value(const routing_context& context, const std::string& key,
                                std::array<char, 24>& buffer) noexcept
 {
-    auto it = context.find(key);
-    if (it == context.end()) return {};
-    const auto& v = it->value();
+    const json::value* found = context.find(key);
+    if (!found) return {};
+    const auto& v = *found;
     if (const auto* s = v.if_string()) return *s;
     std::to_chars_result r{};
     if (v.is_int64())
@@ -134,20 +134,6 @@ std::string exclusion_reason(const policy& pol, std::string_view provider, const
 {
     const auto* entry = pol.find_provider(provider);
     return describe(cause_for(entry, provider, limits, breaker_open), entry, limits);
-}
-
-json::object make_routing_context(const json::object* constraints_object, const json::object* metadata)
-{
-    json::object context;
-    context.reserve((constraints_object ? constraints_object->size() : 0) +
-                    (metadata ? metadata->size() : 0));
-    if (constraints_object)
-        for (const auto& [key, value] : *constraints_object)
-            context.insert_or_assign(key, value);
-    if (metadata)
-        for (const auto& [key, value] : *metadata)
-            context.insert_or_assign(key, value);
-    return context;
 }
 
 selection_result select_provider(const policy& pol, const selection_request& request)

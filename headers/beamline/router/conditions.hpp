@@ -21,6 +21,7 @@
 // value is the boolean `true`.
 
 #include <beamline/router/policy_error.hpp>
+#include <beamline/router/routing_context.hpp>
 #include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
 #include <cstdint>
@@ -39,7 +40,7 @@ public:
     explicit context_path(std::string_view dotted);
 
     /// The value at this path, or nullptr when any step is missing.
-    const boost::json::value* find(const boost::json::object& context) const noexcept;
+    const boost::json::value* find(const routing_context& context) const noexcept;
     const std::string& text() const noexcept { return text_; }
 
 private:
@@ -54,7 +55,7 @@ public:
     /// The always-true condition (`{}`).
     condition();
 
-    bool evaluate(const boost::json::object& context) const noexcept;
+    bool evaluate(const routing_context& context) const noexcept;
 
     /// The JSON this was compiled from, for listing and round-trips.
     const boost::json::value& source() const noexcept { return source_; }
@@ -91,8 +92,8 @@ private:
     };
 
     struct term;
-    term value_of(std::uint32_t n, const boost::json::object& context) const noexcept;
-    bool truth_of(std::uint32_t n, const boost::json::object& context) const noexcept;
+    term value_of(std::uint32_t n, const routing_context& context) const noexcept;
+    bool truth_of(std::uint32_t n, const routing_context& context) const noexcept;
 
     std::vector<node> nodes_; ///< empty = always true; otherwise the root is the last node
     std::vector<std::uint32_t> children_;

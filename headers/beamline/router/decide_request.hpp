@@ -13,6 +13,7 @@
 
 #include "beamline/router/decide_errors.hpp"
 #include "beamline/router/decision.hpp"
+#include "beamline/router/routing_context.hpp"
 
 #include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
@@ -106,9 +107,11 @@ struct decide_request
     std::string task;
     boost::json::object options;     ///< as given, overlaid on the ExecAssignment defaults
     boost::json::object metadata;    ///< as given
+    /// The `constraints` object as given: the keys `constraints` reads and any others.
+    boost::json::object constraints_object;
     /// The routing context: every `constraints` key with `metadata` merged over it (metadata wins).
     /// Sticky session keys and `when` conditions read from here.
-    boost::json::object context;
+    routing_context context() const noexcept { return {&constraints_object, &metadata}; }
     correlation_sources sources;
 };
 

@@ -64,7 +64,7 @@ private:
 
 struct selection_request
 {
-    const boost::json::object& context; ///< request constraints merged with metadata (metadata wins)
+    routing_context context; ///< request constraints merged with metadata (metadata wins)
     const constraints& limits;
     std::uint64_t random = 0;        ///< one uniform 64-bit draw, used only by the weighted step
     provider_predicate breaker_open; ///< true when the provider's circuit breaker is open
@@ -86,11 +86,6 @@ using selection_result = boost::system::result<decision, selection_failure>;
 /// Runs the steps in order. The sticky session value is the context's top-level `session_key`
 /// entry when it is a string or an integer; anything else means "no session".
 selection_result select_provider(const policy& pol, const selection_request& request);
-
-/// The routing context of SPEC §4.1: the request's `constraints` with its `metadata` merged over
-/// them (metadata wins on a shared key). Either may be null.
-boost::json::object make_routing_context(const boost::json::object* constraints_object,
-                                         const boost::json::object* metadata);
 
 /// Why `provider` cannot be chosen under these limits and breakers, or "" when it can. Exposed so
 /// the admin surface can explain a policy ("dry run") the same way decision_failed does.

@@ -63,7 +63,7 @@ inline std::string intake_difference(const intake_result& a, const intake_result
         {"task", {boost::json::serialize(boost::json::parse(x.task)), y.task}},
         {"options", {boost::json::serialize(x.options), boost::json::serialize(y.options)}},
         {"metadata", {boost::json::serialize(x.metadata), boost::json::serialize(y.metadata)}},
-        {"context", {boost::json::serialize(x.context), boost::json::serialize(y.context)}},
+        {"constraints", {boost::json::serialize(x.constraints_object), boost::json::serialize(y.constraints_object)}},
     };
     for (const auto& [name, pair] : documents)
         if (pair.first != pair.second) return differ(name, pair.first, pair.second);

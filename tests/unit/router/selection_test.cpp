@@ -236,13 +236,21 @@ BOOST_AUTO_TEST_CASE(routing_context_lets_metadata_win)
 {
     auto constraints_object = json::parse(R"({"max_cost":1,"region":"us","status":"ok"})").as_object();
     auto metadata = json::parse(R"({"region":"eu","user_id":"u-1"})").as_object();
-    auto context = make_routing_context(&constraints_object, &metadata);
-    BOOST_TEST(context.size() == 4u);
-    BOOST_TEST(context.at("region") == "eu");
-    BOOST_TEST(context.at("max_cost") == 1);
-    BOOST_TEST(context.at("user_id") == "u-1");
-    BOOST_TEST(make_routing_context(nullptr, &metadata).size() == 2u);
-    BOOST_TEST(make_routing_context(nullptr, nullptr).empty());
+    const routing_context context(&constraints_object, &metadata);
+    for (const char* key : {"region", "max_cost", "user_id", "status"})
+        BOOST_TEST_REQUIRE(context.find(key) != nullptr, key);
+    BOOST_TEST(*context.find("region") == "eu");
+    BOOST_TEST(*context.find("max_cost") == 1);
+    BOOST_TEST(*context.find("user_id") == "u-1");
+    BOOST_TEST(context.find("tier") == nullptr);
+    BOOST_TEST(routing_context(nullptr, &metadata).find("status") == nullptr);
+    BOOST_TEST(*routing_context(&constraints_object, nullptr).find("region") == "us");
+    BOOST_TEST(routing_context().find("region") == nullptr);
+    // A `when` condition reads the same merged view.
+    auto when = compile_condition(json::parse(R"({"all":[{"==":[{"var":"region"},"eu"]},{"==":[{"var":"status"},"ok"]}]})"), "when");
+    BOOST_TEST_REQUIRE(when.has_value());
+    BOOST_TEST(when->evaluate(context));
+    BOOST_TEST(!when->evaluate(routing_context(&constraints_object, nullptr)));
 }
 
 BOOST_AUTO_TEST_SUITE_END()
