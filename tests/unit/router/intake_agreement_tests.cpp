@@ -137,9 +137,9 @@ BOOST_AUTO_TEST_CASE(a_later_duplicate_member_wins_on_both_paths)
     };
     for (const auto& [task, accepted] : tasks)
     {
-        std::string body = full_request();
-        body.insert(body.size() - 1, std::string(R"(,"task":)") + task); // after the earlier task
-        BOOST_TEST(agree(body) == accepted, task);
+        std::string again = full_request();
+        again.insert(again.size() - 1, std::string(R"(,"task":)") + task); // after the earlier task
+        BOOST_TEST(agree(again) == accepted, task);
     }
     // A task key with an escape leaves the body to the document path, which takes it alike.
     BOOST_TEST(agree(with_member(R"("t\u0061sk":{"type":"t","payload":{}})")));
