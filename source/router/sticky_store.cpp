@@ -54,6 +54,7 @@ void sticky_store::reindex(binding& b)
     auto node = by_expiry_.extract(b.expiry);
     node.key() = b.expires;
     b.expiry = by_expiry_.insert(std::move(node));
+    b.indexed = b.expires;
 }
 
 sticky_store::binding_map::iterator sticky_store::nearest_end()
@@ -63,7 +64,7 @@ sticky_store::binding_map::iterator sticky_store::nearest_end()
     for (;;)
     {
         auto it = bindings_.find(*by_expiry_.begin()->second);
-        if (it->second.expiry->first == it->second.expires) return it;
+        if (it->second.indexed == it->second.expires) return it;
         reindex(it->second);
     }
 }
@@ -80,7 +81,7 @@ std::optional<std::string_view> sticky_store::touch(std::string_view policy_id, 
     }
     auto& b = it->second;
     b.expires = now + ttl;
-    if (b.expires - b.expiry->first > ttl / 8) reindex(b);
+    if (b.expires - b.indexed > ttl / 8) reindex(b);
     if (shared_) tell_shared(policy_id, session, it->second, now, ttl);
     return std::string_view(it->second.provider);
 }
@@ -121,7 +122,7 @@ void sticky_store::insert(std::string_view policy_id, std::string_view session, 
         if (bindings_.size() >= capacity_) erase(nearest_end());
     }
     auto [inserted, ok] = bindings_.emplace(key{std::string(policy_id), std::string(session)},
-                                            binding{std::string(provider), expires, by_expiry_.end(), shared_until});
+                                            binding{std::string(provider), expires, by_expiry_.end(), expires, shared_until});
     (void)ok;
     inserted->second.expiry = by_expiry_.emplace(expires, &inserted->first);
 }

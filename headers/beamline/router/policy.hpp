@@ -74,22 +74,24 @@ struct policy
 {
     static constexpr std::size_t max_providers = 256;
 
+    // What every decision reads comes first, so that it spans few cache lines: with many tenants
+    // a policy is seldom in cache when its tenant's request arrives.
     std::string id; ///< policy id, set by whoever knows it (the store: the file name)
     std::string version = "1.0";
     std::vector<provider_entry> providers;
-    sticky_config sticky;
-    std::vector<fallback_rule> fallbacks;
-    std::optional<std::string> fallback_provider; ///< legacy last resort
-    std::vector<std::string> fallback_conditions; ///< legacy `fallback.conditions`, as written
-    rate_limit_config rate_limit;
-    circuit_breaker_config circuit_breaker;
-    boost::json::object extra;             ///< unknown top-level keys, carried unread
-    std::vector<std::string> ignored_keys; ///< their names, in file order
-
     /// Running sums of `weight` in `providers` order, for O(log n) weighted choice when no provider
     /// is excluded; total_weight is the last element (0 when there are no providers).
     std::vector<double> cumulative_weights;
     double total_weight = 0;
+    sticky_config sticky;
+    rate_limit_config rate_limit;
+    circuit_breaker_config circuit_breaker;
+    std::vector<fallback_rule> fallbacks;
+    std::optional<std::string> fallback_provider; ///< legacy last resort
+    // Read only to list or write the policy back.
+    std::vector<std::string> fallback_conditions; ///< legacy `fallback.conditions`, as written
+    boost::json::object extra;             ///< unknown top-level keys, carried unread
+    std::vector<std::string> ignored_keys; ///< their names, in file order
 
     /// The provider entry with this name, or nullptr (a fallback target need not have one).
     const provider_entry* find_provider(std::string_view name) const noexcept;

@@ -103,6 +103,7 @@ private:
         std::string provider;
         clock::time_point expires;
         expiry_index::iterator expiry;
+        clock::time_point indexed;        ///< the time `expiry` is filed under: a hit reads it here, not in the tree
         clock::time_point shared_until{}; ///< when the copy the shared store holds expires
     };
     using binding_map = std::unordered_map<key, binding, key_hash, key_equal>;
