@@ -133,7 +133,7 @@ public:
         {
             if (*member_ == request_key::task)
             {
-                if (!begin_task()) return cannot_take(ec);
+                if (!begin_task()) return to_the_document(ec);
             }
             else if (kept_as_json(*member_))
             {
@@ -156,13 +156,13 @@ public:
             if (depth_ == 1) finish_kept();
         }
         else if (in_task_ && depth_ == 1 && !finish_task())
-            return cannot_take(ec);
+            return to_the_document(ec);
         return true;
     }
 
     bool on_array_begin(json::error_code& ec)
     {
-        if (depth_ == 0) return not_an_object(ec);
+        if (depth_ == 0) return to_the_document(ec);
         if (in_task_ && depth_ == 2) note_task(json::kind::array);
         if (!building_ && !in_task_ && depth_ == 1 && member_) set({.kind = json::kind::array});
         ++depth_;
@@ -240,7 +240,7 @@ public:
             }
         }
         else if (depth_ == 0)
-            return not_an_object(ec);
+            return to_the_document(ec);
         else if (depth_ == 1 && member_)
         {
             request_field f{.kind = json::kind::string};
@@ -306,7 +306,7 @@ private:
     /// A number, flag or null outside the members kept as JSON.
     bool scalar(const request_field& f, json::error_code& ec)
     {
-        if (depth_ == 0) return not_an_object(ec);
+        if (depth_ == 0) return to_the_document(ec);
         if (in_task_)
         {
             if (depth_ == 2) note_task(f.kind);
@@ -316,15 +316,9 @@ private:
         return true;
     }
 
-    /// The document parse reports this one, in its words.
-    static bool not_an_object(json::error_code& ec)
-    {
-        ec = json::error::syntax;
-        return false;
-    }
-
-    /// A body this reader does not take (a task key with escapes): the document path takes it.
-    static bool cannot_take(json::error_code& ec)
+    /// A body this reader leaves to the document path: one that is not an object (which the
+    /// document parse reports in its words), or one whose task key holds escapes.
+    static bool to_the_document(json::error_code& ec)
     {
         ec = json::error::syntax;
         return false;
@@ -471,9 +465,11 @@ task_shape task_shape::of(const json::object& task) noexcept
         const json::value* v = task.if_contains(key);
         return v ? v->kind() : json::kind::null;
     };
-    task_shape shape{.type = kind_of("type"), .payload = kind_of("payload"), .payload_ref = kind_of("payload_ref")};
-    if (shape.type == json::kind::string) shape.type_empty = task.at("type").get_string().empty();
-    return shape;
+    const json::value* type = task.if_contains("type");
+    return {.type = type ? type->kind() : json::kind::null,
+            .type_empty = type && type->is_string() && type->get_string().empty(),
+            .payload = kind_of("payload"),
+            .payload_ref = kind_of("payload_ref")};
 }
 
 void read_fields(json::object& root, request_fields& out)
